@@ -1,0 +1,31 @@
+"""Helpers that turn Spark schemas and counts into Dagster metadata."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pyspark.sql import types as T
+
+
+def table_schema(schema: T.StructType, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
+    descriptions = descriptions or {}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=f.name,
+                type=f.dataType.simpleString(),
+                description=descriptions.get(f.name),
+                constraints=dg.TableColumnConstraints(nullable=f.nullable),
+            )
+            for f in schema.fields
+        ]
+    )
+
+
+def same_columns(expected: T.StructType, actual: T.StructType) -> list[str]:
+    """Differences in column names and types (nullability ignored: Parquet writes every column nullable)."""
+    want = {f.name: f.dataType.simpleString() for f in expected.fields}
+    got = {f.name: f.dataType.simpleString() for f in actual.fields}
+    problems = [f"missing {n}" for n in want if n not in got]
+    problems += [f"unexpected {n}" for n in got if n not in want]
+    problems += [f"{n}: {got[n]} instead of {t}" for n, t in want.items() if n in got and got[n] != t]
+    return problems

@@ -1,0 +1,206 @@
+"""Exactly-once landing of Kafka offset ranges into the raw zone.
+
+The sensor plans half-open offset ranges [start, end) per topic-partition; the landing reads exactly
+those offsets with `assign()` (no consumer group, no commits) and writes one Parquet object per range
+under a name derived from the range. A re-run writes the same names, so it overwrites and never
+duplicates; a range that was planned but never landed shows up as a gap (`find_gaps`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+from confluent_kafka import KafkaError, TopicPartition
+
+from pipeline.kafka import probe_consumer
+from pipeline.lake import Lake
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("value", pa.binary()),
+        pa.field("key", pa.binary()),
+        pa.field("topic", pa.string(), nullable=False),
+        pa.field("partition", pa.int32(), nullable=False),
+        pa.field("offset", pa.int64(), nullable=False),
+        pa.field("kafka_timestamp", pa.timestamp("ms", tz="UTC")),
+    ]
+)
+RAW_EVENTS_ZONE = ("raw", "events")
+_FILE_NAME = re.compile(r"^(?P<topic>.+)-(?P<partition>\d+)-(?P<start>\d{12})-(?P<end>\d{12})\.parquet$")
+
+
+@dataclass(frozen=True, order=True)
+class OffsetRange:
+    """Offsets [start, end) of one topic-partition."""
+
+    topic: str
+    partition: int
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.topic}-{self.partition}-{self.start:012d}-{self.end:012d}.parquet"
+
+    @classmethod
+    def from_file_name(cls, name: str) -> OffsetRange | None:
+        match = _FILE_NAME.match(name.rsplit("/", 1)[-1])
+        if match is None:
+            return None
+        return cls(match["topic"], int(match["partition"]), int(match["start"]), int(match["end"]))
+
+    def __str__(self) -> str:
+        return f"{self.topic}:{self.partition}:{self.start}-{self.end}"
+
+
+def batch_id(ranges: Iterable[OffsetRange]) -> str:
+    """A short stable id of a set of ranges: the sensor's run key and the name of the batch's staged output."""
+    text = ",".join(str(r) for r in sorted(ranges))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def plan_batches(
+    next_offsets: Mapping[tuple[str, int], int],
+    end_offsets: Mapping[tuple[str, int], int],
+    max_events_per_batch: int,
+) -> list[list[OffsetRange]]:
+    """Cut everything between `next_offsets` and `end_offsets` into batches of at most `max_events_per_batch`.
+
+    A topic-partition with more pending events than the limit is split into several consecutive ranges,
+    each in its own batch, so no batch exceeds the limit and ranges stay contiguous.
+    """
+    batches: list[list[OffsetRange]] = [[]]
+    room = max_events_per_batch
+    for key in sorted(end_offsets):
+        start, end = next_offsets.get(key, 0), end_offsets[key]
+        while start < end:
+            if room == 0:
+                batches.append([])
+                room = max_events_per_batch
+            stop = min(end, start + room)
+            batches[-1].append(OffsetRange(key[0], key[1], start, stop))
+            room -= stop - start
+            start = stop
+    return [b for b in batches if b]
+
+
+def raw_parts(rng: OffsetRange, ingest_date: str) -> tuple[str, ...]:
+    return (*RAW_EVENTS_ZONE, rng.topic, f"date={ingest_date}", rng.file_name)
+
+
+class RangeReadError(RuntimeError):
+    pass
+
+
+def read_range(consumer, rng: OffsetRange, idle_timeout: float = 30.0) -> pa.Table:
+    """Read exactly the offsets of `rng` from an already created consumer."""
+    values, keys, offsets, timestamps = [], [], [], []
+    consumer.assign([TopicPartition(rng.topic, rng.partition, rng.start)])
+    position, deadline = rng.start, time.monotonic() + idle_timeout
+    try:
+        # Offsets may have holes (compaction, transaction markers): stop on the position, never on a count.
+        while position < rng.end:
+            messages = consumer.consume(num_messages=min(100_000, rng.end - position), timeout=1.0)
+            if not messages and time.monotonic() > deadline:
+                raise RangeReadError(f"no progress reading {rng} for {idle_timeout:.0f}s (stuck at offset {position})")
+            for message in messages:
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        if message.offset() < rng.end:
+                            raise RangeReadError(
+                                f"{rng}: partition ends at offset {message.offset()}, before the range end"
+                            )
+                        continue
+                    raise RangeReadError(f"{rng}: {error}")
+                offset = message.offset()
+                if offset >= rng.end:
+                    position = rng.end
+                    break
+                values.append(message.value())
+                keys.append(message.key())
+                offsets.append(offset)
+                timestamps.append(message.timestamp()[1])
+                position = offset + 1
+            if messages:
+                deadline = time.monotonic() + idle_timeout
+    finally:
+        consumer.unassign()
+    count = len(offsets)
+    return pa.Table.from_arrays(
+        [
+            pa.array(values, pa.binary()),
+            pa.array(keys, pa.binary()),
+            pa.array([rng.topic] * count, pa.string()),
+            pa.array([rng.partition] * count, pa.int32()),
+            pa.array(offsets, pa.int64()),
+            pa.array(timestamps, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+        ],
+        schema=RAW_SCHEMA,
+    )
+
+
+@dataclass(frozen=True)
+class LandedRange:
+    range: OffsetRange
+    path: str
+    rows: int
+
+
+def land_ranges(
+    kafka_config: dict[str, str],
+    lake: Lake,
+    ranges: Iterable[OffsetRange],
+    ingest_date: str,
+    progress: Callable[[str], None] | None = None,
+) -> list[LandedRange]:
+    """Read each range and write it to `raw/events/<topic>/date=<ingest_date>/<range>.parquet` (overwrite)."""
+    consumer = probe_consumer(kafka_config)
+    landed = []
+    try:
+        for rng in sorted(ranges):
+            table = read_range(consumer, rng)
+            path = lake.write_parquet(table, *raw_parts(rng, ingest_date))
+            landed.append(LandedRange(rng, path, table.num_rows))
+            if progress:
+                progress(f"landed {rng} ({table.num_rows} records) -> {path}")
+    finally:
+        consumer.close()
+    return landed
+
+
+def landed_ranges(lake: Lake) -> list[OffsetRange]:
+    """Every range in the raw zone, read from the object names (the source of truth)."""
+    found = (OffsetRange.from_file_name(p) for p in lake.list_files(*RAW_EVENTS_ZONE))
+    return sorted(r for r in found if r is not None)
+
+
+@dataclass(frozen=True)
+class Gap:
+    topic: str
+    partition: int
+    after: int  # end of the range before the gap
+    next_start: int  # start of the range after it (< after for an overlap)
+
+    def __str__(self) -> str:
+        kind = "overlap" if self.next_start < self.after else "gap"
+        return f"{self.topic}:{self.partition} {kind} between offsets {self.after} and {self.next_start}"
+
+
+def find_gaps(ranges: Iterable[OffsetRange]) -> list[Gap]:
+    """Holes or overlaps (a range landed twice included) between consecutive ranges of each topic-partition."""
+    gaps, previous = [], None
+    for rng in sorted(ranges):
+        if previous and (previous.topic, previous.partition) == (rng.topic, rng.partition):
+            if rng.start != previous.end:
+                gaps.append(Gap(rng.topic, rng.partition, previous.end, rng.start))
+        previous = rng
+    return gaps

@@ -1,0 +1,90 @@
+"""Small confluent-kafka helpers shared by the producer, the landing and the sensor.
+
+Every call that talks to the broker has an explicit timeout: a sensor tick must never hang (Dagster's
+sensor gRPC timeout is 60 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from pipeline.settings import Settings
+
+
+def client_config(settings: Settings) -> dict[str, str]:
+    """librdkafka settings common to producers, consumers and admin clients (SASL/SSL passed through)."""
+    config = {"bootstrap.servers": settings.kafka_bootstrap_servers}
+    optional = {
+        "security.protocol": settings.kafka_security_protocol,
+        "sasl.mechanism": settings.kafka_sasl_mechanism,
+        "sasl.username": settings.kafka_sasl_username,
+        "sasl.password": settings.kafka_sasl_password,
+        "ssl.ca.location": settings.kafka_ssl_ca_location,
+    }
+    config.update({k: v for k, v in optional.items() if v})
+    return config
+
+
+def probe_consumer(config: dict[str, str]) -> Consumer:
+    """A consumer that never joins its group and never commits: for watermarks and `assign()` reads."""
+    return Consumer(
+        {
+            **config,
+            "group.id": "pipeline-landing",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "socket.timeout.ms": 10000,
+            # Large fetches: the landing reads whole ranges sequentially.
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 16 * 1024 * 1024,
+            "queued.max.messages.kbytes": 256 * 1024,
+        }
+    )
+
+
+def watermarks(config: dict[str, str], topics: Iterable[str], timeout: float = 10.0) -> dict[tuple[str, int], tuple[int, int]]:
+    """(low, high) offsets of every partition of the given topics that exist; missing topics are left out."""
+    consumer = probe_consumer(config)
+    try:
+        metadata = consumer.list_topics(timeout=timeout)
+        result = {}
+        for topic in topics:
+            topic_metadata = metadata.topics.get(topic)
+            if topic_metadata is None or topic_metadata.error is not None:
+                continue
+            for partition in topic_metadata.partitions:
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=timeout, cached=False
+                )
+                result[(topic, partition)] = (low, high)
+        return result
+    finally:
+        consumer.close()
+
+
+def ensure_topics(
+    config: dict[str, str],
+    specs: Iterable[tuple[str, int, dict[str, str]]],
+    replication_factor: int = 1,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Create the (topic, partitions, config) topics that do not exist yet; return the ones created."""
+    admin = AdminClient(config)
+    existing = set(admin.list_topics(timeout=timeout).topics)
+    new = [
+        NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor, config=topic_config)
+        for topic, partitions, topic_config in specs
+        if topic not in existing
+    ]
+    if not new:
+        return []
+    for topic, future in admin.create_topics(new, operation_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:  # created concurrently by someone else: fine
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+    return [t.topic for t in new]

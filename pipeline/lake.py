@@ -1,0 +1,99 @@
+"""The data lake: zone paths and file access for a local folder or an S3 bucket (MinIO or AWS).
+
+Spark reads and writes through `uri()` (s3a:// for S3); plain-Python writers (the Kafka landing) use
+`filesystem`, a pyarrow FileSystem, so both see the same objects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class Lake:
+    root: str  # local path, or s3://bucket/prefix
+    s3_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        return cls(
+            root=settings.lake_root,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            aws_region=settings.aws_region,
+            aws_access_key_id=settings.aws_access_key_id,
+            aws_secret_access_key=settings.aws_secret_access_key,
+        )
+
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith(("s3://", "s3a://"))
+
+    @property
+    def _base(self) -> str:
+        """Root without scheme: what pyarrow's filesystems take."""
+        if self.is_s3:
+            return self.root.split("://", 1)[1].rstrip("/")
+        return str(Path(self.root).resolve())
+
+    def path(self, *parts: str) -> str:
+        """Path of a lake object for `filesystem` (no scheme)."""
+        return "/".join([self._base, *[p.strip("/") for p in parts if p]])
+
+    def uri(self, *parts: str) -> str:
+        """URI of a lake object for Spark."""
+        return ("s3a://" if self.is_s3 else "file://") + self.path(*parts)
+
+    @property
+    def filesystem(self) -> pafs.FileSystem:
+        if not self.is_s3:
+            return pafs.LocalFileSystem()
+        endpoint = self.s3_endpoint_url
+        return pafs.S3FileSystem(
+            region=self.aws_region,
+            access_key=self.aws_access_key_id,
+            secret_key=self.aws_secret_access_key,
+            endpoint_override=endpoint.split("://", 1)[-1] if endpoint else None,
+            scheme=endpoint.split("://", 1)[0] if endpoint else "https",
+        )
+
+    def write_parquet(self, table: pa.Table, *parts: str) -> str:
+        """Write a Parquet object so that readers never see it half-written, and return its path.
+
+        Locally the file is written beside its final name and renamed (atomic on POSIX); an S3 object only
+        becomes visible when its upload completes.
+        """
+        fs, final = self.filesystem, self.path(*parts)
+        fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
+        target = final if self.is_s3 else f"{final}.tmp-{uuid.uuid4().hex}"
+        pq.write_table(table, target, filesystem=fs, compression="zstd")
+        if target != final:
+            fs.move(target, final)
+        return final
+
+    def list_files(self, *parts: str, suffix: str = ".parquet") -> list[str]:
+        """Every object under a prefix whose name ends with `suffix` (recursive; empty if the prefix is absent)."""
+        fs = self.filesystem
+        selector = pafs.FileSelector(self.path(*parts), recursive=True, allow_not_found=True)
+        return sorted(
+            info.path
+            for info in fs.get_file_info(selector)
+            if info.type == pafs.FileType.File and info.path.endswith(suffix)
+        )
+
+    def exists(self, *parts: str) -> bool:
+        return self.filesystem.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
+
+    def spark_uri_of(self, path: str) -> str:
+        """Turn a `filesystem` path (as returned by list_files) into a Spark URI."""
+        return ("s3a://" if self.is_s3 else "file://") + path

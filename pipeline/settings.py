@@ -1,0 +1,80 @@
+"""Every setting of the project: its environment variable, its default, in one place.
+
+Defaults point at the local services that `pipeline services up` starts (Kafka on 127.0.0.1:9092,
+Cassandra on 127.0.0.1:9042) and at a lake folder in the working directory. Read through
+`get_settings()`, which reads the environment on every call so tests and CLI flags can override it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _optional(name: str) -> str | None:
+    return os.environ.get(name, "").strip() or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Lake: a local folder or s3://bucket/prefix (MinIO or AWS through S3_ENDPOINT_URL).
+    lake_root: str = field(default_factory=lambda: _env("LAKE_ROOT", str(Path.cwd() / ".lake")))
+    s3_endpoint_url: str | None = field(default_factory=lambda: _optional("S3_ENDPOINT_URL"))
+    aws_region: str = field(default_factory=lambda: _env("AWS_REGION", "us-east-1"))
+    aws_access_key_id: str | None = field(default_factory=lambda: _optional("AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: str | None = field(default_factory=lambda: _optional("AWS_SECRET_ACCESS_KEY"))
+
+    # Spark: local[*] by default; a standalone master URL, or a Spark Connect URL (sc://host:15002).
+    spark_master: str = field(default_factory=lambda: _env("SPARK_MASTER", "local[*]"))
+    spark_remote: str | None = field(default_factory=lambda: _optional("SPARK_REMOTE"))
+    spark_driver_memory: str = field(default_factory=lambda: _env("SPARK_DRIVER_MEMORY", "4g"))
+    spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("SPARK_SHUFFLE_PARTITIONS", "8")))
+
+    # Kafka: bootstrap servers plus optional SASL/SSL settings passed through to librdkafka.
+    kafka_bootstrap_servers: str = field(default_factory=lambda: _env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    kafka_security_protocol: str | None = field(default_factory=lambda: _optional("KAFKA_SECURITY_PROTOCOL"))
+    kafka_sasl_mechanism: str | None = field(default_factory=lambda: _optional("KAFKA_SASL_MECHANISM"))
+    kafka_sasl_username: str | None = field(default_factory=lambda: _optional("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: str | None = field(default_factory=lambda: _optional("KAFKA_SASL_PASSWORD"))
+    kafka_ssl_ca_location: str | None = field(default_factory=lambda: _optional("KAFKA_SSL_CA_LOCATION"))
+    kafka_replication_factor: int = field(default_factory=lambda: int(_env("KAFKA_REPLICATION_FACTOR", "1")))
+
+    # Cassandra.
+    cassandra_contact_points: str = field(default_factory=lambda: _env("CASSANDRA_CONTACT_POINTS", "127.0.0.1"))
+    cassandra_port: int = field(default_factory=lambda: int(_env("CASSANDRA_PORT", "9042")))
+    cassandra_username: str | None = field(default_factory=lambda: _optional("CASSANDRA_USERNAME"))
+    cassandra_password: str | None = field(default_factory=lambda: _optional("CASSANDRA_PASSWORD"))
+    cassandra_local_dc: str = field(default_factory=lambda: _env("CASSANDRA_LOCAL_DC", "datacenter1"))
+
+    # Local services started by `pipeline services up` (logs, data and PID files live here; git-ignored).
+    services_home: str = field(default_factory=lambda: _env("SERVICES_HOME", str(Path.cwd() / ".services")))
+    java_home: str | None = field(default_factory=lambda: _optional("JAVA_HOME"))
+
+    # Learning events.
+    events_source_timezone: str = field(default_factory=lambda: _env("EVENTS_SOURCE_TIMEZONE", "Asia/Ho_Chi_Minh"))
+    events_start_date: str = field(default_factory=lambda: _env("EVENTS_START_DATE", "2025-01-01"))
+    future_tolerance_seconds: int = field(default_factory=lambda: int(_env("EVENTS_FUTURE_TOLERANCE_SECONDS", "600")))
+    quarantine_max_share: float = field(default_factory=lambda: float(_env("QUARANTINE_MAX_SHARE", "0.05")))
+
+    # Landing: how the Kafka sensor cuts batches.
+    landing_max_events_per_run: int = field(
+        default_factory=lambda: int(_env("LANDING_MAX_EVENTS_PER_RUN", "2000000"))
+    )
+    landing_sensor_interval_seconds: int = field(
+        default_factory=lambda: int(_env("LANDING_SENSOR_INTERVAL_SECONDS", "30"))
+    )
+    landing_starting_offsets: str = field(default_factory=lambda: _env("LANDING_STARTING_OFFSETS", "earliest"))
+
+    @property
+    def lake_is_s3(self) -> bool:
+        return self.lake_root.startswith(("s3://", "s3a://"))
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,80 @@
+"""Shared fixtures: one SparkSession and one set of real services (Kafka, Cassandra) per test session."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient
+
+from pipeline.events.producer import topic_specs
+from pipeline.kafka import client_config, ensure_topics
+from pipeline.lake import Lake
+from pipeline.settings import Settings, get_settings
+from resources import SparkResource
+
+os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole run, configured like production (UTC) but small."""
+    session = SparkResource(master="local[2]", shuffle_partitions=2, driver_memory="2g").get_session()
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def services():
+    """Real Kafka and Cassandra from `pipeline services up`, started once; stopped at the end unless
+    PIPELINE_TEST_KEEP_SERVICES=1 (or they were already running before the session)."""
+    from pipeline import services as local
+
+    was_running = local.status().all_ready
+    local.up(progress=lambda message: print(message, flush=True))
+    yield get_settings()
+    if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
+        local.down()
+
+
+@pytest.fixture
+def lake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings for one test: a fresh lake (and DAGSTER_HOME) in a temporary folder."""
+    monkeypatch.setenv("LAKE_ROOT", str(tmp_path / "lake"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    return get_settings()
+
+
+@pytest.fixture
+def lake(lake_env: Settings) -> Lake:
+    return Lake.from_settings(lake_env)
+
+
+@pytest.fixture
+def fresh_topics(services: Settings) -> dict[str, str]:
+    """Delete and re-create the 6 learning-event topics, so a test sees only the records it produced."""
+    config = client_config(services)
+    admin = AdminClient(config)
+    names = [name for name, _, _ in topic_specs()]
+    existing = [n for n in names if n in admin.list_topics(timeout=10).topics]
+    if existing:
+        for future in admin.delete_topics(existing, operation_timeout=30).values():
+            future.result(timeout=30)
+    deadline = time.monotonic() + 60
+    while set(names) & set(admin.list_topics(timeout=10).topics):
+        if time.monotonic() > deadline:
+            raise TimeoutError("topics were not deleted within 60 s")
+        time.sleep(0.5)
+    while True:
+        try:
+            ensure_topics(config, topic_specs())
+            break
+        except Exception as exc:  # the broker may still be finishing the deletion
+            if time.monotonic() > deadline:
+                raise
+            print(f"re-creating topics: {exc}")
+            time.sleep(1)
+    return config

@@ -1,0 +1,373 @@
+"""docker-compose.yml, Dockerfile and deploy/: the containerised stack is valid and wired like the local one.
+
+No Docker engine is needed: `docker compose config` (Compose v2 plugin) or `docker-compose config`
+(Compose v1, Debian's `docker-compose` package) parses, interpolates and validates the file against the
+Compose schema without talking to a daemon. When neither is installed the validation test FAILS and
+says how to install one (`apt-get install -y docker-compose` on Debian/Ubuntu); it never skips.
+
+The structural tests read the YAML themselves (merge keys resolved by PyYAML, `${VAR:-default}`
+replaced by its default), so they report precise problems even when the validator is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+DEPLOY_DAGSTER_YAML = ROOT / "deploy" / "dagster.yaml"
+DEPLOY_WORKSPACE_YAML = ROOT / "deploy" / "workspace.yaml"
+SETTINGS_PY = ROOT / "pipeline" / "settings.py"
+
+INFRA_SERVICES = {"kafka", "cassandra", "minio", "postgres"}
+DAGSTER_SERVICES = {"code", "webserver", "daemon"}
+DAGSTER_HOME = "/opt/dagster/home"
+
+INSTALL_HINT = (
+    "No Compose implementation found to validate docker-compose.yml. Install one (no Docker engine "
+    "is needed for `config`):\n"
+    "  Debian/Ubuntu:  sudo apt-get update && sudo apt-get install -y --no-install-recommends docker-compose\n"
+    "  or the Docker Compose v2 CLI plugin (`docker compose version` must work)."
+)
+
+_INTERPOLATION = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _with_defaults(value: Any) -> Any:
+    """Compose interpolation with an empty environment: `${X:-d}` -> d, `${X}` -> '', `$$` -> `$`."""
+    if isinstance(value, str):
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            op = match.group("op")
+            if op in (":-", "-"):
+                return match.group("arg")
+            if op in (":?", "?"):
+                raise AssertionError(f"{match.group(0)} has no default: the file must work without a .env")
+            return ""
+
+        return _INTERPOLATION.sub(replace, value)
+    if isinstance(value, dict):
+        return {key: _with_defaults(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_defaults(item) for item in value]
+    return value
+
+
+def _env_dict(environment: Any) -> dict[str, str]:
+    if environment is None:
+        return {}
+    if isinstance(environment, list):
+        pairs = (entry.split("=", 1) if "=" in entry else (entry, "") for entry in environment)
+        return {key: value for key, value in pairs}
+    return {key: "" if value is None else str(value) for key, value in environment.items()}
+
+
+def _compose_variables() -> set[str]:
+    return {match.group("name") for match in _INTERPOLATION.finditer(COMPOSE_FILE.read_text()) if match.group("name")}
+
+
+@pytest.fixture(scope="module")
+def raw() -> dict[str, Any]:
+    assert COMPOSE_FILE.is_file(), f"{COMPOSE_FILE} is missing"
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def compose(raw: dict[str, Any]) -> dict[str, Any]:
+    return _with_defaults(raw)
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, Any]:
+    return compose["services"]
+
+
+def _compose_command() -> list[str]:
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run([docker, "compose", "version"], capture_output=True, text=True, timeout=60)
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    docker_compose = shutil.which("docker-compose")
+    if docker_compose:
+        return [docker_compose]
+    pytest.fail(INSTALL_HINT, pytrace=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# (a) A real Compose implementation accepts the file
+
+
+def test_compose_config_accepts_the_file(services: dict[str, Any], tmp_path: Path) -> None:
+    command = _compose_command()
+    # Only the file's own defaults: a developer's exported variables or .env must not hide a broken default.
+    env = {key: value for key, value in os.environ.items() if key not in _compose_variables()}
+    env.pop("COMPOSE_FILE", None)
+    env["COMPOSE_PROJECT_NAME"] = "learning-platform-config-test"
+    empty_env_file = tmp_path / "empty.env"
+    empty_env_file.write_text("")
+    result = subprocess.run(
+        [
+            *command,
+            "--env-file",
+            str(empty_env_file),
+            "-f",
+            str(COMPOSE_FILE),
+            "--project-directory",
+            str(ROOT),
+            "config",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, (
+        f"`{' '.join(command)} config` rejected docker-compose.yml:\n{result.stderr}\n{result.stdout}"
+    )
+
+    rendered = yaml.safe_load(result.stdout)
+    assert set(rendered["services"]) == set(services)
+    # The validator's interpolation and merge-key handling agree with what the tests below check.
+    for name in DAGSTER_SERVICES:
+        assert _env_dict(rendered["services"][name].get("environment")) == _env_dict(
+            services[name].get("environment")
+        ), name
+    for name, service in services.items():
+        assert rendered["services"][name].get("image") == service.get("image"), name
+
+
+# --------------------------------------------------------------------------------------------------
+# (b) Structure
+
+
+def test_all_services_exist(services: dict[str, Any]) -> None:
+    missing = (INFRA_SERVICES | DAGSTER_SERVICES) - set(services)
+    assert not missing, f"services missing from docker-compose.yml: {sorted(missing)}"
+
+
+def test_every_image_is_pinned(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        image = service.get("image")
+        assert image, f"{name}: every service names its image (built ones too), so none is untagged"
+        if "@sha256:" in image:
+            continue
+        repository, _, tag = image.rpartition(":")
+        assert repository and "/" not in tag, f"{name}: image {image!r} has no tag"
+        assert tag and tag != "latest", f"{name}: image {image!r} is not pinned"
+        if "build" not in service and service.get("pull_policy") != "never":
+            # A released version, not a moving major/minor tag like `cassandra:5` or `postgres:17`.
+            assert re.search(r"\d+\.\d+", tag) or tag.startswith("RELEASE."), f"{name}: {image!r} is a moving tag"
+
+
+def test_infrastructure_images(services: dict[str, Any]) -> None:
+    kafka = services["kafka"]["image"]
+    assert kafka.startswith("apache/kafka:4."), kafka
+    assert re.fullmatch(r"cassandra:5\.0\.\d+", services["cassandra"]["image"]), services["cassandra"]["image"]
+    assert services["minio"]["image"].startswith(("minio/minio:", "quay.io/minio/minio:"))
+    assert services["postgres"]["image"].startswith("postgres:")
+
+
+def test_dagster_containers_get_the_pipeline_settings(services: dict[str, Any]) -> None:
+    for name in DAGSTER_SERVICES:
+        env = _env_dict(services[name].get("environment"))
+        assert env.get("KAFKA_BOOTSTRAP_SERVERS") == "kafka:9092", name
+        assert env.get("CASSANDRA_CONTACT_POINTS") == "cassandra", name
+        assert env.get("CASSANDRA_PORT") == "9042", name
+        assert env.get("LAKE_ROOT", "").startswith("s3://"), name
+        assert re.fullmatch(r"https?://minio:9000/?", env.get("S3_ENDPOINT_URL", "")), name
+        assert env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"), name
+        assert env.get("DAGSTER_HOME") == DAGSTER_HOME, name
+        assert env.get("DAGSTER_POSTGRES_HOST") == "postgres", name
+
+
+def test_pipeline_env_is_one_anchor_read_by_settings(raw: dict[str, Any]) -> None:
+    text = COMPOSE_FILE.read_text()
+    assert re.search(r"^x-pipeline-env:\s*&pipeline-env\s*$", text, re.M), "x-pipeline-env anchor missing"
+    pipeline_env = raw["x-pipeline-env"]
+    settings_source = SETTINGS_PY.read_text()
+    unknown = [key for key in pipeline_env if f'"{key}"' not in settings_source]
+    assert not unknown, f"x-pipeline-env sets variables that pipeline/settings.py never reads: {unknown}"
+    for name in DAGSTER_SERVICES:
+        assert set(pipeline_env) <= set(_env_dict(raw["services"][name].get("environment"))), name
+
+
+def test_secrets_come_from_variables(raw: dict[str, Any]) -> None:
+    secrets = {
+        "minio": ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"],
+        "postgres": ["POSTGRES_PASSWORD"],
+    }
+    for service, keys in secrets.items():
+        env = _env_dict(raw["services"][service]["environment"])
+        for key in keys:
+            assert re.fullmatch(r"\$\{[A-Z_]+:-[^}]*\}", env[key]), f"{service}.{key} must be ${{VAR:-dev default}}"
+    pipeline_env = raw["x-pipeline-env"]
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert pipeline_env[key].startswith("${"), key
+    assert raw["x-dagster-env"]["DAGSTER_POSTGRES_PASSWORD"].startswith("${")
+
+
+def test_kafka_listeners(services: dict[str, Any]) -> None:
+    env = _env_dict(services["kafka"]["environment"])
+    assert "broker" in env["KAFKA_PROCESS_ROLES"] and "controller" in env["KAFKA_PROCESS_ROLES"]
+    advertised = env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert any(entry.endswith("://kafka:9092") for entry in advertised), advertised
+    assert any(entry.endswith("://127.0.0.1:9092") or entry.endswith("://localhost:9092") for entry in advertised)
+    ports = [str(port) for port in services["kafka"]["ports"]]
+    assert any(port.startswith("127.0.0.1:9092:") for port in ports), ports
+
+
+def test_healthchecks_and_dependencies(services: dict[str, Any]) -> None:
+    for name in ("kafka", "cassandra", "minio", "postgres", "code"):
+        assert "test" in services[name].get("healthcheck", {}), f"{name} has no healthcheck"
+    assert "kafka-broker-api-versions" in str(services["kafka"]["healthcheck"]["test"])
+    assert "cqlsh" in str(services["cassandra"]["healthcheck"]["test"])
+    assert "pg_isready" in str(services["postgres"]["healthcheck"]["test"])
+
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        assert isinstance(depends_on, dict), f"{name}: depends_on should carry conditions"
+        for target, spec in depends_on.items():
+            assert target in services, f"{name} depends on unknown service {target}"
+            condition = spec.get("condition")
+            if condition == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits for {target}'s health, which it lacks"
+            elif condition == "service_completed_successfully":
+                assert services[target].get("restart", "no") == "no", f"{target} is one-shot"
+
+    code_deps = services["code"]["depends_on"]
+    for target in ("kafka", "cassandra", "postgres"):
+        assert code_deps[target]["condition"] == "service_healthy", target
+    bucket_inits = [target for target, spec in code_deps.items() if spec["condition"] == "service_completed_successfully"]
+    assert bucket_inits, "code must wait for the MinIO bucket to be created"
+    for name in ("webserver", "daemon"):
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_minio_bucket_init(services: dict[str, Any]) -> None:
+    init = [
+        name
+        for name, service in services.items()
+        if "minio/mc" in service.get("image", "")
+    ]
+    assert len(init) == 1, init
+    service = services[init[0]]
+    assert service["depends_on"]["minio"]["condition"] == "service_healthy"
+    script = " ".join(map(str, service.get("command") or [])) + " " + " ".join(map(str, service.get("entrypoint") or []))
+    assert "mc mb" in script and "--ignore-existing" in script
+    assert _env_dict(service["environment"]).get("LAKE_BUCKET") == "lake"
+    assert any(str(port).startswith("127.0.0.1:9001:9001") for port in services["minio"]["ports"])
+
+
+def test_dagster_services_commands_and_mounts(services: dict[str, Any]) -> None:
+    commands = {name: " ".join(services[name]["command"]) for name in DAGSTER_SERVICES}
+    assert "-p 4000" in commands["code"] and "-m pipeline.definitions" in commands["code"]
+    assert commands["code"].startswith(("dagster code-server start", "dagster api grpc"))
+    assert commands["webserver"].startswith("dagster-webserver")
+    assert f"-w {DAGSTER_HOME}/workspace.yaml" in commands["webserver"] and "-p 3000" in commands["webserver"]
+    assert commands["daemon"].startswith(f"dagster-daemon run -w {DAGSTER_HOME}/workspace.yaml")
+    images = {services[name]["image"] for name in DAGSTER_SERVICES}
+    assert len(images) == 1, f"code, webserver and daemon should share one image: {images}"
+    # One build (two services building the same tag in parallel can collide); the others reuse it.
+    assert services["code"]["build"]["context"] == "."
+    for name in DAGSTER_SERVICES - {"code"}:
+        assert "build" not in services[name] and services[name].get("pull_policy") == "never", name
+        assert services[name]["depends_on"]["code"]["condition"] == "service_healthy", name
+    for name in DAGSTER_SERVICES:
+        volumes = [str(volume) for volume in services[name]["volumes"]]
+        for config in ("dagster.yaml", "workspace.yaml"):
+            assert any(volume.startswith(f"./deploy/{config}:{DAGSTER_HOME}/{config}") for volume in volumes), (
+                name,
+                config,
+            )
+    assert any(str(port).startswith("127.0.0.1:3000:3000") for port in services["webserver"]["ports"])
+
+
+def test_named_volumes(compose: dict[str, Any], services: dict[str, Any]) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name in ("kafka", "cassandra", "minio", "postgres"):
+        sources = [str(volume).split(":", 1)[0] for volume in services[name].get("volumes", [])]
+        assert any(source in declared for source in sources), f"{name} keeps its data in no named volume"
+
+
+def test_deploy_workspace_points_at_the_code_service(services: dict[str, Any]) -> None:
+    from dagster._core.workspace.config_schema import ensure_workspace_config
+
+    workspace = yaml.safe_load(DEPLOY_WORKSPACE_YAML.read_text())
+    ensure_workspace_config(workspace, str(DEPLOY_WORKSPACE_YAML))
+    [entry] = workspace["load_from"]
+    grpc = entry["grpc_server"]
+    assert grpc["host"] == "code" and "code" in services
+    assert int(grpc["port"]) == 4000
+    assert grpc["location_name"] == "learning_platform"
+
+
+def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dagster._config import validate_config
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._core.instance.ref import class_from_code_pointer
+
+    config = yaml.safe_load(DEPLOY_DAGSTER_YAML.read_text())
+    assert config["run_retries"]["enabled"] is True
+    assert config["run_retries"]["max_retries"] == 2
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 2
+    assert config["run_launcher"]["class"] == "DefaultRunLauncher"
+    assert config["telemetry"]["enabled"] is False
+    pg = config["storage"]["postgres"]["postgres_db"]
+    assert all(isinstance(value, dict) and set(value) == {"env"} for value in pg.values()), (
+        "every Postgres setting comes from the environment"
+    )
+
+    # Dagster's own schema check, with the variables the compose file provides.
+    for key, value in {
+        "DAGSTER_POSTGRES_HOST": "postgres",
+        "DAGSTER_POSTGRES_PORT": "5432",
+        "DAGSTER_POSTGRES_USER": "dagster",
+        "DAGSTER_POSTGRES_PASSWORD": "dagster",
+        "DAGSTER_POSTGRES_DB": "dagster",
+    }.items():
+        monkeypatch.setenv(key, value)
+    (tmp_path / "dagster.yaml").write_text(DEPLOY_DAGSTER_YAML.read_text())
+    dagster_instance_config(str(tmp_path))
+    for section in ("run_coordinator", "run_launcher", "compute_logs"):
+        # The instance schema leaves a class's `config` open; check it against the class itself.
+        klass = class_from_code_pointer(config[section]["module"], config[section]["class"])
+        result = validate_config(klass.config_type(), config[section].get("config") or {})
+        assert result.success, f"{section}: {[error.message for error in result.errors]}"
+
+    compose_env = yaml.safe_load(COMPOSE_FILE.read_text())["x-dagster-env"]
+    assert {value["env"] for value in pg.values()} <= set(compose_env)
+
+
+def test_dockerfile_and_dockerignore() -> None:
+    dockerfile = DOCKERFILE.read_text()
+    assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.M)
+    assert "openjdk-17-jre-headless" in dockerfile
+    assert re.search(r"pip install .*\.", dockerfile)
+    assert "dagster-postgres" in dockerfile, "deploy/dagster.yaml's Postgres storage needs dagster-postgres"
+    assert f"DAGSTER_HOME={DAGSTER_HOME}" in dockerfile
+
+    ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines() if line.strip() and not line.startswith("#")}
+    for entry in (".venv", ".lake", ".services", ".git"):
+        assert entry in ignored, f".dockerignore must keep {entry} out of the build context"
+    assert any("__pycache__" in entry for entry in ignored)
+    for needed in ("pyproject.toml", "README.md", "pipeline", "assets", "resources", "sensors"):
+        assert needed not in ignored, f"{needed} is needed by the image build"
