@@ -41,6 +41,7 @@ def probe_consumer(config: dict[str, str]) -> Consumer:
             "fetch.max.bytes": 64 * 1024 * 1024,
             "max.partition.fetch.bytes": 16 * 1024 * 1024,
             "queued.max.messages.kbytes": 256 * 1024,
+            "fetch.wait.max.ms": 10,
         }
     )
 

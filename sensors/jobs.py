@@ -12,7 +12,6 @@ land_learning_events = dg.define_asset_job(
     selection=dg.AssetSelection.assets(RAW_EVENTS, STAGED_EVENTS, QUARANTINE_EVENTS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
-    tags=SPARK_TAGS,
     description="Land Kafka offset ranges into the raw zone, then validate them into staged + quarantine.",
 )
 

@@ -32,13 +32,13 @@ def run_sensor_tick(
     log: Callable[[str], None] = print,
     raise_on_error: bool = True,
 ) -> TickOutcome:
-    sensor = defs.get_sensor_def(sensor_name)
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
-                                      resources=defs.resources)
-    data = sensor.evaluate_tick(context)
+    sensor = defs.resolve_sensor_def(sensor_name)
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                 resources=defs.resources) as context:
+        data = sensor.evaluate_tick(context)
     results = []
     for request in data.run_requests or []:
-        job = defs.get_job_def(request.job_name)
+        job = defs.resolve_job_def(request.job_name)
         log(f"  run {request.job_name} partition {request.partition_key} ({request.run_key})")
         results.append(
             job.execute_in_process(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
 
+import pyarrow as pa
 from pyspark.sql import types as T
 
 
@@ -33,14 +34,13 @@ class FieldType(Enum):
             FieldType.STRING_ARRAY: T.ArrayType(T.StringType()),
         }[self]
 
-    @property
-    def variant_types(self) -> tuple[str, ...]:
-        """What Spark's `schema_of_variant` reports for a JSON value of this type."""
-        return {
-            FieldType.STRING: ("STRING",),
-            FieldType.INT: ("BIGINT", "INT", "SMALLINT", "TINYINT"),
-            FieldType.STRING_ARRAY: ("ARRAY<STRING>", "ARRAY<VOID>"),
-        }[self]
+    def accepts(self, value: object) -> bool:
+        """Whether a parsed JSON value has this type (JSON numbers with a fraction are not ints)."""
+        if self is FieldType.STRING:
+            return isinstance(value, str)
+        if self is FieldType.INT:
+            return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,13 @@ class Field:
     maximum: int | None = None  # inclusive upper bound for INT fields
     allowed: tuple[str, ...] | None = None  # enumerated values for STRING fields
 
-    def describe(self) -> str:
-        rules = []
-        if self.minimum is not None or self.maximum is not None:
-            rules.append(f"range [{self.minimum if self.minimum is not None else '-inf'}, "
-                         f"{self.maximum if self.maximum is not None else 'inf'}]")
-        if self.allowed:
-            rules.append("one of " + ", ".join(self.allowed))
-        return "; ".join(rules)
+    def breaks_rule(self, value: object) -> bool:
+        """Whether a value of the right type is outside the field's range or allowed values."""
+        return (
+            (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+            or (self.allowed is not None and value not in self.allowed)
+        )
 
 
 @dataclass(frozen=True)
@@ -310,5 +309,23 @@ QUARANTINE_SCHEMA = T.StructType(
         T.StructField("value", T.StringType(), True),
         T.StructField("reason", T.StringType(), False),
         T.StructField("reason_detail", T.StringType(), True),
+        # True when the record is filed under its event's day, false when under its Kafka timestamp's day.
+        T.StructField("dated_by_event", T.BooleanType(), False),
     ]
 )
+
+
+def to_arrow(schema: T.StructType) -> pa.Schema:
+    """The Arrow schema of a Spark schema, for files written without Spark and read back with it."""
+    def convert(data_type: T.DataType) -> pa.DataType:
+        if isinstance(data_type, T.ArrayType):
+            return pa.list_(convert(data_type.elementType))
+        return {
+            T.StringType: pa.string(),
+            T.LongType: pa.int64(),
+            T.IntegerType: pa.int32(),
+            T.BooleanType: pa.bool_(),
+            T.TimestampType: pa.timestamp("us", tz="UTC"),
+        }[type(data_type)]
+
+    return pa.schema([pa.field(f.name, convert(f.dataType), nullable=f.nullable) for f in schema.fields])

@@ -1,0 +1,52 @@
+# The two commands of the README:
+#   make demo   set everything up, start Kafka and Cassandra, produce events, land and clean them, print a summary
+#   make test   set everything up, start the services once, run every test, stop the services
+# Everything else is a step of those two.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test setup tools services-up services-status services-down ui bench clean
+
+$(BIN)/pipeline: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	@touch $@
+
+setup: $(BIN)/pipeline  ## Python environment with the project installed (editable)
+
+# The compose test validates docker-compose.yml with Debian's docker-compose (no Docker engine needed).
+tools:
+	@command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing docker-compose (validator only, no engine)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
+	  else echo "note: install docker-compose (apt-get install --no-install-recommends docker-compose) for the compose test"; fi; }
+
+demo: setup
+	$(BIN)/pipeline demo
+
+test: setup tools
+	$(BIN)/python -m pytest
+
+services-up: setup
+	$(BIN)/pipeline services up
+
+services-status: setup
+	$(BIN)/pipeline services status
+
+services-down: setup
+	$(BIN)/pipeline services down
+
+ui: setup
+	@mkdir -p $(DAGSTER_HOME) && [ -f $(DAGSTER_HOME)/dagster.yaml ] || cp dagster.yaml $(DAGSTER_HOME)/
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+bench: setup
+	$(BIN)/python bench/landing.py
+
+clean:
+	rm -rf .lake .dagster_home .pytest_cache spark-warehouse

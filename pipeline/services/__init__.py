@@ -1,0 +1,131 @@
+"""Local Kafka and Cassandra without Docker: `up()`, `status()`, `down()` (behind `pipeline services ...`).
+
+Both run as plain JVMs on Java 17 from Maven Central jars (resolved into ~/.m2 by `mvn`), with configuration,
+data, logs and PID files under SERVICES_HOME (default ./.services). `up()` reuses services that already run
+from the same SERVICES_HOME, starts the others in parallel and returns once each answers a real request;
+`down()` stops exactly the PIDs in the pid files. Failures raise `ServiceError` with the reason.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.services.cassandra import Cassandra
+from pipeline.services.jvm import HOST, Cancelled, JvmService
+from pipeline.services.kafka import Kafka
+from pipeline.services.process import Progress, ServiceError, check_ports_free, find_java
+from pipeline.services.status import ServicesStatus, ServiceStatus
+from pipeline.settings import get_settings
+
+__all__ = ["ServiceError", "ServiceStatus", "ServicesStatus", "down", "services", "status", "up"]
+
+SERVICES: tuple[type[JvmService], ...] = (Kafka, Cassandra)
+
+
+def services() -> list[JvmService]:
+    """The local services, configured from the current settings (environment)."""
+    settings = get_settings()
+    return [cls(settings) for cls in SERVICES]
+
+
+def home() -> Path:
+    return Path(get_settings().services_home).resolve()
+
+
+def up(progress: Progress = print) -> ServicesStatus:
+    """Start whatever is not running yet and wait until both services answer; reuse what already runs."""
+    notes: dict[str, str] = {}
+    with _locked():
+        waiting: dict[JvmService, int | None] = {}  # service -> PID to wait for (None: start it first)
+        for service in services():
+            state, pid = service.inspect()
+            if state == "running" and service.probe(timeout=5.0):
+                progress(f"{service.name}: already running (pid {pid}) and ready; reusing it")
+                notes[service.name] = "reused"
+                continue
+            if state == "running":
+                progress(f"{service.name}: pid {pid} is ours but not answering yet; waiting for it")
+                waiting[service] = pid
+                continue
+            if state == "stale":
+                service.pid_file.unlink(missing_ok=True)
+                progress(f"{service.name}: removed a stale pid file (pid {pid} is not our {service.name} JVM)")
+            waiting[service] = None
+        if waiting:
+            _bring_up(waiting, progress, notes)
+        result = _status(probe_timeout=5.0, notes=notes)
+    progress("services up: " + ", ".join(f"{s.name} {s.endpoint}" for s in result.services)
+             + f" (logs and data under {result.home})")
+    return result
+
+
+def status() -> ServicesStatus:
+    """Each service's state from its pid file, plus a quick readiness probe (a few seconds at most)."""
+    return _status(probe_timeout=3.0)
+
+
+def down(progress: Progress = print) -> None:
+    """Stop the JVMs named by the pid files (SIGTERM, SIGKILL after 30 s) and remove the pid files."""
+    with _locked(), ThreadPoolExecutor(len(SERVICES)) as pool:
+        for message in pool.map(lambda service: service.stop(), services()):
+            progress(message)
+
+
+def _status(probe_timeout: float, notes: dict[str, str] | None = None) -> ServicesStatus:
+    notes = notes or {}
+    rows = tuple(s.status(probe_timeout, notes.get(s.name, "")) for s in services())
+    return ServicesStatus(home(), rows)
+
+
+def _bring_up(waiting: dict[JvmService, int | None], progress: Progress, notes: dict[str, str]) -> None:
+    """Start (in parallel) and wait for the given services; on any failure stop them all and raise."""
+    to_start = [service for service, pid in waiting.items() if pid is None]
+    java = ""
+    if to_start:
+        for service in to_start:  # before starting anything: fail without leaving half the services up
+            check_ports_free(service.ports(), HOST)
+        java = find_java(get_settings().java_home, progress)
+    cancel = threading.Event()
+
+    def bring_up(service: JvmService, pid: int | None) -> None:
+        if pid is None:
+            pid = service.start(java, progress)
+        started = time.monotonic()
+        service.wait_ready(pid, cancel)
+        seconds = time.monotonic() - started
+        notes[service.name] = f"ready {seconds:.1f} s after start"
+        progress(f"{service.name}: ready after {seconds:.1f} s (pid {pid})")
+
+    errors: list[BaseException] = []
+    with ThreadPoolExecutor(len(waiting)) as pool:
+        futures = [pool.submit(bring_up, service, pid) for service, pid in waiting.items()]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+        except BaseException as exc:  # Ctrl-C: give up as after a failure
+            errors.append(exc)
+        if errors or any(f.done() and f.exception() for f in futures):
+            cancel.set()  # the others stop waiting; then everything this call started is stopped
+        errors += [f.exception() for f in futures if f.exception() and not isinstance(f.exception(), Cancelled)]
+    if errors:
+        for service in waiting:
+            progress(service.stop())
+        unexpected = [e for e in errors if not isinstance(e, ServiceError)]
+        if unexpected:
+            raise unexpected[0]
+        raise ServiceError("\n\n".join(str(e) for e in errors))
+
+
+@contextmanager
+def _locked() -> Iterator[None]:
+    """One `up`/`down` at a time per SERVICES_HOME (a second `up` waits, then reuses what the first started)."""
+    root = home()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -1,0 +1,32 @@
+"""`python -m pipeline.services up|status|down`: the same as `pipeline services ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline import services
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pipeline.services", description=services.__doc__)
+    parser.add_argument("action", choices=["up", "status", "down"])
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "up":
+            print(services.up(progress=lambda message: print(message, flush=True)))
+        elif args.action == "down":
+            services.down()
+        else:
+            print(services.status())
+    except services.ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted (services this command started were stopped)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

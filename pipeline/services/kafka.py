@@ -1,0 +1,131 @@
+"""Apache Kafka 4.3 (KRaft, one combined broker+controller node) from Maven Central jars.
+
+Broker on 127.0.0.1:<port of KAFKA_BOOTSTRAP_SERVERS> (9092), controller on the next port (9093). Storage is
+formatted once with `kafka.tools.StorageTool` (static voter 1@127.0.0.1:9093). Ready = a message produced
+to the health topic is consumed back.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import subprocess
+import time
+import uuid
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from pipeline.services.jvm import HOST, JvmService
+from pipeline.services.process import Progress, ServiceError, port_open, tail
+
+HEALTH_TOPIC = "_pipeline_services_health"
+
+_quiet = logging.getLogger("pipeline.services.kafka.probe")  # librdkafka's "connection refused" while starting
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
+
+
+class Kafka(JvmService):
+    name = "kafka"
+    main_class = "kafka.Kafka"
+    ready_timeout = 90.0
+    download_size = "45 MB"
+
+    @property
+    def broker_port(self) -> int:
+        first = self.settings.kafka_bootstrap_servers.split(",")[0]
+        return int(first.rsplit(":", 1)[1]) if ":" in first else 9092
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.kafka_bootstrap_servers
+
+    def ports(self) -> dict[int, str]:
+        return {self.broker_port: "Kafka broker", self.broker_port + 1: "Kafka KRaft controller"}
+
+    def logging_args(self) -> list[str]:
+        return [f"-Dlog4j2.configurationFile={(self.conf_dir / 'log4j2.properties').as_uri()}",
+                f"-Dkafka.logs.dir={self.log_dir}"]
+
+    def prepare(self, java: str, classpath: list[str], progress: Progress) -> None:
+        properties = self.render("kafka-server.properties", "server.properties", host=HOST,
+                                 broker_port=self.broker_port, controller_port=self.broker_port + 1,
+                                 log_dirs=self.data_dir)
+        self.render("kafka-log4j2.properties", "log4j2.properties")
+        if (self.data_dir / "meta.properties").exists():
+            return
+        progress("kafka: formatting the KRaft storage (first start only)")
+        format_log = self.log_dir / "format.log"
+        command = [java, "-Xmx256m", *self.logging_args(), "-cp", os.pathsep.join(classpath), "kafka.tools.StorageTool",
+                   "format", "-t", new_cluster_id(), "-c", str(properties), "--ignore-formatted"]
+        with open(format_log, "w") as out:
+            code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=self.home, timeout=120).returncode
+        if code != 0:
+            raise ServiceError(f"kafka: formatting the storage failed (exit code {code}); "
+                               f"last lines of {format_log}:\n{tail(format_log)}")
+
+    def jvm_args(self, classpath: list[str]) -> list[str]:
+        tmp = self.home / "tmp"  # snappy/zstd unpack native libraries here, in case /tmp is noexec
+        tmp.mkdir(exist_ok=True)
+        return ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
+                "-Djava.net.preferIPv4Stack=true", f"-Dorg.xerial.snappy.tempdir={tmp}", f"-DZstdTempFolder={tmp}",
+                *self.logging_args()]
+
+    def main_args(self) -> list[str]:
+        return [str(self.conf_dir / "server.properties")]
+
+    def probe(self, timeout: float) -> bool:
+        host, _, port = self.endpoint.split(",")[0].rpartition(":")
+        if not port_open(host or HOST, int(port)):
+            return False
+        try:
+            return round_trip(self.endpoint, timeout)
+        except Exception:  # noqa: BLE001 - any failure just means "not ready yet"
+            return False
+
+
+def new_cluster_id() -> str:
+    """A random Kafka cluster id (base64url UUID, not starting with '-', like `kafka-storage random-uuid`)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
+def round_trip(bootstrap_servers: str, timeout: float) -> bool:
+    """Produce a unique message to the health topic and read it back, all within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        return max(0.1, deadline - time.monotonic())
+
+    config = {"bootstrap.servers": bootstrap_servers, "logger": _quiet, "socket.timeout.ms": int(timeout * 1000)}
+    admin = AdminClient(config)
+    if HEALTH_TOPIC not in admin.list_topics(timeout=left()).topics:
+        future = admin.create_topics([NewTopic(HEALTH_TOPIC, 1, 1, config={"retention.ms": "3600000"})],
+                                     request_timeout=left())[HEALTH_TOPIC]
+        try:
+            future.result(timeout=left())
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    token = uuid.uuid4().hex.encode()
+    delivered = []
+    producer = Producer({**config, "message.timeout.ms": int(left() * 1000)})
+    producer.produce(HEALTH_TOPIC, token, on_delivery=lambda err, msg: delivered.append((err, msg)))
+    producer.flush(left())
+    if not delivered or delivered[0][0] is not None:
+        return False
+    message = delivered[0][1]
+    consumer = Consumer({**config, "group.id": "pipeline-services-health", "enable.auto.commit": False})
+    try:
+        consumer.assign([TopicPartition(HEALTH_TOPIC, message.partition(), message.offset())])
+        while time.monotonic() < deadline:
+            record = consumer.poll(min(1.0, left()))
+            if record is not None and record.error() is None and record.value() == token:
+                return True
+        return False
+    finally:
+        consumer.close()

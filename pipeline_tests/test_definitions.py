@@ -1,0 +1,45 @@
+"""The code location loads, from Python and from the Dagster CLI, with the expected assets and automation."""
+
+import subprocess
+import sys
+from pathlib import Path
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from pipeline.definitions import defs
+
+EXPECTED_ASSETS = {"raw/events", "staged/events", "quarantine/events",
+                   *(f"cleaned/{c}" for c in ("auth", "assessment", "video", "course", "profile", "notification"))}
+
+DAGSTER = str(Path(sys.executable).parent / "dagster")  # the CLI of this environment
+
+
+def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule():
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
+    check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("raw/events", "raw_ranges_contiguous") in check_names
+    for category in ("auth", "video"):
+        for name in ("schema_matches", "no_duplicate_event_ids", "reconciles", "quarantine_share_below_threshold"):
+            assert (f"cleaned/{category}", name) in check_names
+    sensor = defs.resolve_sensor_def("learning_events_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert {j.name for j in sensor.jobs} == {"land_learning_events", "clean_learning_events"}
+
+
+def test_daily_schedule_cleans_yesterday_at_five_past_midnight_utc():
+    schedule = defs.resolve_schedule_def("daily_learning_events")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("5 0 * * *", "UTC")
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 25, 0, 5, tzinfo=timezone.utc),
+                                        repository_def=defs.get_repository_def())
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-24"
+
+
+def test_dagster_cli_validates_the_code_location_both_ways():
+    for target in (["-m", "pipeline.definitions"], ["-w", "workspace.yaml"], []):
+        result = subprocess.run([DAGSTER, "definitions", "validate", *target], capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, (target, result.stdout[-2000:], result.stderr[-2000:])
+        assert "Validation successful" in result.stdout + result.stderr, target

@@ -1,0 +1,115 @@
+"""The local-services launcher against the REAL Kafka and Cassandra (no fakes), under the default SERVICES_HOME.
+
+The session fixture in conftest.py owns the final `down()`; these tests leave the services running.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from pipeline import services
+from pipeline.services import process
+from pipeline.services.process import ServiceError, check_ports_free, port_free
+from pipeline.settings import get_settings
+
+MAIN_CLASSES = {"kafka": "kafka.Kafka", "cassandra": "org.apache.cassandra.service.CassandraDaemon"}
+
+
+def _args(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def our_jvms(name: str) -> list[int]:
+    """Live processes running the service's main class with a command line that mentions our SERVICES_HOME."""
+    home = str(Path(get_settings().services_home).resolve()) + "/"
+    return sorted(
+        int(proc.name)
+        for proc in Path("/proc").iterdir()
+        if proc.name.isdigit()
+        and MAIN_CLASSES[name] in (args := _args(int(proc.name)))
+        and any(home in arg for arg in args)
+        and _alive(int(proc.name))
+    )
+
+
+def pid_file_pids() -> dict[str, int | None]:
+    return {s.name: s.inspect()[1] for s in services.services()}
+
+
+@pytest.mark.services
+def test_up_twice_starts_one_jvm_per_service_and_both_are_ready():
+    first = services.up(progress=print)
+    second = services.up(progress=print)
+
+    assert first.all_ready and second.all_ready, f"\n{first}\n{second}"
+    assert [s.note for s in second.services] == ["reused", "reused"]
+    pids = pid_file_pids()
+    for name in MAIN_CLASSES:
+        assert our_jvms(name) == [pids[name]], f"{name}: expected exactly the JVM of the pid file"
+        assert first[name].pid == second[name].pid == pids[name]
+
+    current = services.status()
+    assert current.all_running and current.all_ready, f"\n{current}"
+    assert {s.name: s.state for s in current.services} == {"kafka": "running", "cassandra": "running"}
+    assert "kafka" in str(current) and "cassandra" in str(current)
+
+
+@pytest.mark.services
+def test_down_stops_exactly_our_jvms_then_up_again():
+    services.up(progress=print)
+    before = pid_file_pids()
+    assert all(before.values()), before
+
+    services.down(progress=print)
+
+    assert not any(_alive(pid) for pid in before.values()), before
+    for name in MAIN_CLASSES:
+        assert our_jvms(name) == [], f"{name} JVM still running after down()"
+    stopped = services.status()
+    assert [s.state for s in stopped.services] == ["stopped", "stopped"], f"\n{stopped}"
+    assert not stopped.all_ready
+
+    again = services.up(progress=print)  # later tests still get their services
+    assert again.all_ready, f"\n{again}"
+    assert all(our_jvms(name) == [pid_file_pids()[name]] for name in MAIN_CLASSES)
+
+
+def test_port_taken_error_names_the_port():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert not port_free(port)
+        with pytest.raises(ServiceError, match=rf"port {port} \(test listener\)"):
+            check_ports_free({port: "test listener"})
+    check_ports_free({port: "test listener"})  # free again once closed
+
+
+def test_java_other_than_17_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr(process, "java_major", lambda java: 25)
+    with pytest.raises(ServiceError, match=r"Java 17 not found.*Java 25"):
+        process.find_java("/opt/some-jdk", progress=print)
+
+
+def test_status_table_lists_every_service(tmp_path, monkeypatch):
+    monkeypatch.setenv("SERVICES_HOME", str(tmp_path))  # nothing runs here: both stopped, nothing probed
+    current = services.status()
+    assert [(s.name, s.state, s.ready) for s in current.services] == [("kafka", "stopped", False),
+                                                                      ("cassandra", "stopped", False)]
+    lines = str(current).splitlines()
+    assert lines[0].split()[:5] == ["SERVICE", "STATE", "PID", "ENDPOINT", "READY"]
+    assert str(tmp_path) in str(current)
