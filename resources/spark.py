@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 from pydantic import Field
 from pyspark.sql import SparkSession
@@ -47,6 +49,8 @@ class SparkResource(dg.ConfigurableResource):
         return conf | self.conf
 
     def get_session(self) -> SparkSession:
+        if not self.remote and self.master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local driver needs no public address
         builder = SparkSession.builder
         builder = builder.remote(self.remote) if self.remote else builder.master(self.master)
         for key, value in self.session_conf().items():

@@ -31,6 +31,7 @@ def run_sensor_tick(
     sensor_name: str = "learning_events_sensor",
     log: Callable[[str], None] = print,
     raise_on_error: bool = True,
+    log_level: str = "DEBUG",
 ) -> TickOutcome:
     sensor = defs.resolve_sensor_def(sensor_name)
     with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
@@ -42,7 +43,7 @@ def run_sensor_tick(
         log(f"  run {request.job_name} partition {request.partition_key} ({request.run_key})")
         results.append(
             job.execute_in_process(
-                run_config=request.run_config,
+                run_config={**request.run_config, "loggers": {"console": {"config": {"log_level": log_level}}}},
                 partition_key=request.partition_key,
                 asset_selection=request.asset_selection,
                 instance=instance,

@@ -7,7 +7,8 @@ from collections import Counter
 import pyarrow.dataset as ds
 
 from pipeline.events.catalogue import CATEGORIES
-from pipeline.events.cleaning import CLEANED_ZONE, QUARANTINE_ZONE
+from pipeline.events.cleaning import CLEANED_ZONE
+from pipeline.events.validation import QUARANTINE_ZONE
 from pipeline.events.landing import RAW_EVENTS_ZONE
 from pipeline.lake import Lake
 
