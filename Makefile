@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test setup tools services-up services-status services-down ui bench clean
+.PHONY: demo test setup tools dagster-home services-up services-status services-down ui bench clean
 
 $(BIN)/pipeline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ $(BIN)/pipeline: pyproject.toml
 
 setup: $(BIN)/pipeline  ## Python environment with the project installed (editable)
 
+dagster-home:  ## the Dagster instance folder, with this project's dagster.yaml
+	@mkdir -p $(DAGSTER_HOME) && [ -f $(DAGSTER_HOME)/dagster.yaml ] || cp dagster.yaml $(DAGSTER_HOME)/
+
 # The compose test validates docker-compose.yml with Debian's docker-compose (no Docker engine needed).
 tools:
 	@command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || { \
@@ -26,10 +29,10 @@ tools:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
 	  else echo "note: install docker-compose (apt-get install --no-install-recommends docker-compose) for the compose test"; fi; }
 
-demo: setup
+demo: setup dagster-home
 	$(BIN)/pipeline demo
 
-test: setup tools
+test: setup tools dagster-home
 	$(BIN)/python -m pytest
 
 services-up: setup
@@ -41,8 +44,7 @@ services-status: setup
 services-down: setup
 	$(BIN)/pipeline services down
 
-ui: setup
-	@mkdir -p $(DAGSTER_HOME) && [ -f $(DAGSTER_HOME)/dagster.yaml ] || cp dagster.yaml $(DAGSTER_HOME)/
+ui: setup dagster-home
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 bench: setup

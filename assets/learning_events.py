@@ -137,7 +137,7 @@ def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatc
     raw_paths = [the_lake.path(*raw_parts(r, context.partition_key)) for r in ranges]
     counts = stage_batch(the_lake, raw_paths, batch, validation_rules())
     raw_rows = sum(pq.ParquetFile(p, filesystem=the_lake.filesystem).metadata.num_rows for p in raw_paths)
-    staged_back, quarantined_back = batch_counts(the_lake, batch)
+    staged_back, quarantined_back = batch_counts(the_lake, batch, counts)
     touched: dict[str, list[str]] = {}
     for category, day in counts.touched:
         touched.setdefault(category, []).append(day)

@@ -115,11 +115,12 @@ def test_batch_stages_valid_records_quarantines_the_rest_and_cleaning_keeps_one_
     counts = stage_batch(lake, [path], "batch1", RULES)
     assert counts.staged == 3 and counts.quarantined == 2
     assert counts.by_reason() == {"invalid_json": 1, "unknown_event_type": 1}
-    assert batch_counts(lake, "batch1") == (3, 2)
+    assert batch_counts(lake, "batch1", counts) == (3, 2)
 
     # Re-staging the same batch overwrites its output instead of adding to it.
-    stage_batch(lake, [path], "batch1", RULES)
-    assert batch_counts(lake, "batch1") == (3, 2)
+    assert stage_batch(lake, [path], "batch1", RULES) == counts
+    assert batch_counts(lake, "batch1", counts) == (3, 2)
+    assert len(lake.list_files("staged")) == 1 and len(lake.list_files("quarantine")) == 1
 
     result = clean_partition(spark, lake, CATEGORY_BY_NAME["auth"], "2026-11-24")
     assert (result.staged_rows, result.distinct_event_ids, result.cleaned_rows) == (3, 2, 2)

@@ -1,9 +1,10 @@
 """The code location loads, from Python and from the Dagster CLI, with the expected assets and automation."""
 
+import os
 import subprocess
 import sys
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 
@@ -37,9 +38,10 @@ def test_daily_schedule_cleans_yesterday_at_five_past_midnight_utc():
     assert request.partition_key == "2026-11-24"
 
 
-def test_dagster_cli_validates_the_code_location_both_ways():
+def test_dagster_cli_validates_the_code_location_both_ways(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     for target in (["-m", "pipeline.definitions"], ["-w", "workspace.yaml"], []):
         result = subprocess.run([DAGSTER, "definitions", "validate", *target], capture_output=True, text=True,
-                                timeout=300)
+                                timeout=300, env=env)
         assert result.returncode == 0, (target, result.stdout[-2000:], result.stderr[-2000:])
         assert "Validation successful" in result.stdout + result.stderr, target

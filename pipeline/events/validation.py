@@ -213,11 +213,17 @@ def _rows(lake: Lake, paths: list[str]) -> int:
     return sum(pq.ParquetFile(p, filesystem=lake.filesystem).metadata.num_rows for p in paths)
 
 
-def batch_counts(lake: Lake, batch: str) -> tuple[int, int]:
-    """(staged, quarantined) records written for a batch, counted back from the lake."""
-    name = f"/batch={batch}.parquet"
-    return tuple(_rows(lake, [p for p in lake.list_files(*zone) if p.endswith(name)])
-                 for zone in (STAGED_ZONE, QUARANTINE_ZONE))
+def batch_counts(lake: Lake, batch: str, counts: StageCounts) -> tuple[int, int]:
+    """(staged, quarantined) records of a batch, read back from the objects it should have written.
+
+    A missing object raises instead of counting as zero, so a lost write cannot pass for a reconciled batch.
+    """
+    staged = {(c, d) for (c, d, reason) in counts.counts if reason is None}
+    quarantined = {(c, d) for (c, d, reason) in counts.counts if reason is not None}
+    return (
+        _rows(lake, [lake.path(*batch_parts(STAGED_ZONE, c, d, batch)) for c, d in sorted(staged)]),
+        _rows(lake, [lake.path(*batch_parts(QUARANTINE_ZONE, c, d, batch)) for c, d in sorted(quarantined)]),
+    )
 
 
 @dataclass(frozen=True)
