@@ -20,19 +20,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _services(args: argparse.Namespace) -> int:
-    from pipeline import services
+    from pipeline.services.__main__ import main as services_main
 
-    try:
-        if args.action == "up":
-            print(services.up())
-        elif args.action == "down":
-            services.down()
-        else:
-            print(services.status())
-    except services.ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return services_main([args.action])
 
 
 def _produce_events(args: argparse.Namespace) -> int:
@@ -79,13 +69,14 @@ def _demo(args: argparse.Namespace) -> int:
         return 1
     print("2/4 learning events")
     _produce_events(args)
-    print("3/4 sensor ticks: land the new offsets, then clean the days they touched")
+    print("3/4 sensor ticks: land the new offsets, then refresh the days they touched; then the all-time views")
     home = dagster_home()
     import dagster as dg
 
     from pipeline.definitions import defs
     from pipeline.events.summary import lake_summary
     from pipeline.lake import Lake
+    from pipeline.views.headlines import headlines
     from sensors.tick import run_sensor_tick
 
     results = []
@@ -100,8 +91,14 @@ def _demo(args: argparse.Namespace) -> int:
             cursor_file.write_text(cursor or "")
             results += outcome.results
             print(f"  tick {tick}: {len(outcome.requests)} run(s)" + (f"; {outcome.skip_reason}" if outcome.skip_reason else ""))
+        print("  run refresh_all_time_views (per user, per course, per video)")
+        results.append(defs.resolve_job_def("refresh_all_time_views").execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
     print("4/4 summary")
-    print(lake_summary(Lake.from_settings(get_settings())))
+    lake = Lake.from_settings(get_settings())
+    print(lake_summary(lake))
+    print(headlines(lake))
     checks = [c for r in results for c in r.get_asset_check_evaluations()]
     failed = sorted({f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed})
     print(f"  runs: {sum(r.success for r in results)}/{len(results)} succeeded; "
@@ -136,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     event_options(events, count=10_000, days=1.0, malformed=0.0, duplicates=0.0)
     events.set_defaults(run=_produce_events)
 
-    demo = commands.add_parser("demo", help="services up, events produced, landed, cleaned; a summary")
+    demo = commands.add_parser("demo", help="services up, events produced, landed, cleaned, every view; a summary")
     event_options(demo, count=20_000, days=3.0, malformed=0.02, duplicates=0.01)
     demo.set_defaults(run=_demo)
     return root

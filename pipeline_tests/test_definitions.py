@@ -10,15 +10,18 @@ import dagster as dg
 
 from pipeline.definitions import defs
 
-EXPECTED_ASSETS = {"raw/events", "staged/events", "quarantine/events",
-                   *(f"cleaned/{c}" for c in ("auth", "assessment", "video", "course", "profile", "notification"))}
+LEARNING_EVENT_ASSETS = {"raw/events", "staged/events", "quarantine/events",
+                         *(f"cleaned/{c}" for c in ("auth", "assessment", "video", "course", "profile", "notification"))}
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")  # the CLI of this environment
 
 
 def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert LEARNING_EVENT_ASSETS <= keys
+    assert len([k for k in keys if k.startswith("views/")]) == 37 + 4
+    assert keys - LEARNING_EVENT_ASSETS == {k for k in keys if k.startswith("views/")}
     check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("raw/events", "raw_ranges_contiguous") in check_names
     for category in ("auth", "video"):
@@ -26,11 +29,11 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
             assert (f"cleaned/{category}", name) in check_names
     sensor = defs.resolve_sensor_def("learning_events_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    assert {j.name for j in sensor.jobs} == {"land_learning_events", "clean_learning_events"}
+    assert {j.name for j in sensor.jobs} == {"land_learning_events", "refresh_learning_day"}
 
 
-def test_daily_schedule_cleans_yesterday_at_five_past_midnight_utc():
-    schedule = defs.resolve_schedule_def("daily_learning_events")
+def test_daily_schedule_refreshes_yesterday_at_five_past_midnight_utc():
+    schedule = defs.resolve_schedule_def("daily_learning_analytics")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("5 0 * * *", "UTC")
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 25, 0, 5, tzinfo=timezone.utc),
                                         repository_def=defs.get_repository_def())

@@ -87,7 +87,7 @@ def test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_qu
         landing = run_sensor_tick(defs, instance, None)
         assert [r.job_def.name for r in landing.results] == ["land_learning_events"] and landing.success
         cleaning = run_sensor_tick(defs, instance, landing.cursor)
-        assert cleaning.results and all(r.job_def.name == "clean_learning_events" for r in cleaning.results)
+        assert cleaning.results and all(r.job_def.name == "refresh_learning_day" for r in cleaning.results)
         assert cleaning.success
         checks = [c for r in landing.results + cleaning.results for c in r.get_asset_check_evaluations()]
         assert checks and [c for c in checks if not c.passed] == []
@@ -107,7 +107,7 @@ def test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_qu
             run_config=request.run_config, partition_key=request.partition_key, instance=instance)
         assert rerun.success
         for day in sorted({r.partition_key for r in cleaning.requests}):
-            assert defs.resolve_job_def("clean_learning_events").execute_in_process(
+            assert defs.resolve_job_def("refresh_learning_day").execute_in_process(
                 partition_key=day, instance=instance).success
     assert find_gaps(landed_ranges(lake)) == []
     assert cleaned_event_ids(spark, lake) == ids

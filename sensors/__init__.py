@@ -1,9 +1,26 @@
-"""Everything that decides when to run: jobs, the Kafka sensor, the daily schedule."""
+"""Everything that decides when to run: jobs, the Kafka sensor, the automation of all-time views, the schedule."""
 
-from sensors.jobs import clean_learning_events, land_learning_events
+import dagster as dg
+
+from assets.views import ALL_TIME_VIEW_KEYS
+from sensors.jobs import (
+    daily_learning_analytics_job,
+    land_learning_events,
+    refresh_all_time_views,
+    refresh_learning_day,
+)
 from sensors.learning_events import learning_events_sensor
-from sensors.schedules import daily_learning_events
+from sensors.schedules import daily_learning_analytics
 
-JOBS = [land_learning_events, clean_learning_events]
-SENSORS = [learning_events_sensor]
-SCHEDULES = [daily_learning_events]
+# All-time views carry AutomationCondition.eager(): this sensor recomputes them after a cleaned table they
+# read has changed (and not while one is still being written).
+all_time_views_automation = dg.AutomationConditionSensorDefinition(
+    "all_time_views_automation",
+    target=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+
+JOBS = [land_learning_events, refresh_learning_day, refresh_all_time_views, daily_learning_analytics_job]
+SENSORS = [learning_events_sensor, all_time_views_automation]
+SCHEDULES = [daily_learning_analytics]

@@ -4,6 +4,7 @@ import dagster as dg
 
 from assets.learning_events import CLEANED_KEYS, QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS
 from assets.partitions import daily_partitions
+from assets.views import ALL_TIME_VIEW_KEYS, DATE_KEYED_VIEW_KEYS
 
 SPARK_TAGS = {"pipeline/spark": "true"}  # dagster.yaml limits how many of these run at once
 
@@ -15,11 +16,29 @@ land_learning_events = dg.define_asset_job(
     description="Land Kafka offset ranges into the raw zone, then validate them into staged + quarantine.",
 )
 
-clean_learning_events = dg.define_asset_job(
-    "clean_learning_events",
-    selection=dg.AssetSelection.assets(*CLEANED_KEYS),
+refresh_learning_day = dg.define_asset_job(
+    "refresh_learning_day",
+    selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     tags=SPARK_TAGS,
-    description="Rebuild the cleaned tables of one UTC day from every staged batch of that day.",
+    description="Rebuild one UTC day: the cleaned tables from every staged batch of that day, then the "
+                "date-keyed views.",
+)
+
+refresh_all_time_views = dg.define_asset_job(
+    "refresh_all_time_views",
+    selection=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS),
+    executor_def=dg.in_process_executor,
+    tags=SPARK_TAGS,
+    description="Recompute the all-time views (per user, per course, per video) from the whole cleaned zone.",
+)
+
+daily_learning_analytics_job = dg.define_asset_job(
+    "daily_learning_analytics",
+    selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, *ALL_TIME_VIEW_KEYS),
+    partitions_def=daily_partitions,
+    executor_def=dg.in_process_executor,
+    tags=SPARK_TAGS,
+    description="One day's cleaned tables and date-keyed views, then every all-time view (the daily schedule).",
 )

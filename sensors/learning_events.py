@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from assets.learning_events import STAGED_EVENTS, LandingBatch, cleaned_key
+from assets.views import VIEWS, view_key
 from assets.partitions import daily_partitions
 from pipeline.events.catalogue import CATEGORY_BY_NAME, TOPICS
 from pipeline.events.landing import batch_id, landed_ranges, plan_batches
 from pipeline.settings import get_settings
 from resources import KafkaResource, LakeResource
-from sensors.jobs import clean_learning_events, land_learning_events
+from sensors.jobs import land_learning_events, refresh_learning_day
 
 
 @dataclass
@@ -36,7 +37,8 @@ class Cursor:
 
 
 def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> list[dg.RunRequest]:
-    """One cleaning run per day touched by batches staged since the cursor, for the categories touched."""
+    """One run per day touched by batches staged since the cursor: the cleaned tables of the categories touched
+    and the date-keyed views that read them."""
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=STAGED_EVENTS, after_storage_id=cursor.staged_after or None),
         limit=1000,
@@ -52,10 +54,11 @@ def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> li
     known_days = set(daily_partitions.get_partition_keys())
     return [
         dg.RunRequest(
-            job_name=clean_learning_events.name,
+            job_name=refresh_learning_day.name,
             partition_key=day,
             run_key=f"clean-{day}-{cursor.staged_after}",
-            asset_selection=[cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)],
+            asset_selection=[cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)]
+            + [view_key(v) for v in VIEWS if v.date_keyed and set(v.inputs) & categories],
         )
         # Days outside the partitions (tomorrow, within the future tolerance) are left to the daily schedule.
         for day, categories in sorted(touched.items())
@@ -107,10 +110,11 @@ def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka:
 
 @dg.sensor(
     name="learning_events_sensor",
-    jobs=[land_learning_events, clean_learning_events],
+    jobs=[land_learning_events, refresh_learning_day],
     minimum_interval_seconds=get_settings().landing_sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Lands new Kafka offsets of the 6 learning-event topics, then cleans the days they touched.",
+    description="Lands new Kafka offsets of the 6 learning-event topics, then refreshes the days they touched "
+                "(cleaned tables and date-keyed views).",
 )
 def learning_events_sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
     cursor = Cursor.parse(context.cursor)

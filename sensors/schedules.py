@@ -1,20 +1,21 @@
-"""Daily schedule: at 00:05 UTC rebuild yesterday's cleaned tables, catching events that arrived late."""
+"""Daily schedule: at 00:05 UTC rebuild yesterday (cleaned tables and date-keyed views, catching events that
+arrived late), then the all-time views."""
 
 from datetime import timedelta
 
 import dagster as dg
 
-from sensors.jobs import clean_learning_events
+from sensors.jobs import daily_learning_analytics_job
 
 
 @dg.schedule(
-    name="daily_learning_events",
+    name="daily_learning_analytics",
     cron_schedule="5 0 * * *",
     execution_timezone="UTC",
-    job=clean_learning_events,
+    job=daily_learning_analytics_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="00:05 UTC: materialise yesterday's partitions.",
+    description="00:05 UTC: yesterday's cleaned tables and date-keyed views, then the all-time views.",
 )
-def daily_learning_events(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def daily_learning_analytics(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     yesterday = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"daily-{yesterday}", partition_key=yesterday)

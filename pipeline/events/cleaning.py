@@ -104,3 +104,18 @@ def clean_partition(spark: SparkSession, lake: Lake, category: Category, day: st
         quarantined_dated_rows=quarantined.dated,
         written_schema=written.schema,
     )
+
+
+def read_cleaned(spark: SparkSession, lake: Lake, category: Category, days: list[str] | None = None) -> DataFrame:
+    """The cleaned table of a category: some days, or all of them (empty, with the schema, if none)."""
+    folder = (*CLEANED_ZONE, category.name)
+    if days is None:
+        present = lake.list_files(*folder)
+        paths = [folder] if present else []
+    else:
+        paths = [cleaned_parts(category.name, d) for d in days if lake.list_files(*cleaned_parts(category.name, d))]
+    if not paths:
+        return spark.createDataFrame([], category.cleaned_schema)
+    # Read day folders as plain Parquet: the day is in event_time, not in a partition column.
+    files = [lake.spark_uri_of(f) for parts in paths for f in lake.list_files(*parts)]
+    return spark.read.schema(category.cleaned_schema).parquet(*files)

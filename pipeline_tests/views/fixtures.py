@@ -25,6 +25,11 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
+def collected(text: str) -> datetime:
+    """'2026-11-24 08:00:00' UTC as PySpark's collect() returns a timestamp: naive, in this process's zone."""
+    return at(text).astimezone().replace(tzinfo=None)
+
+
 def cleaned(spark: SparkSession, category: str, rows: list[dict]) -> DataFrame:
     """A cleaned table of `category` with the given rows. Each row needs event_type, user_id and event_time
     ('yyyy-MM-dd HH:mm:ss' UTC); event_id, event_category, role and the Kafka lineage get defaults."""

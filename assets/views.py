@@ -1,0 +1,80 @@
+"""The analytic views as assets `views/<name>`, generated from the registry (pipeline/views/registry.py).
+
+Date-keyed views are daily partitioned like the cleaned tables and read only the day's cleaned partitions;
+all-time views read the whole cleaned history and are recomputed when a cleaned table they read changes.
+"""
+
+import dagster as dg
+
+from assets.learning_events import cleaned_key
+from assets.metadata import table_schema
+from assets.partitions import daily_partitions
+from pipeline.events.catalogue import CATEGORY_BY_NAME
+from pipeline.views.materialize import materialize_view
+from pipeline.views.registry import View, all_views
+from resources import LakeResource, SparkResource
+
+VIEW_CHECKS = {
+    "keys_unique": "No two rows share the view's key columns.",
+    "keys_not_null": "No key column is null.",
+    "rates_within_0_100": "Every percentage column lies within 0..100 (null allowed where there is no base).",
+    "non_empty_when_inputs_are": "The view has rows whenever its input tables have rows.",
+}
+
+
+def view_key(view: View) -> dg.AssetKey:
+    return dg.AssetKey(["views", view.name])
+
+
+def _description(view: View) -> str:
+    text = f"{view.description}\n\nKeys: {', '.join(view.keys)}. Reads: {', '.join(f'cleaned/{c}' for c in view.inputs)}."
+    if view.deviation:
+        text += f"\n\nDeviation from the original system: {view.deviation}"
+    return text
+
+
+def build_view_asset(view: View) -> dg.AssetsDefinition:
+    key = view_key(view)
+
+    @dg.asset(
+        key=key,
+        deps=[cleaned_key(CATEGORY_BY_NAME[c]) for c in view.inputs],
+        group_name=f"views_{view.group}",
+        partitions_def=daily_partitions if view.date_keyed else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if view.date_keyed else None,
+        automation_condition=None if view.date_keyed else dg.AutomationCondition.eager(),
+        kinds={"spark", "parquet"},
+        description=_description(view),
+        tags={"pipeline/view_group": view.group},
+        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in VIEW_CHECKS.items()],
+    )
+    def _view(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
+        session, the_lake = spark.get_session(), lake.get_lake()
+        days = context.partition_keys if view.date_keyed else [None]
+        outputs = [materialize_view(session, the_lake, view, day) for day in days]
+        yield dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": sum(o.rows for o in outputs),
+                "dagster/column_schema": table_schema(outputs[0].frame.schema),
+                "input_rows": sum(o.input_rows for o in outputs),
+                "path": outputs[0].path if len(outputs) == 1 else f"views/{view.name}/",
+                "preview": dg.MetadataValue.md(outputs[-1].frame.limit(5).toPandas().to_markdown(index=False)),
+            }
+        )
+        label = {o.path: o for o in outputs}
+        results = {
+            "keys_unique": {p: o.duplicate_keys for p, o in label.items() if o.duplicate_keys},
+            "keys_not_null": {p: o.null_keys for p, o in label.items() if o.null_keys},
+            "rates_within_0_100": {p: o.rates_out_of_range for p, o in label.items() if o.rates_out_of_range},
+            "non_empty_when_inputs_are": {p: o.input_rows for p, o in label.items() if o.input_rows and not o.rows},
+        }
+        for name, failures in results.items():
+            yield dg.AssetCheckResult(check_name=name, passed=not failures, metadata={"failures": failures})
+
+    return _view
+
+
+VIEWS = all_views()
+view_assets = [build_view_asset(v) for v in VIEWS]
+DATE_KEYED_VIEW_KEYS = [view_key(v) for v in VIEWS if v.date_keyed]
+ALL_TIME_VIEW_KEYS = [view_key(v) for v in VIEWS if not v.date_keyed]

@@ -1,0 +1,71 @@
+"""Compute a registered view from the cleaned zone and write it to `views/<name>/` (Spark)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pipeline.events.catalogue import CATEGORY_BY_NAME
+from pipeline.events.cleaning import read_cleaned
+from pipeline.lake import Lake
+from pipeline.views.registry import View
+
+VIEWS_ZONE = ("views",)
+
+
+@dataclass(frozen=True)
+class ViewOutput:
+    path: str
+    rows: int
+    input_rows: int
+    duplicate_keys: int  # rows whose key occurs more than once
+    null_keys: int  # rows with a null in a key column
+    rates_out_of_range: int  # rows with a rate outside 0..100
+    frame: DataFrame  # the written table, read back
+
+
+def view_parts(view: View, day: str | None = None) -> tuple[str, ...]:
+    return (*VIEWS_ZONE, view.name, f"date={day}") if day else (*VIEWS_ZONE, view.name)
+
+
+def materialize_view(spark: SparkSession, lake: Lake, view: View, day: str | None = None) -> ViewOutput:
+    """One day of a date-keyed view (`day`), or an all-time view over the whole cleaned history."""
+    if view.date_keyed != (day is not None):
+        raise ValueError(f"{view.name}: date-keyed views need a day, all-time views must not get one")
+    tables = {c: read_cleaned(spark, lake, CATEGORY_BY_NAME[c], [day] if day else None) for c in view.inputs}
+    result = view.compute(tables)
+    if day:
+        # Hive layout: the day lives in the folder name (views/<name>/date=<day>/) and reading the view's
+        # root gives the `date` column back. The input holds that one day only.
+        result = result.drop("date")
+    result.write.mode("overwrite").parquet(lake.uri(*view_parts(view, day)))
+    written = read_view(spark, lake, view, day)
+    keys = [F.col(k) for k in view.keys]
+    stats = written.agg(
+        F.count("*").alias("rows"),
+        F.count(F.when(F.greatest(*[k.isNull() for k in keys]) if len(keys) > 1 else keys[0].isNull(), 1))
+        .alias("null_keys"),
+        F.count(F.when(F.lit(False) if not view.rates else
+                       F.greatest(*[(F.col(r) < 0) | (F.col(r) > 100) for r in view.rates] + [F.lit(False)]), 1))
+        .alias("bad_rates"),
+    ).first()
+    duplicates = written.groupBy(*view.keys).count().where("count > 1").agg(F.sum("count")).first()[0] or 0
+    return ViewOutput(
+        path=lake.uri(*view_parts(view, day)),
+        rows=stats["rows"],
+        input_rows=sum(t.count() for t in tables.values()),
+        duplicate_keys=duplicates,
+        null_keys=stats["null_keys"],
+        rates_out_of_range=stats["bad_rates"],
+        frame=written,
+    )
+
+
+def read_view(spark: SparkSession, lake: Lake, view: View, day: str | None = None) -> DataFrame:
+    """A view as written, with its columns in order (one day of a date-keyed view, or all of it)."""
+    frame = spark.read.parquet(lake.uri(*view_parts(view)))
+    if day:
+        frame = frame.where(F.col("date") == F.lit(day).cast("date"))
+    return frame.select(*view.columns)

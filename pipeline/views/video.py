@@ -1,0 +1,170 @@
+"""Video views (#13-#19 of seed-facts §2): watch-time aggregates over VIDEO_WATCHED events.
+
+Every view groups the same events by different keys and picks from one set of named measures
+(`_MEASURES`), so a measure such as "hours" is defined once for all seven views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from pipeline.views.registry import View
+
+SECONDS = "watch_duration_seconds"
+
+# Measure name -> aggregate expression over VIDEO_WATCHED rows.
+_MEASURES: dict[str, Callable[[], Column]] = {
+    "seconds": lambda: F.sum(SECONDS),
+    "minutes": lambda: F.sum(SECONDS) / 60,
+    "hours": lambda: F.sum(SECONDS) / 3600,
+    "events": lambda: F.count(F.lit(1)),
+    "sessions": lambda: F.count("session_id"),
+    "avg": lambda: F.avg(SECONDS),
+    "max": lambda: F.max(SECONDS),
+    "min": lambda: F.min(SECONDS),
+    "videos": lambda: F.countDistinct("video_id"),
+    "viewers": lambda: F.countDistinct("user_id"),
+}
+
+
+def _watched(video: DataFrame) -> DataFrame:
+    return video.filter(F.col("event_type") == "VIDEO_WATCHED")
+
+
+def _watch_stats(video: DataFrame, keys: list, **columns: str) -> DataFrame:
+    """VIDEO_WATCHED events grouped by `keys`, with each output column given as `name="measure"`."""
+    return _watched(video).groupBy(*keys).agg(*[_MEASURES[m]().alias(name) for name, m in columns.items()])
+
+
+def video_total_watch_time(video: DataFrame) -> DataFrame:
+    return _watch_stats(
+        video, ["user_id", "video_id", "course_id"],
+        total_watch_seconds="seconds", total_watch_sessions="sessions", avg_watch_duration_seconds="avg",
+        longest_session_seconds="max", shortest_session_seconds="min", total_watch_minutes="minutes",
+        total_watch_hours="hours",
+    )
+
+
+def video_student_engagement(video: DataFrame) -> DataFrame:
+    return _watch_stats(
+        video, ["user_id", "course_id"],
+        unique_videos_watched="videos", total_watch_seconds="seconds", total_video_events="events",
+        avg_watch_duration_seconds="avg", total_watch_hours="hours",
+    )
+
+
+def video_popularity(video: DataFrame) -> DataFrame:
+    return _watch_stats(
+        video, ["video_id", "course_id"],
+        unique_viewers="viewers", total_views_seconds="seconds", total_view_events="events",
+        avg_view_duration_seconds="avg", total_views_hours="hours",
+    )
+
+
+def video_daily_engagement(video: DataFrame) -> DataFrame:
+    return _watch_stats(
+        video, [F.to_date("event_time").alias("date"), "course_id"],
+        active_video_watchers="viewers", unique_videos_watched="videos", total_watch_seconds="seconds",
+        total_watch_events="events", total_watch_hours="hours",
+    )
+
+
+def video_course_metrics(video: DataFrame) -> DataFrame:
+    return _watch_stats(
+        video, ["course_id"],
+        total_students_watching="viewers", total_videos_in_course="videos",
+        total_course_watch_seconds="seconds", total_course_watch_hours="hours",
+    )
+
+
+def video_student_course_summary(video: DataFrame) -> DataFrame:
+    per_student = _watch_stats(
+        video, ["user_id", "course_id"],
+        videos_watched_count="videos", total_watch_seconds="seconds", total_sessions="sessions",
+        total_watch_hours="hours",
+    )
+    per_course = _watch_stats(video, ["course_id"], total_videos_in_course="videos")
+    coverage = F.col("videos_watched_count").cast("decimal(20,0)") * 100 / F.col("total_videos_in_course")
+    return per_student.join(per_course, "course_id", "left").withColumn(
+        "video_coverage_percentage", F.round(coverage, 2).cast("decimal(5,2)")
+    )
+
+
+def video_drop_off_indicators(video: DataFrame) -> DataFrame:
+    stats = _watch_stats(
+        video, ["video_id", "course_id"],
+        total_views="events", avg_watch_duration="avg", min_watch_duration="min", unique_viewers="viewers",
+    )
+    average = F.col("avg_watch_duration")
+    label = (F.when(average < 60, "High Risk").when(average < 180, "Medium Risk").otherwise("Good Engagement"))
+    return stats.withColumn("potential_drop_off", label)
+
+
+VIEWS: list[View] = [
+    View(
+        name="video_total_watch_time", group="video", function=video_total_watch_time,
+        columns=("user_id", "video_id", "course_id", "total_watch_seconds", "total_watch_sessions",
+                 "avg_watch_duration_seconds", "longest_session_seconds", "shortest_session_seconds",
+                 "total_watch_minutes", "total_watch_hours"),
+        keys=("user_id", "video_id", "course_id"), date_keyed=False,
+        description="One row per student, video and course over all history: the sum, count (non-null "
+                    "session_id), mean, longest and shortest of watch_duration_seconds of VIDEO_WATCHED events, "
+                    "and the sum in minutes (/60) and hours (/3600).",
+    ),
+    View(
+        name="video_student_engagement", group="video", function=video_student_engagement,
+        columns=("user_id", "course_id", "unique_videos_watched", "total_watch_seconds", "total_video_events",
+                 "avg_watch_duration_seconds", "total_watch_hours"),
+        keys=("user_id", "course_id"), date_keyed=False,
+        description="One row per student and course over all history: distinct videos watched, summed watch "
+                    "seconds, number of VIDEO_WATCHED events, mean seconds per event and summed hours.",
+    ),
+    View(
+        name="video_popularity", group="video", function=video_popularity,
+        columns=("video_id", "course_id", "unique_viewers", "total_views_seconds", "total_view_events",
+                 "avg_view_duration_seconds", "total_views_hours"),
+        keys=("video_id", "course_id"), date_keyed=False,
+        description="One row per video and course over all history: distinct viewers, summed watch seconds, "
+                    "number of VIDEO_WATCHED events, mean seconds per event and summed hours.",
+    ),
+    View(
+        name="video_daily_engagement", group="video", function=video_daily_engagement,
+        columns=("date", "course_id", "active_video_watchers", "unique_videos_watched", "total_watch_seconds",
+                 "total_watch_events", "total_watch_hours"),
+        keys=("date", "course_id"), date_keyed=True,
+        description="One row per UTC day and course: distinct students and distinct videos watched, summed "
+                    "watch seconds, number of VIDEO_WATCHED events and summed hours.",
+    ),
+    View(
+        name="video_course_metrics", group="video", function=video_course_metrics,
+        columns=("course_id", "total_students_watching", "total_videos_in_course", "total_course_watch_seconds",
+                 "total_course_watch_hours"),
+        keys=("course_id",), date_keyed=False,
+        description="One row per course over all history: distinct students watching, distinct videos watched "
+                    "(the only video catalogue there is), summed watch seconds and hours. No completion rate: "
+                    "video lengths are unknown.",
+    ),
+    View(
+        name="video_student_course_summary", group="video", function=video_student_course_summary,
+        columns=("course_id", "user_id", "videos_watched_count", "total_watch_seconds", "total_sessions",
+                 "total_watch_hours", "total_videos_in_course", "video_coverage_percentage"),
+        keys=("user_id", "course_id"), date_keyed=False,
+        description="One row per student and course over all history: distinct videos, summed seconds, sessions "
+                    "(non-null session_id) and hours; total_videos_in_course is the distinct videos anyone "
+                    "watched in the course, and coverage = watched / total x 100, rounded half-up to "
+                    "decimal(5,2).",
+        rates=("video_coverage_percentage",),
+    ),
+    View(
+        name="video_drop_off_indicators", group="video", function=video_drop_off_indicators,
+        columns=("video_id", "course_id", "total_views", "avg_watch_duration", "min_watch_duration",
+                 "unique_viewers", "potential_drop_off"),
+        keys=("video_id", "course_id"), date_keyed=False,
+        description="One row per video and course over all history: VIDEO_WATCHED events, mean and shortest "
+                    "watch seconds and distinct viewers, labelled `High Risk` when the mean is under 60 s, "
+                    "`Medium Risk` under 180 s, else `Good Engagement`.",
+    ),
+]
