@@ -2,6 +2,7 @@
 
     pipeline services up | status | down
     pipeline produce events --count N --days D --rate R --seed S [--malformed-fraction F]
+    pipeline lake check
     pipeline demo [--count N --days D]
 """
 
@@ -45,6 +46,26 @@ def _produce_events(args: argparse.Namespace) -> int:
                      replication_factor=settings.kafka_replication_factor)
     print(report.summary())
     return 0
+
+
+def _lake_check(args: argparse.Namespace) -> int:
+    """Write, list and read a probe object at LAKE_ROOT, with pyarrow and with Spark."""
+    import pyarrow as pa
+
+    from pipeline.lake import Lake
+    from resources import build_resources
+
+    settings = get_settings()
+    lake = Lake.from_settings(settings)
+    print(f"lake: {lake.root}" + (f" (endpoint {settings.s3_endpoint_url})" if settings.s3_endpoint_url else ""))
+    path = lake.write_parquet(pa.table({"probe": [1, 2, 3]}), "_check", "probe.parquet")
+    print(f"  pyarrow: wrote and listed {lake.list_files('_check')}")
+    spark = build_resources(settings)["spark"].get_session()
+    rows = spark.read.parquet(lake.spark_uri_of(path)).count()
+    spark.range(5).write.mode("overwrite").parquet(lake.uri("_check", "spark"))
+    back = spark.read.parquet(lake.uri("_check", "spark")).count()
+    print(f"  spark: read {rows} rows, wrote and read back {back} rows under {lake.uri('_check')}")
+    return 0 if (rows, back) == (3, 5) else 1
 
 
 def dagster_home() -> Path:
@@ -132,6 +153,10 @@ def parser() -> argparse.ArgumentParser:
     events = what.add_parser("events", help="learning events to the 6 category topics, keyed by user_id")
     event_options(events, count=10_000, days=1.0, malformed=0.0, duplicates=0.0)
     events.set_defaults(run=_produce_events)
+
+    lake = commands.add_parser("lake", help="lake storage")
+    lake.add_argument("action", choices=["check"], help="write and read a probe object with pyarrow and Spark")
+    lake.set_defaults(run=_lake_check)
 
     demo = commands.add_parser("demo", help="services up, events produced, landed, cleaned, every view; a summary")
     event_options(demo, count=20_000, days=3.0, malformed=0.02, duplicates=0.01)

@@ -29,6 +29,7 @@ def build_resources(settings: Settings | None = None) -> dict:
             shuffle_partitions=s.spark_shuffle_partitions,
             lake_is_s3=s.lake_is_s3,
             s3_endpoint_url=s.s3_endpoint_url,
+            s3_region=s.aws_region,
         ),
         "kafka": KafkaResource(
             bootstrap_servers=s.kafka_bootstrap_servers,

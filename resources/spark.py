@@ -23,6 +23,7 @@ class SparkResource(dg.ConfigurableResource):
     shuffle_partitions: int = Field(default=8, description="spark.sql.shuffle.partitions: small machine, small number.")
     lake_is_s3: bool = Field(default=False, description="Add the S3A connector when the lake is s3://.")
     s3_endpoint_url: str | None = Field(default=None, description="S3A endpoint for MinIO and other S3 stores.")
+    s3_region: str = Field(default="us-east-1", description="Region S3A signs requests for.")
     conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")
 
     def session_conf(self) -> dict[str, str]:
@@ -40,11 +41,15 @@ class SparkResource(dg.ConfigurableResource):
                 "spark.jars.packages": "org.apache.hadoop:hadoop-aws:3.5.0",
                 # Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (S3A's default provider chain).
                 "spark.hadoop.fs.s3a.path.style.access": "true",
+                "spark.hadoop.fs.s3a.endpoint.region": self.s3_region,
             }
             if self.s3_endpoint_url:
                 conf |= {
                     "spark.hadoop.fs.s3a.endpoint": self.s3_endpoint_url,
                     "spark.hadoop.fs.s3a.connection.ssl.enabled": str(self.s3_endpoint_url.startswith("https")).lower(),
+                    # S3-compatible stores do not all understand the AWS SDK's newer integrity checksums.
+                    "spark.hadoop.fs.s3a.checksum.generation": "false",
+                    "spark.hadoop.fs.s3a.create.checksum.algorithm": "",
                 }
         return conf | self.conf
 
