@@ -121,12 +121,18 @@ def _demo(args: argparse.Namespace) -> int:
     print(lake_summary(lake))
     print(headlines(lake))
     checks = [c for r in results for c in r.get_asset_check_evaluations()]
-    failed = sorted({f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed})
+    failed = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+    warned = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
+
+    def names(evaluations: list) -> str:
+        return ", ".join(sorted({f"{c.asset_key.to_user_string()}:{c.check_name}" for c in evaluations}))
+
     print(f"  runs: {sum(r.success for r in results)}/{len(results)} succeeded; "
-          f"asset checks: {len(checks) - len(failed)}/{len(checks)} passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+          f"asset checks: {len(checks) - len(failed) - len(warned)}/{len(checks)} passed"
+          + (f"; warnings: {names(warned)}" if warned else "") + (f"; FAILED: {names(failed)}" if failed else ""))
     print(f"\ndone in {time.monotonic() - started:.0f}s: runs recorded in DAGSTER_HOME={home}")
     print(f"open the UI:  make ui   (DAGSTER_HOME={home} dagster dev)  -> http://127.0.0.1:3000")
-    return 0 if all(r.success for r in results) else 1
+    return 0 if all(r.success for r in results) and not failed else 1
 
 
 def parser() -> argparse.ArgumentParser:

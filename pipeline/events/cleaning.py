@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -106,16 +107,22 @@ def clean_partition(spark: SparkSession, lake: Lake, category: Category, day: st
     )
 
 
+def _cleaned_files(lake: Lake, category: Category, days: list[str] | None) -> list[str]:
+    if days is None:
+        return lake.list_files(*CLEANED_ZONE, category.name)
+    return [f for d in days for f in lake.list_files(*cleaned_parts(category.name, d))]
+
+
 def read_cleaned(spark: SparkSession, lake: Lake, category: Category, days: list[str] | None = None) -> DataFrame:
     """The cleaned table of a category: some days, or all of them (empty, with the schema, if none)."""
-    folder = (*CLEANED_ZONE, category.name)
-    if days is None:
-        present = lake.list_files(*folder)
-        paths = [folder] if present else []
-    else:
-        paths = [cleaned_parts(category.name, d) for d in days if lake.list_files(*cleaned_parts(category.name, d))]
-    if not paths:
+    files = _cleaned_files(lake, category, days)
+    if not files:
         return spark.createDataFrame([], category.cleaned_schema)
-    # Read day folders as plain Parquet: the day is in event_time, not in a partition column.
-    files = [lake.spark_uri_of(f) for parts in paths for f in lake.list_files(*parts)]
-    return spark.read.schema(category.cleaned_schema).parquet(*files)
+    # Read the day folders' files as plain Parquet: the day is in event_time, not in a partition column.
+    return spark.read.schema(category.cleaned_schema).parquet(*[lake.spark_uri_of(f) for f in files])
+
+
+def cleaned_row_count(lake: Lake, category: Category, days: list[str] | None = None) -> int:
+    """Rows of a category's cleaned table (some days or all), from the Parquet footers: no Spark job."""
+    files = _cleaned_files(lake, category, days)
+    return sum(pq.ParquetFile(f, filesystem=lake.filesystem).metadata.num_rows for f in files)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pipeline.events.catalogue import CATEGORY_BY_NAME
-from pipeline.events.cleaning import read_cleaned
+from pipeline.events.cleaning import cleaned_row_count, read_cleaned
 from pipeline.lake import Lake
 from pipeline.views.registry import View
 
@@ -42,23 +44,27 @@ def materialize_view(spark: SparkSession, lake: Lake, view: View, day: str | Non
         result = result.drop("date")
     result.write.mode("overwrite").parquet(lake.uri(*view_parts(view, day)))
     written = read_view(spark, lake, view, day)
-    keys = [F.col(k) for k in view.keys]
-    stats = written.agg(
-        F.count("*").alias("rows"),
-        F.count(F.when(F.greatest(*[k.isNull() for k in keys]) if len(keys) > 1 else keys[0].isNull(), 1))
-        .alias("null_keys"),
-        F.count(F.when(F.lit(False) if not view.rates else
-                       F.greatest(*[(F.col(r) < 0) | (F.col(r) > 100) for r in view.rates] + [F.lit(False)]), 1))
-        .alias("bad_rates"),
-    ).first()
-    duplicates = written.groupBy(*view.keys).count().where("count > 1").agg(F.sum("count")).first()[0] or 0
+    # One Spark job for all four checks: rows per key, then totals over the keys.
+    any_null_key = reduce(operator.or_, [F.col(k).isNull() for k in view.keys], F.lit(False))
+    bad_rate = reduce(operator.or_, [(F.col(r) < 0) | (F.col(r) > 100) for r in view.rates], F.lit(False))
+    stats = (
+        written.groupBy(*view.keys)
+        .agg(F.count("*").alias("n"), F.sum(F.coalesce(bad_rate, F.lit(False)).cast("int")).alias("bad"))
+        .agg(
+            F.sum("n").alias("rows"),
+            F.sum(F.when(F.col("n") > 1, F.col("n"))).alias("duplicates"),
+            F.sum(F.when(any_null_key, F.col("n"))).alias("null_keys"),
+            F.sum("bad").alias("bad_rates"),
+        )
+        .first()
+    )
     return ViewOutput(
         path=lake.uri(*view_parts(view, day)),
-        rows=stats["rows"],
-        input_rows=sum(t.count() for t in tables.values()),
-        duplicate_keys=duplicates,
-        null_keys=stats["null_keys"],
-        rates_out_of_range=stats["bad_rates"],
+        rows=stats["rows"] or 0,
+        input_rows=sum(cleaned_row_count(lake, CATEGORY_BY_NAME[c], [day] if day else None) for c in view.inputs),
+        duplicate_keys=stats["duplicates"] or 0,
+        null_keys=stats["null_keys"] or 0,
+        rates_out_of_range=stats["bad_rates"] or 0,
         frame=written,
     )
 

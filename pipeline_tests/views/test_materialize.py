@@ -1,0 +1,45 @@
+"""materialize_view writes where the assets expect and counts what the view checks look at."""
+
+from pyspark.sql import functions as F
+
+from pipeline.events.cleaning import cleaned_parts
+from pipeline.views.materialize import materialize_view, read_view
+from pipeline.views.registry import View
+from pipeline_tests.views.fixtures import cleaned
+
+
+def logins_per_user_with_defects(auth):
+    """A deliberately broken view: SV001 appears twice, SV003 loses its user_id, SV002's rate is 150."""
+    counts = auth.groupBy(F.when(F.col("user_id") != "SV003", F.col("user_id")).alias("user_id")).agg(
+        F.count("*").alias("logins"))
+    extra = counts.where("user_id = 'SV001'")
+    return counts.unionByName(extra).withColumn(
+        "rate", F.when(F.col("user_id") == "SV002", F.lit(150.0)).otherwise(F.lit(50.0)))
+
+
+BROKEN = View(name="broken_logins", group="auth", function=logins_per_user_with_defects,
+              columns=("user_id", "logins", "rate"), keys=("user_id",), date_keyed=False,
+              description="test only", rates=("rate",))
+
+
+def test_checks_count_duplicate_and_null_keys_and_rates_out_of_range(spark, lake):
+    rows = [{"event_type": "LOGIN", "user_id": u, "event_time": "2026-11-24 08:00:00", "session_id": f"s{i}"}
+            for i, u in enumerate(["SV001", "SV001", "SV002", "SV003"])]
+    cleaned(spark, "auth", rows).write.parquet(lake.uri(*cleaned_parts("auth", "2026-11-24")))
+    out = materialize_view(spark, lake, BROKEN)
+    # Rows: SV001 (twice), SV002, null -> 4 rows; SV001's two rows are the duplicates; SV002 has rate 150.
+    assert (out.rows, out.duplicate_keys, out.null_keys, out.rates_out_of_range, out.input_rows) == (4, 2, 1, 1, 4)
+
+
+def test_date_keyed_views_are_written_per_day_and_read_back_with_their_date(spark, lake):
+    from pipeline.views.auth import VIEWS
+
+    dau = next(v for v in VIEWS if v.name == "auth_daily_active_users")
+    for day, users in (("2026-11-23", ["SV001"]), ("2026-11-24", ["SV001", "SV002", "SV002"])):
+        rows = [{"event_type": "LOGIN", "user_id": u, "event_time": f"{day} 08:00:00", "session_id": f"{day}-{i}"}
+                for i, u in enumerate(users)]
+        cleaned(spark, "auth", rows).write.parquet(lake.uri(*cleaned_parts("auth", day)))
+        materialize_view(spark, lake, dau, day)
+    assert lake.list_files("views", dau.name, "date=2026-11-24")
+    got = sorted((str(r["date"]), r["daily_active_users"], r["total_sessions"]) for r in read_view(spark, lake, dau).collect())
+    assert got == [("2026-11-23", 1, 1), ("2026-11-24", 2, 3)]
