@@ -4,36 +4,32 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipeline_tests.views.fixtures import Case, collected
+from pipeline_tests.views.fixtures import Case, collected, event
 
 C1, C2, C3 = "COURSE001", "COURSE002", "COURSE003"
 
 
-def _e(event_type: str, user: str, time: str, **fields) -> dict:
-    return {"event_type": event_type, "user_id": user, "event_time": time, **fields}
-
-
 def _submit(user: str, assignment: str, course: str, time: str, event_type: str = "SUBMIT_ASSIGNMENT") -> dict:
-    return _e(event_type, user, time, assignment_id=assignment, course_id=course,
+    return event(event_type, user, time, assignment_id=assignment, course_id=course,
               file_url=f"s3://submissions/{user}_{assignment}.pdf")
 
 
 def _view(user: str, assignment: str, course: str, time: str, kind: str = "homework") -> dict:
-    return _e("VIEW_ASSIGNMENT_FIRST_TIME", user, time, assignment_id=assignment, course_id=course,
+    return event("VIEW_ASSIGNMENT_FIRST_TIME", user, time, assignment_id=assignment, course_id=course,
               assignment_type=kind)
 
 
 def _quiz(user: str, quiz: str, course: str, correct: int, time: str) -> dict:
-    return _e("QUIZ_COMPLETED", user, time, quiz_id=quiz, course_id=course, correct_answers=correct)
+    return event("QUIZ_COMPLETED", user, time, quiz_id=quiz, course_id=course, correct_answers=correct)
 
 
 def _grade(teacher: str, student: str, assignment: str, course: str, score: int, time: str) -> dict:
-    return _e("GRADE_ASSIGNMENT", teacher, time, student_id=student, assignment_id=assignment, course_id=course,
+    return event("GRADE_ASSIGNMENT", teacher, time, student_id=student, assignment_id=assignment, course_id=course,
               score=score)
 
 
 def _work(teacher: str, student: str, course: str, time: str) -> dict:
-    return _e("VIEW_STUDENT_WORK", teacher, time, student_id=student, assignment_id="ASM001", course_id=course)
+    return event("VIEW_STUDENT_WORK", teacher, time, student_id=student, assignment_id="ASM001", course_id=course)
 
 
 CASES: dict[str, Case] = {

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipeline_tests.views.fixtures import Case, collected
+from pipeline_tests.views.fixtures import Case, collected, event
 
 D23, D24 = date(2026, 11, 23), date(2026, 11, 24)
 
 
-def ev(event_type: str, user_id: str, event_time: str, **fields) -> dict:
-    return {"event_type": event_type, "user_id": user_id, "event_time": event_time, **fields}
-
-
 def login(user_id: str, event_time: str, session_id: str, **fields) -> dict:
-    return ev("LOGIN", user_id, event_time, session_id=session_id, **fields)
+    return event("LOGIN", user_id, event_time, session_id=session_id, **fields)
 
 
 def logout(user_id: str, event_time: str, session_id: str) -> dict:
-    return ev("LOGOUT", user_id, event_time, session_id=session_id)
+    return event("LOGOUT", user_id, event_time, session_id=session_id)
 
 
 def signup(user_id: str, event_time: str, source: str, **fields) -> dict:
-    return ev("SIGNUP", user_id, event_time, email=f"{user_id.lower()}@university.edu",
+    return event("SIGNUP", user_id, event_time, email=f"{user_id.lower()}@university.edu",
               registration_source=source, **fields)
 
 

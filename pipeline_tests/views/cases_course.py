@@ -27,12 +27,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipeline_tests.views.fixtures import Case, collected
+from pipeline_tests.views.fixtures import Case, collected, event
 
 
 def _event(event_type: str, user_id: str, when: str, course_id: str, **fields) -> dict:
-    return {"event_type": event_type, "user_id": user_id, "event_time": f"2026-{when}:00",
-            "course_id": course_id, **fields}
+    return event(event_type, user_id, f"2026-{when}:00", course_id=course_id, **fields)
 
 
 def _access(user_id: str, when: str, course_id: str, material_id: str, material_type: str) -> dict:

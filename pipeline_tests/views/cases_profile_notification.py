@@ -5,22 +5,18 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from pipeline_tests.views.fixtures import Case, collected
+from pipeline_tests.views.fixtures import Case, collected, event
 
 D23, D24 = date(2026, 11, 23), date(2026, 11, 24)
 
 
-def ev(event_type: str, user_id: str, event_time: str, **fields) -> dict:
-    return {"event_type": event_type, "user_id": user_id, "event_time": event_time, **fields}
-
-
 def update(user_id: str, event_time: str, *fields: str | None) -> dict:
-    return ev("UPDATE_PROFILE", user_id, event_time, updated_fields=list(fields))
+    return event("UPDATE_PROFILE", user_id, event_time, updated_fields=list(fields))
 
 
 def note(kind: str, user_id: str, event_time: str, notification_id: str | None, notification_type: str) -> dict:
     """A notification event; kind is SENT, OPENED or CLICKED."""
-    return ev(f"NOTIFICATION_{kind}", user_id, event_time, notification_id=notification_id,
+    return event(f"NOTIFICATION_{kind}", user_id, event_time, notification_id=notification_id,
               notification_type=notification_type, channel="email", related_object_id="ASM001")
 
 
@@ -34,8 +30,8 @@ CASES: dict[str, Case] = {
             update("SV001", "2026-11-24 10:00:00", "address"),
             update("SV002", "2026-11-23 12:00:00", "email"),
             update("GV001", "2026-11-21 07:30:00"),
-            ev("CREATE_PROFILE", "SV003", "2026-11-20 08:00:00", email="sv003@university.edu"),
-            ev("PROFILE_PICTURE_UPDATED", "SV001", "2026-11-25 08:00:00", picture_url="s3://profiles/a.jpg"),
+            event("CREATE_PROFILE", "SV003", "2026-11-20 08:00:00", email="sv003@university.edu"),
+            event("PROFILE_PICTURE_UPDATED", "SV001", "2026-11-25 08:00:00", picture_url="s3://profiles/a.jpg"),
         ]},
         expected=[
             ("SV001", 3, collected("2026-11-20 08:00:00"), collected("2026-11-24 10:00:00")),
@@ -55,7 +51,7 @@ CASES: dict[str, Case] = {
             update("SV003", "2026-11-23 11:00:00", "phone_number", "phone_number"),
             update("SV004", "2026-11-23 12:00:00"),
             update("SV006", "2026-11-23 13:00:00", "address", None),
-            ev("CREATE_PROFILE", "SV005", "2026-11-23 14:00:00", updated_fields=["email"]),
+            event("CREATE_PROFILE", "SV005", "2026-11-23 14:00:00", updated_fields=["email"]),
         ]},
         expected=[("email", 3, 2), ("phone_number", 2, 2), ("address", 3, 2), ("emergency_contact", 1, 1)],
         note="One row per entry of updated_fields. email: SV001 twice, SV002 once -> 3 updates, 2 users. "
@@ -65,11 +61,11 @@ CASES: dict[str, Case] = {
     ),
     "profile_avatar_changes": Case(
         inputs={"profile": [
-            ev("PROFILE_PICTURE_UPDATED", "SV001", "2026-11-20 08:00:00", picture_url="s3://profiles/1.jpg"),
-            ev("PROFILE_PICTURE_UPDATED", "SV001", "2026-11-23 09:30:00", picture_url="s3://profiles/1.jpg"),
-            ev("PROFILE_PICTURE_UPDATED", "GV001", "2026-11-24 07:00:00", picture_url="s3://profiles/2.jpg"),
+            event("PROFILE_PICTURE_UPDATED", "SV001", "2026-11-20 08:00:00", picture_url="s3://profiles/1.jpg"),
+            event("PROFILE_PICTURE_UPDATED", "SV001", "2026-11-23 09:30:00", picture_url="s3://profiles/1.jpg"),
+            event("PROFILE_PICTURE_UPDATED", "GV001", "2026-11-24 07:00:00", picture_url="s3://profiles/2.jpg"),
             update("SV002", "2026-11-23 08:00:00", "email"),
-            ev("PASSWORD_CHANGED", "SV003", "2026-11-23 08:00:00"),
+            event("PASSWORD_CHANGED", "SV003", "2026-11-23 08:00:00"),
         ]},
         expected=[
             ("SV001", 2, collected("2026-11-20 08:00:00"), collected("2026-11-23 09:30:00")),
@@ -83,10 +79,10 @@ CASES: dict[str, Case] = {
             update("SV001", "2026-11-23 08:00:00", "email"),
             update("SV001", "2026-11-23 09:00:00", "address"),
             update("SV002", "2026-11-23 10:00:00", "email"),
-            ev("PASSWORD_CHANGED", "SV001", "2026-11-23 11:00:00", change_reason="forgot"),
-            ev("CREATE_PROFILE", "GV001", "2026-11-23 06:00:00", email="gv001@university.edu"),
-            ev("CREATE_PROFILE", "SV003", "2026-11-23 07:00:00", email="sv003@university.edu"),
-            ev("PROFILE_PICTURE_UPDATED", "SV004", "2026-11-23 23:59:59", picture_url="s3://profiles/4.jpg"),
+            event("PASSWORD_CHANGED", "SV001", "2026-11-23 11:00:00", change_reason="forgot"),
+            event("CREATE_PROFILE", "GV001", "2026-11-23 06:00:00", email="gv001@university.edu"),
+            event("CREATE_PROFILE", "SV003", "2026-11-23 07:00:00", email="sv003@university.edu"),
+            event("PROFILE_PICTURE_UPDATED", "SV004", "2026-11-23 23:59:59", picture_url="s3://profiles/4.jpg"),
             update("SV001", "2026-11-24 00:00:00", "email"),
         ]},
         expected=[

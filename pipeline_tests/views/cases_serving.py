@@ -28,11 +28,11 @@ auth
 from __future__ import annotations
 
 
-from pipeline_tests.views.fixtures import Case, collected
+from pipeline_tests.views.fixtures import Case, collected, event
 
 
 def _row(event_type: str, user_id: str, when: str, **fields) -> dict:
-    return {"event_type": event_type, "user_id": user_id, "event_time": f"2026-{when}:00", **fields}
+    return event(event_type, user_id, f"2026-{when}:00", **fields)
 
 
 COURSE = [

@@ -20,6 +20,11 @@ class Case:
     note: str = ""  # how the expected rows follow from the inputs
 
 
+def event(event_type: str, user_id: str, event_time: str, **fields) -> dict:
+    """One cleaned row for `cleaned()`: event_time is 'yyyy-MM-dd HH:mm:ss' UTC."""
+    return {"event_type": event_type, "user_id": user_id, "event_time": event_time, **fields}
+
+
 def at(text: str) -> datetime:
     """'2026-11-24 08:00:00' as a UTC instant."""
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
