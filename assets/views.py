@@ -31,7 +31,7 @@ def view_key(view: View) -> dg.AssetKey:
 
 
 def _description(view: View) -> str:
-    text = f"{view.description}\n\nKeys: {', '.join(view.keys)}. Reads: {', '.join(f'cleaned/{c}' for c in view.inputs)}."
+    text = f"{view.description}\n\nKeys: {', '.join(view.keys)}. Reads: {', '.join(f'cleaned/{c}' for c in view.categories)}."
     if view.deviation:
         text += f"\n\nDeviation from the original system: {view.deviation}"
     return text
@@ -42,7 +42,7 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        deps=[cleaned_key(CATEGORY_BY_NAME[c]) for c in view.inputs],
+        deps=[cleaned_key(CATEGORY_BY_NAME[c]) for c in view.categories],
         group_name=f"views_{view.group}",
         partitions_def=daily_partitions if view.date_keyed else None,
         backfill_policy=dg.BackfillPolicy.single_run() if view.date_keyed else None,

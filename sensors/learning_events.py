@@ -58,7 +58,7 @@ def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> li
             partition_key=day,
             run_key=f"clean-{day}-{cursor.staged_after}",
             asset_selection=[cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)]
-            + [view_key(v) for v in VIEWS if v.date_keyed and set(v.inputs) & categories],
+            + [view_key(v) for v in VIEWS if v.date_keyed and set(v.categories) & categories],
         )
         # Days outside the partitions (tomorrow, within the future tolerance) are left to the daily schedule.
         for day, categories in sorted(touched.items())

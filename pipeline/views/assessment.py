@@ -81,10 +81,10 @@ def assessment_teacher_workload(assessment: DataFrame) -> DataFrame:
     return viewed.join(graded, keys, "full")
 
 
-def assessment_submission_distribution(assessment: DataFrame) -> DataFrame:
-    # One type per assignment: that of its earliest first-view event (smallest type on ties), from any student.
+def assessment_submission_distribution(assessment: DataFrame, assessment_history: DataFrame) -> DataFrame:
+    # One type per assignment: that of its earliest first-view event ever (smallest type on ties), any student.
     types = (
-        _of(assessment, "VIEW_ASSIGNMENT_FIRST_TIME")
+        _of(assessment_history, "VIEW_ASSIGNMENT_FIRST_TIME")
         .groupBy("assignment_id")
         .agg(F.min(F.struct("event_time", "assignment_type")).alias("first"))
         .select("assignment_id", F.col("first.assignment_type").alias("looked_up_type"))
@@ -163,8 +163,8 @@ VIEWS: list[View] = [
                     "submitting students. The type is looked up from the assignment's first-view events.",
         deviation="Submit events carry no assignment_type (the original's type was always null): each submission "
                   "takes the type of the earliest VIEW_ASSIGNMENT_FIRST_TIME event of the same assignment_id by "
-                  "any student within the view's input (that day for a daily partition; smallest type on ties), "
-                  f"and `{UNKNOWN_TYPE}` when there is none, so the key is never null.",
+                  "any student, on any day (smallest type on ties), and "
+                  f"`{UNKNOWN_TYPE}` when the assignment was never viewed, so the key is never null.",
     ),
     View(
         name="assessment_student_overall_performance", group="assessment",

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import cleaned_row_count, read_cleaned
 from pipeline.lake import Lake
-from pipeline.views.registry import View
+from pipeline.views.registry import View, input_category, reads_history
 
 VIEWS_ZONE = ("views",)
 
@@ -36,7 +36,9 @@ def materialize_view(spark: SparkSession, lake: Lake, view: View, day: str | Non
     """One day of a date-keyed view (`day`), or an all-time view over the whole cleaned history."""
     if view.date_keyed != (day is not None):
         raise ValueError(f"{view.name}: date-keyed views need a day, all-time views must not get one")
-    tables = {c: read_cleaned(spark, lake, CATEGORY_BY_NAME[c], [day] if day else None) for c in view.inputs}
+    slices = {name: (CATEGORY_BY_NAME[input_category(name)], [day] if day and not reads_history(name) else None)
+              for name in view.inputs}
+    tables = {name: read_cleaned(spark, lake, category, days) for name, (category, days) in slices.items()}
     result = view.compute(tables)
     if day:
         # Hive layout: the day lives in the folder name (views/<name>/date=<day>/) and reading the view's
@@ -61,7 +63,7 @@ def materialize_view(spark: SparkSession, lake: Lake, view: View, day: str | Non
     return ViewOutput(
         path=lake.uri(*view_parts(view, day)),
         rows=stats["rows"] or 0,
-        input_rows=sum(cleaned_row_count(lake, CATEGORY_BY_NAME[c], [day] if day else None) for c in view.inputs),
+        input_rows=sum(cleaned_row_count(lake, category, days) for category, days in slices.values()),
         duplicate_keys=stats["duplicates"] or 0,
         null_keys=stats["null_keys"] or 0,
         rates_out_of_range=stats["bad_rates"] or 0,

@@ -4,7 +4,9 @@ A view is a pure PySpark function from cleaned tables to one DataFrame. Its para
 cleaned categories it reads (`auth`, `assessment`, `video`, `course`, `profile`, `notification`), each a
 DataFrame with that category's cleaned schema (see `pipeline.events.catalogue`; `event_time` is a UTC
 timestamp). Date-keyed views get one day of input and return that day's rows; all-time views get the whole
-history. The Dagster assets `views/<name>` are generated from `ALL_VIEWS` (assets/views.py).
+history. A parameter named `<category>_history` always gets that category's whole history, even in a
+date-keyed view (for look-ups such as an assignment's type). The Dagster assets `views/<name>` are
+generated from `all_views()` (assets/views.py).
 """
 
 from __future__ import annotations
@@ -32,11 +34,27 @@ class View:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """The cleaned categories the view reads: its function's parameter names."""
+        """The function's parameter names: cleaned categories, some with the `_history` suffix."""
         return tuple(inspect.signature(self.function).parameters)
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The cleaned categories the view reads."""
+        return tuple(dict.fromkeys(input_category(name) for name in self.inputs))
 
     def compute(self, tables: dict[str, DataFrame]) -> DataFrame:
         return self.function(**{name: tables[name] for name in self.inputs}).select(*self.columns)
+
+
+HISTORY = "_history"
+
+
+def input_category(name: str) -> str:
+    return name.removesuffix(HISTORY)
+
+
+def reads_history(name: str) -> bool:
+    return name.endswith(HISTORY)
 
 
 def all_views() -> list[View]:

@@ -148,30 +148,43 @@ CASES: dict[str, Case] = {
              "student's QUIZ_COMPLETED is neither (no SV001 row).",
     ),
     "assessment_submission_distribution": Case(
-        inputs={"assessment": [
-            _view("SV001", "ASM001", C1, "2026-11-24 08:00:00", kind="homework"),
-            _view("SV002", "ASM001", C1, "2026-11-24 09:00:00", kind="lab"),
-            _view("SV003", "ASM002", C1, "2026-11-24 10:00:00", kind="project"),
-            _view("SV004", "ASM002", C1, "2026-11-24 10:00:00", kind="essay"),
-            _submit("SV001", "ASM001", C1, "2026-11-24 08:30:00"),
-            _submit("SV001", "ASM001", C1, "2026-11-24 09:30:00"),
-            _submit("SV002", "ASM001", C1, "2026-11-24 10:00:00"),
-            _submit("SV003", "ASM002", C1, "2026-11-24 11:00:00"),
-            _submit("SV001", "ASM003", C2, "2026-11-24 23:59:59"),
-            _submit("SV001", "ASM001", C1, "2026-11-25 00:00:00"),
-            _submit("SV002", "ASM001", C1, "2026-11-24 12:00:00", event_type="EDIT_ASSIGNMENT"),
-        ]},
+        inputs={
+            "assessment": [
+                _view("SV001", "ASM001", C1, "2026-11-24 08:00:00", kind="homework"),
+                _view("SV002", "ASM001", C1, "2026-11-24 09:00:00", kind="lab"),
+                _view("SV003", "ASM002", C1, "2026-11-24 10:00:00", kind="project"),
+                _view("SV004", "ASM002", C1, "2026-11-24 10:00:00", kind="essay"),
+                _submit("SV001", "ASM001", C1, "2026-11-24 08:30:00"),
+                _submit("SV001", "ASM001", C1, "2026-11-24 09:30:00"),
+                _submit("SV002", "ASM001", C1, "2026-11-24 10:00:00"),
+                _submit("SV003", "ASM002", C1, "2026-11-24 11:00:00"),
+                _submit("SV001", "ASM003", C2, "2026-11-24 23:59:59"),
+                _submit("SV002", "ASM009", C2, "2026-11-24 13:00:00"),
+                _submit("SV001", "ASM001", C1, "2026-11-25 00:00:00"),
+                _submit("SV002", "ASM001", C1, "2026-11-24 12:00:00", event_type="EDIT_ASSIGNMENT"),
+            ],
+            # The whole history: the day's first views plus one of ASM003 days earlier.
+            "assessment_history": [
+                _view("SV005", "ASM003", C2, "2026-11-20 08:00:00", kind="project"),
+                _view("SV001", "ASM001", C1, "2026-11-24 08:00:00", kind="homework"),
+                _view("SV002", "ASM001", C1, "2026-11-24 09:00:00", kind="lab"),
+                _view("SV003", "ASM002", C1, "2026-11-24 10:00:00", kind="project"),
+                _view("SV004", "ASM002", C1, "2026-11-24 10:00:00", kind="essay"),
+            ],
+        },
         expected=[
             (date(2026, 11, 24), C1, "homework", 3, 2),
             (date(2026, 11, 24), C1, "essay", 1, 1),
+            (date(2026, 11, 24), C2, "project", 1, 1),
             (date(2026, 11, 24), C2, "unknown", 1, 1),
             (date(2026, 11, 25), C1, "homework", 1, 1),
         ],
-        note="Types: ASM001 -> homework (SV001's 08:00 view is earliest; SV002's later `lab` loses); ASM002 -> "
-             "essay (two views at 10:00, smallest type wins over project); ASM003 has no view -> unknown. "
-             "11-24/C1/homework: SV001 twice + SV002 = 3 submissions, 2 students (the EDIT is not counted). "
-             "11-24/C1/essay: SV003. 11-24/C2/unknown: 23:59:59 stays on the 24th. 11-25 00:00:00 starts the "
-             "25th: homework, 1.",
+        note="Types from the history: ASM001 -> homework (SV001's 08:00 view is earliest; SV002's later `lab` "
+             "loses); ASM002 -> essay (two views at 10:00, smallest type wins over project); ASM003 -> project "
+             "(viewed on the 20th, not on the day); ASM009 was never viewed -> unknown. 11-24/C1/homework: SV001 "
+             "twice + SV002 = 3 submissions, 2 students (the EDIT is not counted). 11-24/C1/essay: SV003. "
+             "11-24/C2: ASM003 at 23:59:59 stays on the 24th (project), ASM009 (unknown). 11-25 00:00:00 starts "
+             "the 25th: homework, 1.",
     ),
     "assessment_student_overall_performance": Case(
         inputs={"assessment": [

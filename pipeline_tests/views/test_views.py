@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.views.registry import all_views
+from pipeline.views.registry import all_views, input_category
 from pipeline_tests.views import (
     cases_assessment,
     cases_auth,
@@ -48,7 +48,7 @@ def test_registry_holds_the_37_views_and_the_4_serving_views():
 def test_view_matches_its_hand_computed_rows(spark, name):
     assert name in CASES, f"view {name} has no hand-computed case in pipeline_tests/views/cases_*.py"
     view, case = VIEWS[name], CASES[name]
-    tables = {category: cleaned(spark, category, case.inputs.get(category, [])) for category in view.inputs}
+    tables = {name: cleaned(spark, input_category(name), case.inputs.get(name, [])) for name in view.inputs}
     result = view.compute(tables)
     assert tuple(result.columns) == view.columns
     assert _rows(result.collect()) == _rows(case.expected), case.note
