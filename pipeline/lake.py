@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -91,8 +92,13 @@ class Lake:
             if info.type == pafs.FileType.File and info.path.endswith(suffix)
         )
 
-    def exists(self, *parts: str) -> bool:
-        return self.filesystem.get_file_info(self.path(*parts)).type != pafs.FileType.NotFound
+    def dataset(self, *parts: str) -> ds.Dataset | None:
+        """The Parquet objects under a prefix as one pyarrow dataset (hive folders become columns), or None."""
+        files = self.list_files(*parts)
+        if not files:
+            return None
+        return ds.dataset(files, filesystem=self.filesystem, format="parquet", partitioning="hive",
+                          partition_base_dir=self.path(*parts))
 
     def spark_uri_of(self, path: str) -> str:
         """Turn a `filesystem` path (as returned by list_files) into a Spark URI."""

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pyarrow.dataset as ds
-
 from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.cleaning import CLEANED_ZONE
 from pipeline.events.validation import QUARANTINE_ZONE
@@ -13,27 +11,19 @@ from pipeline.events.landing import RAW_EVENTS_ZONE
 from pipeline.lake import Lake
 
 
-def _dataset(lake: Lake, *parts: str) -> ds.Dataset | None:
-    files = lake.list_files(*parts)
-    if not files:
-        return None
-    return ds.dataset(files, filesystem=lake.filesystem, format="parquet", partitioning="hive",
-                      partition_base_dir=lake.path(*parts))
-
-
 def lake_summary(lake: Lake) -> str:
     lines = [f"lake: {lake.root}"]
-    raw = _dataset(lake, *RAW_EVENTS_ZONE)
+    raw = lake.dataset(*RAW_EVENTS_ZONE)
     lines.append(f"  raw/events        {raw.count_rows() if raw else 0:>10,} records in {len(raw.files) if raw else 0} range objects")
     for category in CATEGORIES:
-        cleaned = _dataset(lake, *CLEANED_ZONE, category.name)
+        cleaned = lake.dataset(*CLEANED_ZONE, category.name)
         if cleaned is None:
             lines.append(f"  cleaned/{category.name:<13} {0:>6,} rows")
             continue
         days = Counter(cleaned.to_table(columns=["date"]).column("date").to_pylist())
         span = f"{min(days)} .. {max(days)}" if days else ""
         lines.append(f"  cleaned/{category.name:<13} {sum(days.values()):>6,} rows over {len(days)} day(s) {span}")
-    quarantine = _dataset(lake, *QUARANTINE_ZONE)
+    quarantine = lake.dataset(*QUARANTINE_ZONE)
     if quarantine is not None:
         reasons = Counter(quarantine.to_table(columns=["reason"]).column("reason").to_pylist())
         detail = ", ".join(f"{r}={n:,}" for r, n in reasons.most_common())

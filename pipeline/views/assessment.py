@@ -5,13 +5,10 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.common import event_date, of_type
 from pipeline.views.registry import View
 
 UNKNOWN_TYPE = "unknown"  # assignment_type of a submission whose assignment has no first-view event
-
-
-def _of(assessment: DataFrame, event_type: str) -> DataFrame:
-    return assessment.filter(F.col("event_type") == event_type)
 
 
 def _count_and_avg(events: DataFrame, keys: list, value: str, count_name: str, avg_name: str) -> DataFrame:
@@ -19,7 +16,7 @@ def _count_and_avg(events: DataFrame, keys: list, value: str, count_name: str, a
 
 
 def assessment_student_submissions(assessment: DataFrame) -> DataFrame:
-    return _of(assessment, "SUBMIT_ASSIGNMENT").groupBy("user_id", "course_id").agg(
+    return of_type(assessment, "SUBMIT_ASSIGNMENT").groupBy("user_id", "course_id").agg(
         F.countDistinct("assignment_id").alias("total_assignments_submitted"),
         F.count(F.lit(1)).alias("total_submissions"),
         F.min("event_time").alias("first_submission"),
@@ -30,12 +27,12 @@ def assessment_student_submissions(assessment: DataFrame) -> DataFrame:
 def assessment_engagement_timeline(assessment: DataFrame) -> DataFrame:
     # The first view of each (student, assignment); its course is the row's course (earliest course_id on ties).
     first_view = (
-        _of(assessment, "VIEW_ASSIGNMENT_FIRST_TIME")
+        of_type(assessment, "VIEW_ASSIGNMENT_FIRST_TIME")
         .groupBy("user_id", "assignment_id")
         .agg(F.min(F.struct("event_time", "course_id")).alias("first"))
         .select("user_id", "assignment_id", F.col("first.event_time").alias("view_time"), "first.course_id")
     )
-    submits = _of(assessment, "SUBMIT_ASSIGNMENT").select(
+    submits = of_type(assessment, "SUBMIT_ASSIGNMENT").select(
         "user_id", "assignment_id", F.col("event_time").alias("submit_time"))
     # ... paired with the first submission at or after it: one pair per (student, assignment) at most.
     pairs = (
@@ -54,7 +51,7 @@ def assessment_engagement_timeline(assessment: DataFrame) -> DataFrame:
 
 
 def assessment_quiz_performance(assessment: DataFrame) -> DataFrame:
-    return _of(assessment, "QUIZ_COMPLETED").groupBy("user_id", "course_id").agg(
+    return of_type(assessment, "QUIZ_COMPLETED").groupBy("user_id", "course_id").agg(
         F.count(F.lit(1)).alias("total_quizzes_completed"),
         F.avg("correct_answers").alias("avg_correct_answers"),
         F.sum("correct_answers").alias("total_correct_answers"),
@@ -64,7 +61,7 @@ def assessment_quiz_performance(assessment: DataFrame) -> DataFrame:
 
 
 def assessment_grading_stats(assessment: DataFrame) -> DataFrame:
-    return _of(assessment, "GRADE_ASSIGNMENT").groupBy("student_id", "course_id").agg(
+    return of_type(assessment, "GRADE_ASSIGNMENT").groupBy("student_id", "course_id").agg(
         F.count(F.lit(1)).alias("total_assignments_graded"),
         F.avg("score").alias("avg_assignment_score"),
         F.min("score").alias("min_assignment_score"),
@@ -75,8 +72,8 @@ def assessment_grading_stats(assessment: DataFrame) -> DataFrame:
 
 def assessment_teacher_workload(assessment: DataFrame) -> DataFrame:
     keys = ["user_id", "course_id"]
-    viewed = _of(assessment, "VIEW_STUDENT_WORK").groupBy(*keys).agg(F.count(F.lit(1)).alias("total_works_viewed"))
-    graded = _count_and_avg(_of(assessment, "GRADE_ASSIGNMENT"), keys, "score",
+    viewed = of_type(assessment, "VIEW_STUDENT_WORK").groupBy(*keys).agg(F.count(F.lit(1)).alias("total_works_viewed"))
+    graded = _count_and_avg(of_type(assessment, "GRADE_ASSIGNMENT"), keys, "score",
                             "total_assignments_graded", "avg_score_given")
     return viewed.join(graded, keys, "full")
 
@@ -84,14 +81,14 @@ def assessment_teacher_workload(assessment: DataFrame) -> DataFrame:
 def assessment_submission_distribution(assessment: DataFrame, assessment_history: DataFrame) -> DataFrame:
     # One type per assignment: that of its earliest first-view event ever (smallest type on ties), any student.
     types = (
-        _of(assessment_history, "VIEW_ASSIGNMENT_FIRST_TIME")
+        of_type(assessment_history, "VIEW_ASSIGNMENT_FIRST_TIME")
         .groupBy("assignment_id")
         .agg(F.min(F.struct("event_time", "assignment_type")).alias("first"))
         .select("assignment_id", F.col("first.assignment_type").alias("looked_up_type"))
     )
-    submits = _of(assessment, "SUBMIT_ASSIGNMENT").drop("assignment_type").join(types, "assignment_id", "left")
+    submits = of_type(assessment, "SUBMIT_ASSIGNMENT").drop("assignment_type").join(types, "assignment_id", "left")
     return submits.groupBy(
-        F.to_date("event_time").alias("date"),
+        event_date(),
         "course_id",
         F.coalesce("looked_up_type", F.lit(UNKNOWN_TYPE)).alias("assignment_type"),
     ).agg(F.count(F.lit(1)).alias("submissions_count"), F.countDistinct("user_id").alias("unique_students"))
@@ -99,10 +96,10 @@ def assessment_submission_distribution(assessment: DataFrame, assessment_history
 
 def assessment_student_overall_performance(assessment: DataFrame) -> DataFrame:
     keys = ["user_id", "course_id"]
-    quizzes = _count_and_avg(_of(assessment, "QUIZ_COMPLETED"), keys, "correct_answers",
+    quizzes = _count_and_avg(of_type(assessment, "QUIZ_COMPLETED"), keys, "correct_answers",
                              "quizzes_completed", "avg_quiz_correct")
     grades = _count_and_avg(
-        _of(assessment, "GRADE_ASSIGNMENT").select(F.col("student_id").alias("user_id"), "course_id", "score"),
+        of_type(assessment, "GRADE_ASSIGNMENT").select(F.col("student_id").alias("user_id"), "course_id", "score"),
         keys, "score", "assignments_graded", "avg_assignment_score")
     return quizzes.join(grades, keys, "full")
 

@@ -5,17 +5,10 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.common import event_date, of_type
 from pipeline.views.registry import View
 
 GROUP = "auth"
-
-
-def _of_type(auth: DataFrame, *event_types: str) -> DataFrame:
-    return auth.where(F.col("event_type").isin(*event_types))
-
-
-def _date() -> Column:
-    return F.to_date("event_time").alias("date")
 
 
 def _role() -> Column:
@@ -25,8 +18,8 @@ def _role() -> Column:
 
 def auth_daily_active_users(auth: DataFrame) -> DataFrame:
     return (
-        _of_type(auth, "LOGIN")
-        .groupBy(_date())
+        of_type(auth, "LOGIN")
+        .groupBy(event_date())
         .agg(F.countDistinct("user_id").alias("daily_active_users"),
              F.countDistinct("session_id").alias("total_sessions"))
     )
@@ -34,8 +27,8 @@ def auth_daily_active_users(auth: DataFrame) -> DataFrame:
 
 def auth_hourly_login_patterns(auth: DataFrame) -> DataFrame:
     return (
-        _of_type(auth, "LOGIN")
-        .groupBy(_date(), F.hour("event_time").alias("hour"))
+        of_type(auth, "LOGIN")
+        .groupBy(event_date(), F.hour("event_time").alias("hour"))
         .agg(F.count("*").alias("login_count"))
     )
 
@@ -43,9 +36,9 @@ def auth_hourly_login_patterns(auth: DataFrame) -> DataFrame:
 def _session_minutes(auth: DataFrame) -> DataFrame:
     """One row per LOGIN that has a LOGOUT with the same session_id at or after it: the login's user_id and
     `minutes`, the time from the login to the earliest such logout."""
-    logins = _of_type(auth, "LOGIN").select(
+    logins = of_type(auth, "LOGIN").select(
         "event_id", "user_id", "session_id", F.col("event_time").alias("login_time"))
-    logouts = _of_type(auth, "LOGOUT").select(
+    logouts = of_type(auth, "LOGOUT").select(
         F.col("session_id").alias("logout_session"), F.col("event_time").alias("logout_time"))
     paired = logins.join(
         logouts,
@@ -83,8 +76,8 @@ def auth_user_activity_summary(auth: DataFrame) -> DataFrame:
 
 def auth_registration_analytics(auth: DataFrame) -> DataFrame:
     return (
-        _of_type(auth, "SIGNUP")
-        .groupBy(_date(), "registration_source", _role())
+        of_type(auth, "SIGNUP")
+        .groupBy(event_date(), "registration_source", _role())
         .agg(F.count("*").alias("new_signups"))
     )
 

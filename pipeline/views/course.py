@@ -9,19 +9,12 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.common import event_date, of_type
 from pipeline.views.registry import View
 
 ENROLLED = "COURSE_ENROLLED"
 ACCESSED = "ACCESS_COURSE_MATERIAL"
 DOWNLOADED = "DOWNLOAD_MATERIAL"
-
-
-def _date() -> Column:
-    return F.to_date("event_time").alias("date")
-
-
-def _of(course: DataFrame, event_type: str) -> DataFrame:
-    return course.where(F.col("event_type") == event_type)
 
 
 def _tally(events: DataFrame, keys: list, total: str, distinct: str, distinct_of: str, *extra: Column) -> DataFrame:
@@ -43,27 +36,27 @@ def _is(event_type: str) -> Column:
 
 
 def course_enrollment_stats(course: DataFrame) -> DataFrame:
-    return _tally(_of(course, ENROLLED), [_date(), "course_id"], "new_enrollments", "unique_new_students", "user_id")
+    return _tally(of_type(course, ENROLLED), [event_date(), "course_id"], "new_enrollments", "unique_new_students", "user_id")
 
 
 def course_material_access(course: DataFrame) -> DataFrame:
-    return _tally(_of(course, ACCESSED), ["user_id", "course_id"], "total_material_accesses",
+    return _tally(of_type(course, ACCESSED), ["user_id", "course_id"], "total_material_accesses",
                   "unique_materials_accessed", "material_id",
                   F.min("event_time").alias("first_access"), F.max("event_time").alias("last_access"))
 
 
 def course_material_popularity(course: DataFrame) -> DataFrame:
-    return _tally(_of(course, ACCESSED), ["course_id", "material_id", "material_type"], "total_accesses",
+    return _tally(of_type(course, ACCESSED), ["course_id", "material_id", "material_type"], "total_accesses",
                   "unique_accessors", "user_id")
 
 
 def course_download_analytics(course: DataFrame) -> DataFrame:
-    return _tally(_of(course, DOWNLOADED), ["user_id", "course_id"], "total_downloads",
+    return _tally(of_type(course, DOWNLOADED), ["user_id", "course_id"], "total_downloads",
                   "unique_resources_downloaded", "material_id")
 
 
 def course_resource_download_stats(course: DataFrame) -> DataFrame:
-    downloads = _of(course, DOWNLOADED).withColumn("resource_id", F.col("material_id"))
+    downloads = of_type(course, DOWNLOADED).withColumn("resource_id", F.col("material_id"))
     return _tally(downloads, ["course_id", "resource_id"], "total_download_count", "unique_downloaders", "user_id")
 
 
@@ -79,7 +72,7 @@ def course_activity_summary(course: DataFrame) -> DataFrame:
 
 
 def course_daily_engagement(course: DataFrame) -> DataFrame:
-    return _tally(course, [_date(), "course_id", "event_type"], "event_count", "unique_users", "user_id")
+    return _tally(course, [event_date(), "course_id", "event_type"], "event_count", "unique_users", "user_id")
 
 
 def course_overall_metrics(course: DataFrame) -> DataFrame:

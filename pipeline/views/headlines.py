@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import pandas as pd
-import pyarrow.dataset as ds
 
 from pipeline.lake import Lake
 from pipeline.views.materialize import VIEWS_ZONE
 
 
 def _view(lake: Lake, name: str) -> pd.DataFrame:
-    files = lake.list_files(*VIEWS_ZONE, name)
-    if not files:
-        return pd.DataFrame()
-    dataset = ds.dataset(files, filesystem=lake.filesystem, format="parquet", partitioning="hive",
-                         partition_base_dir=lake.path(*VIEWS_ZONE, name))
-    return dataset.to_table().to_pandas()
+    dataset = lake.dataset(*VIEWS_ZONE, name)
+    return dataset.to_table().to_pandas() if dataset is not None else pd.DataFrame()
 
 
 def headlines(lake: Lake) -> str:

@@ -6,18 +6,11 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from pipeline.views.common import event_date, of_type
 from pipeline.views.registry import View
 
 GROUP = "profile_notification"
 SENT, CLICKED = "NOTIFICATION_SENT", "NOTIFICATION_CLICKED"
-
-
-def _of_type(events: DataFrame, *event_types: str) -> DataFrame:
-    return events.where(F.col("event_type").isin(*event_types))
-
-
-def _date() -> Column:
-    return F.to_date("event_time").alias("date")
 
 
 def _count_first_last(events: DataFrame, count: str, first: str, last: str) -> DataFrame:
@@ -28,7 +21,7 @@ def _count_first_last(events: DataFrame, count: str, first: str, last: str) -> D
 
 def _daily_activity(events: DataFrame, *keys: str, counted: str = "*") -> DataFrame:
     """Per UTC day and `keys`: distinct users and the count of `counted`."""
-    return events.groupBy(_date(), *keys).agg(
+    return events.groupBy(event_date(), *keys).agg(
         F.countDistinct("user_id").alias("unique_users"), F.count(counted).alias("event_count"))
 
 
@@ -36,11 +29,11 @@ def _sent_clicked(notification: DataFrame, *keys: str) -> DataFrame:
     """Per `keys` of the NOTIFICATION_SENT events: `sent`, their number, and `clicked`, how many of them the
     recipient clicked (a CLICKED event of the same user_id and notification_id at or after the send)."""
     last_clicks = (
-        _of_type(notification, CLICKED)
+        of_type(notification, CLICKED)
         .groupBy("user_id", "notification_id")
         .agg(F.max("event_time").alias("last_click"))
     )
-    sends = _of_type(notification, SENT).join(last_clicks, ["user_id", "notification_id"], "left")
+    sends = of_type(notification, SENT).join(last_clicks, ["user_id", "notification_id"], "left")
     return sends.groupBy(*keys).agg(
         F.count("*").alias("sent"),
         F.count(F.when(F.col("last_click") >= F.col("event_time"), 1)).alias("clicked"),
@@ -53,13 +46,13 @@ def _percent(part: str, whole: str) -> Column:
 
 
 def profile_update_frequency(profile: DataFrame) -> DataFrame:
-    return _count_first_last(_of_type(profile, "UPDATE_PROFILE"), "total_profile_updates", "first_update",
+    return _count_first_last(of_type(profile, "UPDATE_PROFILE"), "total_profile_updates", "first_update",
                              "last_update")
 
 
 def profile_field_changes(profile: DataFrame) -> DataFrame:
     return (
-        _of_type(profile, "UPDATE_PROFILE")
+        of_type(profile, "UPDATE_PROFILE")
         .select("user_id", F.explode(F.array_distinct("updated_fields")).alias("field_name"))
         .where(F.col("field_name").isNotNull())
         .groupBy("field_name")
@@ -68,7 +61,7 @@ def profile_field_changes(profile: DataFrame) -> DataFrame:
 
 
 def profile_avatar_changes(profile: DataFrame) -> DataFrame:
-    return _count_first_last(_of_type(profile, "PROFILE_PICTURE_UPDATED"), "avatar_changes_count",
+    return _count_first_last(of_type(profile, "PROFILE_PICTURE_UPDATED"), "avatar_changes_count",
                              "first_change", "last_change")
 
 
@@ -78,7 +71,7 @@ def profile_daily_activity(profile: DataFrame) -> DataFrame:
 
 def notification_delivery_stats(notification: DataFrame) -> DataFrame:
     return (
-        _of_type(notification, SENT)
+        of_type(notification, SENT)
         .groupBy("notification_type")
         .agg(F.count("*").alias("total_sent"), F.countDistinct("user_id").alias("unique_recipients"))
     )
@@ -86,7 +79,7 @@ def notification_delivery_stats(notification: DataFrame) -> DataFrame:
 
 def notification_engagement(notification: DataFrame) -> DataFrame:
     return (
-        _of_type(notification, CLICKED)
+        of_type(notification, CLICKED)
         .groupBy("user_id", "notification_type")
         .agg(F.count("*").alias("notifications_clicked"))
     )
@@ -116,7 +109,7 @@ def notification_daily_activity(notification: DataFrame) -> DataFrame:
 
 
 def notification_user_summary(notification: DataFrame) -> DataFrame:
-    users = _of_type(notification, SENT, CLICKED).select("user_id").distinct()
+    users = of_type(notification, SENT, CLICKED).select("user_id").distinct()
     return (
         users.join(_sent_clicked(notification, "user_id"), "user_id", "left")
         .fillna(0, ["sent", "clicked"])

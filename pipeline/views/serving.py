@@ -9,6 +9,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.common import of_type
 from pipeline.views.registry import View
 
 STUDENT_COURSE = ["student_id", "course_id"]
@@ -18,7 +19,7 @@ def _students(events: DataFrame, *event_types: str) -> DataFrame:
     """The students' own events (of the given types, or all), with user_id also available as student_id."""
     rows = events.where(F.col("role") == "student")
     if event_types:
-        rows = rows.where(F.col("event_type").isin(*event_types))
+        rows = of_type(rows, *event_types)
     return rows.withColumn("student_id", F.col("user_id"))
 
 

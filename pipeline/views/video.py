@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.common import event_date, of_type
 from pipeline.views.registry import View
 
 SECONDS = "watch_duration_seconds"
@@ -30,13 +31,9 @@ _MEASURES: dict[str, Callable[[], Column]] = {
 }
 
 
-def _watched(video: DataFrame) -> DataFrame:
-    return video.filter(F.col("event_type") == "VIDEO_WATCHED")
-
-
 def _watch_stats(video: DataFrame, keys: list, **columns: str) -> DataFrame:
     """VIDEO_WATCHED events grouped by `keys`, with each output column given as `name="measure"`."""
-    return _watched(video).groupBy(*keys).agg(*[_MEASURES[m]().alias(name) for name, m in columns.items()])
+    return of_type(video, "VIDEO_WATCHED").groupBy(*keys).agg(*[_MEASURES[m]().alias(name) for name, m in columns.items()])
 
 
 def video_total_watch_time(video: DataFrame) -> DataFrame:
@@ -66,7 +63,7 @@ def video_popularity(video: DataFrame) -> DataFrame:
 
 def video_daily_engagement(video: DataFrame) -> DataFrame:
     return _watch_stats(
-        video, [F.to_date("event_time").alias("date"), "course_id"],
+        video, [event_date(), "course_id"],
         active_video_watchers="viewers", unique_videos_watched="videos", total_watch_seconds="seconds",
         total_watch_events="events", total_watch_hours="hours",
     )
