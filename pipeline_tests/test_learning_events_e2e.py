@@ -74,6 +74,13 @@ def test_sensor_plans_one_landing_run_for_everything_new_then_skips(fresh_topics
             again = sensor.evaluate_tick(context)
         assert not again.run_requests and again.skip_message
 
+        # A cursor beyond the end offsets means the topics were re-created: land them again from the start.
+        ahead = json.dumps({"offsets": {f"{t}:{p}": 10**6 for (t, p) in ends}, "staged_after": 0})
+        with dg.build_sensor_context(instance=instance, cursor=ahead, definitions=defs,
+                                     resources=defs.resources) as context:
+            [reset] = sensor.evaluate_tick(context).run_requests
+        assert reset.run_config == request.run_config
+
 
 def test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_quarantined(
     fresh_topics, lake_env, lake, spark, tmp_path, monkeypatch

@@ -89,6 +89,10 @@ def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka:
         if start < low:
             context.log.warning(f"{name}: offsets {start}..{low - 1} were deleted by retention before landing")
             start = low
+        elif start > high:  # offsets went backwards: the topic was re-created; land the new one from its start
+            context.log.warning(f"{name}: end offset {high} is behind the cursor ({start}); the topic was "
+                                f"re-created, landing it from offset {low}")
+            start = low
         next_offsets[(topic, partition)], end_offsets[(topic, partition)] = start, high
         cursor.offsets[name] = high
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
