@@ -82,6 +82,22 @@ class Lake:
             fs.move(target, final)
         return final
 
+    def write_file(self, content: bytes | Path, *parts: str) -> str:
+        """Write bytes, or copy a local file, to a lake object; like `write_parquet`, never seen half-written."""
+        fs, final = self.filesystem, self.path(*parts)
+        fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
+        target = final if self.is_s3 else f"{final}.tmp-{uuid.uuid4().hex}"
+        with fs.open_output_stream(target) as out:
+            if isinstance(content, bytes):
+                out.write(content)
+            else:
+                with open(content, "rb") as src:
+                    while chunk := src.read(16 * 1024 * 1024):
+                        out.write(chunk)
+        if target != final:
+            fs.move(target, final)
+        return final
+
     def list_files(self, *parts: str, suffix: str = ".parquet") -> list[str]:
         """Every object under a prefix whose name ends with `suffix` (recursive; empty if the prefix is absent)."""
         fs = self.filesystem
@@ -91,6 +107,9 @@ class Lake:
             for info in fs.get_file_info(selector)
             if info.type == pafs.FileType.File and info.path.endswith(suffix)
         )
+
+    def is_file(self, *parts: str) -> bool:
+        return self.filesystem.get_file_info(self.path(*parts)).type == pafs.FileType.File
 
     def dataset(self, *parts: str) -> ds.Dataset | None:
         """The Parquet objects under a prefix as one pyarrow dataset (hive folders become columns), or None."""

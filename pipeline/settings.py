@@ -51,6 +51,9 @@ class Settings:
     cassandra_username: str | None = field(default_factory=lambda: _optional("CASSANDRA_USERNAME"))
     cassandra_password: str | None = field(default_factory=lambda: _optional("CASSANDRA_PASSWORD"))
     cassandra_local_dc: str = field(default_factory=lambda: _env("CASSANDRA_LOCAL_DC", "datacenter1"))
+    cassandra_replication_factor: int = field(
+        default_factory=lambda: int(_env("CASSANDRA_REPLICATION_FACTOR", "1"))
+    )
 
     # Local services started by `pipeline services up` (logs, data and PID files live here; git-ignored).
     services_home: str = field(default_factory=lambda: _env("SERVICES_HOME", str(Path.cwd() / ".services")))
@@ -70,6 +73,14 @@ class Settings:
         default_factory=lambda: int(_env("LANDING_SENSOR_INTERVAL_SECONDS", "30"))
     )
     landing_starting_offsets: str = field(default_factory=lambda: _env("LANDING_STARTING_OFFSETS", "earliest"))
+
+    # Recommenders: MovieLens is read from a real copy (default: the 100k release bundled with recbole); the MOOC
+    # data comes from the seeded generator, sized by MOOC_USERS, unless MOOC_DIR points at a real copy.
+    movielens_dir: str | None = field(default_factory=lambda: _optional("MOVIELENS_DIR"))
+    mooc_dir: str | None = field(default_factory=lambda: _optional("MOOC_DIR"))
+    mooc_users: int = field(default_factory=lambda: int(_env("MOOC_USERS", "5000")))
+    # A new model may trail the one it replaces by this much on its primary metric and still pass.
+    model_tolerance: float = field(default_factory=lambda: float(_env("MODEL_TOLERANCE", "0.002")))
 
     @property
     def lake_is_s3(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import dagster as dg
 from pydantic import Field
@@ -56,6 +57,8 @@ class SparkResource(dg.ConfigurableResource):
     def get_session(self) -> SparkSession:
         if not self.remote and self.master.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local driver needs no public address
+            # Python workers run this interpreter (with numpy and pandas), not whatever python3 is on the PATH.
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder
         builder = builder.remote(self.remote) if self.remote else builder.master(self.master)
         for key, value in self.session_conf().items():

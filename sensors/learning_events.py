@@ -17,10 +17,11 @@ from assets.learning_events import STAGED_EVENTS, LandingBatch, cleaned_key
 from assets.views import VIEWS, view_key
 from assets.partitions import daily_partitions
 from pipeline.events.catalogue import CATEGORY_BY_NAME, TOPICS
-from pipeline.events.landing import batch_id, landed_ranges, plan_batches
+from pipeline.events.landing import batch_id, landed_ranges
 from pipeline.settings import get_settings
 from resources import KafkaResource, LakeResource
 from sensors.jobs import land_learning_events, refresh_learning_day
+from sensors.offsets import ends_of, plan_landing
 
 
 @dataclass
@@ -66,38 +67,13 @@ def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> li
     ]
 
 
-def landed_ends(lake: LakeResource) -> dict[str, int]:
-    """Per topic-partition, the end of the last landed range: where a sensor without a cursor resumes."""
-    ends: dict[str, int] = {}
-    for rng in landed_ranges(lake.get_lake()):
-        name = f"{rng.topic}:{rng.partition}"
-        ends[name] = max(ends.get(name, 0), rng.end)
-    return ends
-
-
 def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka: KafkaResource,
                      lake: LakeResource) -> list[dg.RunRequest]:
-    settings = get_settings()
-    watermarks = kafka.end_offsets(list(TOPICS))
-    if any(f"{t}:{p}" not in cursor.offsets for t, p in watermarks):
-        # A new sensor (or a reset cursor) resumes after what the raw zone already holds, never re-lands it.
-        cursor.offsets = {**landed_ends(lake), **cursor.offsets}
-    next_offsets, end_offsets = {}, {}
-    for (topic, partition), (low, high) in watermarks.items():
-        name = f"{topic}:{partition}"
-        start = cursor.offsets.get(name, low if settings.landing_starting_offsets == "earliest" else high)
-        if start < low:
-            context.log.warning(f"{name}: offsets {start}..{low - 1} were deleted by retention before landing")
-            start = low
-        elif start > high:  # offsets went backwards: the topic was re-created; land the new one from its start
-            context.log.warning(f"{name}: end offset {high} is behind the cursor ({start}); the topic was "
-                                f"re-created, landing it from offset {low}")
-            start = low
-        next_offsets[(topic, partition)], end_offsets[(topic, partition)] = start, high
-        cursor.offsets[name] = high
+    batches = plan_landing(context, cursor.offsets, kafka.end_offsets(list(TOPICS)),
+                           lambda: ends_of(landed_ranges(lake.get_lake())))
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     requests = []
-    for batch in plan_batches(next_offsets, end_offsets, settings.landing_max_events_per_run):
+    for batch in batches:
         config = LandingBatch.of(batch)
         requests.append(
             dg.RunRequest(

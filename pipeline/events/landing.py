@@ -92,8 +92,8 @@ def plan_batches(
     return [b for b in batches if b]
 
 
-def raw_parts(rng: OffsetRange, ingest_date: str) -> tuple[str, ...]:
-    return (*RAW_EVENTS_ZONE, rng.topic, f"date={ingest_date}", rng.file_name)
+def raw_parts(rng: OffsetRange, ingest_date: str, zone: tuple[str, ...] = RAW_EVENTS_ZONE) -> tuple[str, ...]:
+    return (*zone, rng.topic, f"date={ingest_date}", rng.file_name)
 
 
 class RangeReadError(RuntimeError):
@@ -161,14 +161,16 @@ def land_ranges(
     ranges: Iterable[OffsetRange],
     ingest_date: str,
     progress: Callable[[str], None] | None = None,
+    zone: tuple[str, ...] = RAW_EVENTS_ZONE,
 ) -> list[LandedRange]:
-    """Read each range and write it to `raw/events/<topic>/date=<ingest_date>/<range>.parquet` (overwrite)."""
+    """Read each range and write it to `<zone>/<topic>/date=<ingest_date>/<range>.parquet` (overwrite); the zone
+    is `raw/events` for the learning events."""
     consumer = probe_consumer(kafka_config)
     landed = []
     try:
         for rng in sorted(ranges):
             table = read_range(consumer, rng)
-            path = lake.write_parquet(table, *raw_parts(rng, ingest_date))
+            path = lake.write_parquet(table, *raw_parts(rng, ingest_date, zone))
             landed.append(LandedRange(rng, path, table.num_rows))
             if progress:
                 progress(f"landed {rng} ({table.num_rows} records) -> {path}")
@@ -177,9 +179,9 @@ def land_ranges(
     return landed
 
 
-def landed_ranges(lake: Lake) -> list[OffsetRange]:
-    """Every range in the raw zone, read from the object names (the source of truth)."""
-    found = (OffsetRange.from_file_name(p) for p in lake.list_files(*RAW_EVENTS_ZONE))
+def landed_ranges(lake: Lake, zone: tuple[str, ...] = RAW_EVENTS_ZONE) -> list[OffsetRange]:
+    """Every range in a raw zone, read from the object names (the source of truth)."""
+    found = (OffsetRange.from_file_name(p) for p in lake.list_files(*zone))
     return sorted(r for r in found if r is not None)
 
 

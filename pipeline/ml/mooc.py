@@ -1,0 +1,111 @@
+"""MOOC (the seed's BIG_MOOC data): the four CSV tables, their ids, and the Kafka enrolment records.
+
+The data comes from the seeded generator (`pipeline.ml.mooc_data`), or from a real copy in the seed's layout
+(`MOOC_DIR`). Models need integer ids: users and courses use the number in their id (`U_15773538` → 15773538,
+`C_584313` → 584313), so a user or course first seen on the stream needs no lookup table. `course_map.csv`
+(the seed's contiguous course index) is cleaned and kept for reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pyarrow as pa
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import functions as F
+
+from pipeline.ml.csv_tables import Column, CsvTable
+from pipeline.ml.streams import InteractionStream
+
+SOURCE = "mooc"
+
+USERS = CsvTable(
+    name="mooc/users",
+    file_name="user.csv",
+    columns=(
+        Column("id", "string", name="user_id"),
+        Column("name_vn", "string", name="name", required=False),
+        Column("gender", "int", required=False, between=(0, 2)),
+        Column("year_of_birth", "int", required=False, between=(1900, 2030)),
+        Column("school", "string", required=False),
+    ),
+    key=("user_id",),
+    description="MOOC learners (the seed's users table: user_id, name, gender, year_of_birth, school).",
+)
+COURSES = CsvTable(
+    name="mooc/courses",
+    file_name="course.csv",
+    columns=(
+        Column("id", "string", name="course_id"),
+        Column("name", "string", required=False),
+        Column("about", "string", required=False),
+        Column("field", "string", required=False),
+        Column("name_vn", "string", required=False),
+        Column("about_vn", "string", required=False),
+    ),
+    key=("course_id",),
+    description="MOOC course catalogue (names, descriptions and subject fields, original and Vietnamese).",
+)
+ENROLMENTS = CsvTable(
+    name="mooc/enrolments",
+    file_name="user_course.csv",
+    columns=(
+        Column("user", "string", name="user_id"),
+        Column("course", "string", name="course_id"),
+        Column("enroll_time", "timestamp"),
+    ),
+    key=("user_id", "course_id"),
+    description="Enrolments, one per (user, course): the first in the file when a user enrolled twice.",
+)
+COURSE_MAP = CsvTable(
+    name="mooc/course_map",
+    file_name="course_map.csv",
+    columns=(Column("course_id", "string"), Column(" mapped_id", "int", name="mapped_id")),
+    key=("course_id",),
+    description="The seed's contiguous index of the enrolled courses (header `course_id, mapped_id`).",
+)
+TABLES = (USERS, COURSES, ENROLMENTS, COURSE_MAP)
+
+
+def numeric_id(column: str) -> SparkColumn:
+    """The number in a `U_…` / `C_…` id, as the model's integer id (null when there is none)."""
+    return F.regexp_extract(F.col(column), r"^[A-Z]+_(\d{1,9})$", 1).try_cast("int")
+
+
+def text_id(prefix: str, number: int) -> str:
+    return f"{prefix}_{number}"
+
+
+# Kafka topic user_course_interact: key = user id, value = course id, both plain UTF-8 strings (the seed's).
+ENROLMENT_TOPIC = "user_course_interact"
+ENROLMENT_RECORD_SCHEMA = pa.schema([("user_id", pa.string()), ("course_id", pa.string()),
+                                     ("enroll_time", pa.timestamp("ms", tz="UTC"))])
+
+
+def _valid_id(text: str, prefix: str) -> bool:
+    head, _, digits = text.partition("_")
+    return head == prefix and digits.isdigit() and len(digits) <= 9
+
+
+def parse_enrolment(key: bytes | None, value: bytes | None, kafka_ms: int | None) -> tuple[dict | None, str | None, str]:
+    """(record, None, "") for a good enrolment message, else (None, reason, detail); the Kafka timestamp is the
+    enrolment time (the seed's message carries none). Never raises."""
+    try:
+        user = key.decode().strip() if key else ""
+        course = value.decode().strip() if value else ""
+    except UnicodeDecodeError as exc:
+        return None, "invalid_utf8", str(exc)[:200]
+    if not user:
+        return None, "missing_field", "user_id (message key)"
+    if not course:
+        return None, "missing_field", "course_id (message value)"
+    if not _valid_id(user, "U"):
+        return None, "invalid_value", f"user_id={user[:50]!r}"
+    if not _valid_id(course, "C"):
+        return None, "invalid_value", f"course_id={course[:50]!r}"
+    when = datetime.fromtimestamp((kafka_ms or 0) / 1000, timezone.utc)
+    return {"user_id": user, "course_id": course, "enroll_time": when}, None, ""
+
+
+ENROLMENT_STREAM = InteractionStream(ENROLMENT_TOPIC, parse_enrolment, ENROLMENT_RECORD_SCHEMA,
+                                     user_field="user_id")

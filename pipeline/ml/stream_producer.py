@@ -1,0 +1,92 @@
+"""Publish interaction records like the seed's demo producers: movie ratings (JSON) and course enrolments
+(key = user id, value = course id), for existing users and items taken from the cleaned tables."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow.parquet as pq
+from confluent_kafka import Producer
+
+from pipeline.kafka import ensure_topics
+from pipeline.lake import Lake
+from pipeline.ml import mooc, movielens
+from pipeline.ml.csv_tables import CsvTable
+
+Message = tuple[bytes | None, bytes | None]  # (key, value)
+# One malformed record of each kind the parsers quarantine, cycled when malformed records are asked for.
+BAD_RATINGS: tuple[bytes, ...] = (b"{not json", b"[1, 2]", b'{"userId": 1, "movieId": 2, "timestamp": 3}',
+                                  b'{"userId": "one", "movieId": 2, "rating": 3.0, "timestamp": 3}',
+                                  b'{"userId": 1, "movieId": 2, "rating": 9.5, "timestamp": 3}')
+BAD_ENROLMENTS: tuple[Message, ...] = ((None, b"C_1"), (b"U_1", None), (b"student-7", b"C_1"), (b"U_1", b"course"))
+
+
+def _column(lake: Lake, table: CsvTable, column: str) -> np.ndarray:
+    path = lake.path(*table.cleaned_parts)
+    try:
+        values = pq.read_table(path, columns=[column], filesystem=lake.filesystem).column(0)
+    except (FileNotFoundError, OSError) as exc:
+        raise RuntimeError(f"no {table.name} table in the lake: materialise cleaned/{table.name} first") from exc
+    return np.unique(values.to_numpy(zero_copy_only=False))
+
+
+def _malformed_slots(count: int, share: float, rng: np.random.Generator) -> set[int]:
+    return set(rng.choice(count, size=int(round(count * share)), replace=False).tolist()) if share else set()
+
+
+def rating_messages(lake: Lake, count: int, seed: int = 42, users: list[int] | None = None,
+                    malformed_share: float = 0.0) -> list[Message]:
+    """The seed's producer: a random existing user (or one of `users`) and movie, rating uniform in 0.5–5.0
+    rounded to 0.1, timestamp now (epoch seconds)."""
+    rng = np.random.default_rng(seed)
+    user_pool = np.asarray(users) if users else _column(lake, movielens.RATINGS, "userId")
+    movies = _column(lake, movielens.MOVIES, "movieId")
+    bad = _malformed_slots(count, malformed_share, rng)
+    now = int(time.time())
+    messages = []
+    for i in range(count):
+        if i in bad:
+            messages.append((None, BAD_RATINGS[len(messages) % len(BAD_RATINGS)]))
+            continue
+        record = {"userId": int(rng.choice(user_pool)), "movieId": int(rng.choice(movies)),
+                  "rating": round(float(rng.uniform(0.5, 5.0)), 1), "timestamp": now}
+        messages.append((str(record["userId"]).encode(), json.dumps(record).encode()))
+    return messages
+
+
+def enrolment_messages(lake: Lake, count: int, seed: int = 42, users: list[str] | None = None,
+                       malformed_share: float = 0.0) -> list[Message]:
+    """The seed's topic format: key = user id, value = course id, plain strings."""
+    rng = np.random.default_rng(seed)
+    user_pool = np.asarray(users) if users else _column(lake, mooc.USERS, "user_id")
+    courses = _column(lake, mooc.COURSES, "course_id")
+    bad = _malformed_slots(count, malformed_share, rng)
+    return [BAD_ENROLMENTS[i % len(BAD_ENROLMENTS)] if i in bad
+            else (str(rng.choice(user_pool)).encode(), str(rng.choice(courses)).encode()) for i in range(count)]
+
+
+@dataclass(frozen=True)
+class Sent:
+    topic: str
+    records: int
+    seconds: float
+
+
+def send(kafka_config: dict[str, str], topic: str, messages: list[Message], replication_factor: int = 1) -> Sent:
+    """Create the topic if needed (1 partition, as the seed's) and deliver every message, or raise."""
+    ensure_topics(kafka_config, [(topic, 1, {})], replication_factor=replication_factor)
+    producer = Producer({**kafka_config, "linger.ms": 5, "enable.idempotence": True})
+    failures: list[str] = []
+    started = time.monotonic()
+    for key, value in messages:
+        producer.produce(topic, key=key, value=value,
+                         on_delivery=lambda err, _msg: failures.append(str(err)) if err else None)
+        producer.poll(0)
+    remaining = producer.flush(30)
+    if failures or remaining:
+        raise RuntimeError(f"{len(failures) + remaining} of {len(messages)} records to {topic} were not delivered"
+                           + (f": {failures[0]}" if failures else ""))
+    return Sent(topic, len(messages), time.monotonic() - started)
