@@ -14,6 +14,9 @@ $(BIN)/pipeline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	@# The real MovieLens 100k release, read from where recbole installs it (its own dependencies, torch
+	@# included, are not needed: nothing imports it).
+	$(BIN)/pip install --quiet --no-deps recbole==1.2.1
 	@touch $@
 
 setup: $(BIN)/pipeline  ## Python environment with the project installed (editable)

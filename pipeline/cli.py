@@ -2,6 +2,7 @@
 
     pipeline services up | status | down
     pipeline produce events --count N --days D --rate R --seed S [--malformed-fraction F]
+    pipeline produce ratings | enrolments --count N [--users U1,U2] [--malformed-fraction F]
     pipeline lake check
     pipeline demo [--count N --days D]
 """
@@ -48,6 +49,27 @@ def _produce_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _produce_interactions(args: argparse.Namespace) -> int:
+    from pipeline.kafka import client_config
+    from pipeline.lake import Lake
+    from pipeline.ml import mooc, movielens, stream_producer
+
+    settings = get_settings()
+    lake = Lake.from_settings(settings)
+    users = [u.strip() for u in args.users.split(",") if u.strip()] if args.users else None
+    if args.what == "ratings":
+        topic = movielens.RATING_TOPIC
+        messages = stream_producer.rating_messages(lake, args.count, args.seed, [int(u) for u in users or []],
+                                                   args.malformed_fraction)
+    else:
+        topic = mooc.ENROLMENT_TOPIC
+        messages = stream_producer.enrolment_messages(lake, args.count, args.seed, users, args.malformed_fraction)
+    sent = stream_producer.send(client_config(settings), topic, messages, settings.kafka_replication_factor)
+    print(f"produced {sent.records:,} records to {topic} in {sent.seconds:.1f}s"
+          + (f" ({args.malformed_fraction:.0%} malformed)" if args.malformed_fraction else ""))
+    return 0
+
+
 def _lake_check(args: argparse.Namespace) -> int:
     """Write, list and read a probe object at LAKE_ROOT, with pyarrow and with Spark."""
     import pyarrow as pa
@@ -82,15 +104,15 @@ def _demo(args: argparse.Namespace) -> int:
     from pipeline import services
 
     started = time.monotonic()
-    print("1/4 local services (Kafka, Cassandra)")
+    print("1/5 local services (Kafka, Cassandra)")
     try:
         print(services.up())
     except services.ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("2/4 learning events")
+    print("2/5 learning events")
     _produce_events(args)
-    print("3/4 sensor ticks: land the new offsets, then refresh the days they touched; then the all-time views")
+    print("3/5 sensor ticks: land the new offsets, then refresh the days they touched; then the all-time views")
     home = dagster_home()
     import dagster as dg
 
@@ -116,7 +138,10 @@ def _demo(args: argparse.Namespace) -> int:
         results.append(defs.resolve_job_def("refresh_all_time_views").execute_in_process(
             instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
-    print("4/4 summary")
+        print("4/5 recommenders: MovieLens and MOOC sources, tuned rating model, ranking models, Cassandra; "
+              "then a few ratings and enrolments through Kafka")
+        results += _demo_recommenders(defs, instance)
+    print("5/5 summary")
     lake = Lake.from_settings(get_settings())
     print(lake_summary(lake))
     print(headlines(lake))
@@ -133,6 +158,65 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"\ndone in {time.monotonic() - started:.0f}s: runs recorded in DAGSTER_HOME={home}")
     print(f"open the UI:  make ui   (DAGSTER_HOME={home} dagster dev)  -> http://127.0.0.1:3000")
     return 0 if all(r.success for r in results) and not failed else 1
+
+
+# A demo-sized grid (4 combinations, 2 folds); the asset's default is the seed's 27 combinations, 3 folds.
+DEMO_TUNING = {"rank": [8, 12], "max_iter": [10], "reg_param": [0.05, 0.1], "folds": 2, "parallelism": 2}
+
+
+def _demo_recommenders(defs, instance) -> list:
+    from pipeline.lake import Lake
+    from pipeline.ml import mooc, movielens, stream_producer
+    from pipeline.ml.model_store import ModelStore
+    from pipeline.ml.recommendations import COURSES, MOVIES
+    from pipeline.kafka import client_config
+    from pipeline.serving import reco_tables
+    from sensors.tick import run_sensor_tick
+
+    settings, quiet = get_settings(), {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    lake = Lake.from_settings(settings)
+    movie_table = reco_tables.MOVIE_RECOMMENDATIONS.in_keyspace(settings.cassandra_reco_keyspace)
+    course_table = reco_tables.COURSE_RECOMMENDATIONS.in_keyspace(settings.cassandra_reco_keyspace)
+    print("  run train_recommenders (sources, cleaning, tuning on a demo grid, models, Cassandra rewrite)")
+    training = defs.resolve_job_def("train_recommenders").execute_in_process(
+        instance=instance, raise_on_error=False,
+        run_config={**quiet, "ops": {"models__als_ratings_tuning": {"config": DEMO_TUNING}}})
+    results = [training]
+    if not training.success:
+        return results
+    for store in (ModelStore(lake, "als_ratings"), MOVIES.store(lake), COURSES.store(lake)):
+        card = store.card(store.latest())
+        pairs = ", ".join(f"{k} {v:.3f} (baseline {card['baseline'][k]:.3f})" for k, v in card["metrics"].items())
+        print(f"  {store.model} {card['version']}: {pairs}")
+    cassandra = defs.resources["cassandra"]
+    watched_user, learner = 1, None
+    with cassandra.session() as session:
+        learner = session.execute(f"SELECT user_id FROM {course_table.qualified} LIMIT 1").one()[0]
+        _print_top(session, movie_table, watched_user, "title")
+    kafka = client_config(settings)
+    stream_producer.send(kafka, movielens.RATING_TOPIC, stream_producer.rating_messages(
+        lake, 20, seed=int(time.time()), users=[watched_user, 2], malformed_share=0.1))
+    stream_producer.send(kafka, mooc.ENROLMENT_TOPIC, stream_producer.enrolment_messages(
+        lake, 10, seed=int(time.time()), users=[learner, "U_999999999"], malformed_share=0.1))
+    print(f"  produced 20 ratings for users {watched_user} and 2, and 10 enrolments for {learner} and a new user "
+          f"U_999999999 (10% malformed); stream sensors tick:")
+    for sensor in ("movielens_ratings_sensor", "user_course_interact_sensor"):
+        outcome = run_sensor_tick(defs, instance, None, sensor_name=sensor, log=print, raise_on_error=False,
+                                  log_level="WARNING")
+        results += outcome.results
+    with cassandra.session() as session:
+        _print_top(session, movie_table, watched_user, "title")
+        _print_top(session, course_table, "U_999999999", "course_name")
+    return results
+
+
+def _print_top(session, table, user, label: str) -> None:
+    from pipeline.serving.reco_tables import read_top_n
+
+    rows = read_top_n(session, table, user)
+    print(f"  {table.keyspace}.{table.name} for user {user}" + (f" (model {rows[0]['model_version']}):" if rows else ": none"))
+    for row in rows:
+        print(f"    {row['rank']:>2}. {row[label]}  ({row['score']:.3f})")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -159,6 +243,16 @@ def parser() -> argparse.ArgumentParser:
     events = what.add_parser("events", help="learning events to the 6 category topics, keyed by user_id")
     event_options(events, count=10_000, days=1.0, malformed=0.0, duplicates=0.0)
     events.set_defaults(run=_produce_events)
+
+    for name, help_text in (("ratings", "movie ratings to movielens_ratings (JSON), for users in the cleaned table"),
+                            ("enrolments", "course enrolments to user_course_interact (key user, value course)")):
+        interactions = what.add_parser(name, help=help_text)
+        interactions.add_argument("--count", type=int, default=10)
+        interactions.add_argument("--users", help="comma-separated user ids (default: random existing users)")
+        interactions.add_argument("--seed", type=int, default=42)
+        interactions.add_argument("--malformed-fraction", type=float, default=0.0,
+                                  help="share of records the sensor must quarantine")
+        interactions.set_defaults(run=_produce_interactions)
 
     lake = commands.add_parser("lake", help="lake storage")
     lake.add_argument("action", choices=["check"], help="write and read a probe object with pyarrow and Spark")

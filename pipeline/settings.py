@@ -51,6 +51,7 @@ class Settings:
     cassandra_username: str | None = field(default_factory=lambda: _optional("CASSANDRA_USERNAME"))
     cassandra_password: str | None = field(default_factory=lambda: _optional("CASSANDRA_PASSWORD"))
     cassandra_local_dc: str = field(default_factory=lambda: _env("CASSANDRA_LOCAL_DC", "datacenter1"))
+    cassandra_reco_keyspace: str = field(default_factory=lambda: _env("CASSANDRA_RECO_KEYSPACE", "reco"))
     cassandra_replication_factor: int = field(
         default_factory=lambda: int(_env("CASSANDRA_REPLICATION_FACTOR", "1"))
     )
@@ -78,7 +79,7 @@ class Settings:
     # data comes from the seeded generator, sized by MOOC_USERS, unless MOOC_DIR points at a real copy.
     movielens_dir: str | None = field(default_factory=lambda: _optional("MOVIELENS_DIR"))
     mooc_dir: str | None = field(default_factory=lambda: _optional("MOOC_DIR"))
-    mooc_users: int = field(default_factory=lambda: int(_env("MOOC_USERS", "5000")))
+    mooc_users: int = field(default_factory=lambda: int(_env("MOOC_USERS", "10000")))
     # A new model may trail the one it replaces by this much on its primary metric and still pass.
     model_tolerance: float = field(default_factory=lambda: float(_env("MODEL_TOLERANCE", "0.002")))
 

@@ -13,6 +13,14 @@ from pipeline.definitions import defs
 LEARNING_EVENT_ASSETS = {"raw/events", "staged/events", "quarantine/events",
                          *(f"cleaned/{c}" for c in ("auth", "assessment", "video", "course", "profile", "notification"))}
 
+RECOMMENDER_ASSETS = {
+    "raw/movielens", "cleaned/movielens/ratings", "cleaned/movielens/movies", "cleaned/movielens/links",
+    "models/als_ratings_tuning", "models/als_ratings", "models/als_movie_ranking", "raw/streams/movielens_ratings",
+    "cassandra/reco/recommendations",
+    "raw/mooc", "cleaned/mooc/users", "cleaned/mooc/courses", "cleaned/mooc/enrolments", "cleaned/mooc/course_map",
+    "models/als_course_ranking", "raw/streams/user_course_interact", "cassandra/reco/course_recommendations",
+}
+
 DAGSTER = str(Path(sys.executable).parent / "dagster")  # the CLI of this environment
 
 
@@ -21,7 +29,7 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert LEARNING_EVENT_ASSETS <= keys
     assert len([k for k in keys if k.startswith("views/")]) == 37 + 4
-    assert keys - LEARNING_EVENT_ASSETS == {k for k in keys if k.startswith("views/")}
+    assert keys - LEARNING_EVENT_ASSETS - RECOMMENDER_ASSETS == {k for k in keys if k.startswith("views/")}
     check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("raw/events", "raw_ranges_contiguous") in check_names
     for category in ("auth", "video"):
@@ -30,6 +38,24 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
     sensor = defs.resolve_sensor_def("learning_events_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert {j.name for j in sensor.jobs} == {"land_learning_events", "refresh_learning_day"}
+
+
+def test_recommenders_have_their_assets_checks_stream_sensors_and_weekly_training():
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert RECOMMENDER_ASSETS <= keys
+    check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for model in ("als_ratings", "als_movie_ranking", "als_course_ranking"):
+        assert (f"models/{model}", "not_worse_than_replaced") in check_names
+    assert ("cleaned/mooc/enrolments", "reconciles") in check_names
+    for topic, job in (("movielens_ratings", "refresh_movie_recommendations"),
+                       ("user_course_interact", "refresh_course_recommendations")):
+        sensor = defs.resolve_sensor_def(f"{topic}_sensor")
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        assert {j.name for j in sensor.jobs} == {job}
+    training = {k.to_user_string() for k in defs.resolve_job_def("train_recommenders").asset_layer.selected_asset_keys}
+    assert training == {k for k in RECOMMENDER_ASSETS if not k.startswith("raw/streams/")}
+    assert defs.resolve_schedule_def("weekly_recommender_training").cron_schedule == "0 3 * * 0"
 
 
 def test_daily_schedule_refreshes_yesterday_at_five_past_midnight_utc():

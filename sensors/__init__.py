@@ -8,9 +8,16 @@ from sensors.jobs import (
     land_learning_events,
     refresh_all_time_views,
     refresh_learning_day,
+    train_recommenders,
 )
 from sensors.learning_events import learning_events_sensor
-from sensors.schedules import daily_learning_analytics
+from sensors.recommendation_streams import (
+    movielens_ratings_sensor,
+    refresh_course_recommendations,
+    refresh_movie_recommendations,
+    user_course_interact_sensor,
+)
+from sensors.schedules import daily_learning_analytics, weekly_recommender_training
 
 # All-time views carry AutomationCondition.eager(): this sensor recomputes them after a cleaned table they
 # read has changed (and not while one is still being written).
@@ -21,6 +28,7 @@ all_time_views_automation = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=60,
 )
 
-JOBS = [land_learning_events, refresh_learning_day, refresh_all_time_views, daily_learning_analytics_job]
-SENSORS = [learning_events_sensor, all_time_views_automation]
-SCHEDULES = [daily_learning_analytics]
+JOBS = [land_learning_events, refresh_learning_day, refresh_all_time_views, daily_learning_analytics_job,
+        train_recommenders, refresh_movie_recommendations, refresh_course_recommendations]
+SENSORS = [learning_events_sensor, all_time_views_automation, movielens_ratings_sensor, user_course_interact_sensor]
+SCHEDULES = [daily_learning_analytics, weekly_recommender_training]

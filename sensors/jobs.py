@@ -42,3 +42,16 @@ daily_learning_analytics_job = dg.define_asset_job(
     tags=SPARK_TAGS,
     description="One day's cleaned tables and date-keyed views, then every all-time view (the daily schedule).",
 )
+
+# Everything of the two recommenders except their Kafka streams (which only the stream sensors land).
+RECOMMENDER_TRAINING = (dg.AssetSelection.groups("movie_recs", "course_recs")
+                        - dg.AssetSelection.key_prefixes(["raw", "streams"]))
+
+train_recommenders = dg.define_asset_job(
+    "train_recommenders",
+    selection=RECOMMENDER_TRAINING,
+    executor_def=dg.in_process_executor,
+    tags=SPARK_TAGS,
+    description="Copy and clean the MovieLens and MOOC sources, tune and train the ALS models, and rewrite the "
+                "Cassandra top-10 tables from the models that pass their checks.",
+)

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from sensors.jobs import daily_learning_analytics_job
+from sensors.jobs import daily_learning_analytics_job, train_recommenders
 
 
 @dg.schedule(
@@ -19,3 +19,16 @@ from sensors.jobs import daily_learning_analytics_job
 def daily_learning_analytics(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     yesterday = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
     return dg.RunRequest(run_key=f"daily-{yesterday}", partition_key=yesterday)
+
+
+@dg.schedule(
+    name="weekly_recommender_training",
+    cron_schedule="0 3 * * 0",
+    execution_timezone="UTC",
+    job=train_recommenders,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Sundays 03:00 UTC: re-tune and retrain the recommenders on everything the streams added, and "
+                "rewrite their Cassandra tables (only from models not worse than the serving ones).",
+)
+def weekly_recommender_training(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"train-{context.scheduled_execution_time:%Y-%m-%d}")

@@ -116,6 +116,7 @@ def read_csv_text(spark: SparkSession, uri: str, table: CsvTable) -> DataFrame:
     frame = (
         spark.read.schema(text_schema)
         .option("header", True)
+        .option("escape", "\"")  # RFC 4180: a quote inside a quoted field is doubled
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", _CORRUPT)
         .option("enforceSchema", False)  # the header must name the columns we expect

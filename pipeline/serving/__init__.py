@@ -1,0 +1,1 @@
+"""Cassandra serving tables: schema and writers."""
