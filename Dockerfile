@@ -24,10 +24,12 @@ RUN set -eux; \
 WORKDIR /opt/dagster/app
 
 # Dependencies first, in their own layer, so editing the project's code does not reinstall PySpark.
-# dagster-postgres is only needed here: deploy/dagster.yaml keeps the instance in Postgres.
+# dagster-postgres is only needed here: deploy/dagster.yaml keeps the instance in Postgres. recbole only
+# carries the MovieLens 100k files (read, never imported), so none of its dependencies are installed.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
  && pip install -r /tmp/requirements.txt "dagster-postgres==${DAGSTER_POSTGRES_VERSION}" \
+ && pip install --no-deps recbole==1.2.1 \
  && rm /tmp/requirements.txt
 
 # The project itself (the packages named in [tool.hatch.build.targets.wheel]).

@@ -73,6 +73,10 @@ class Settings:
     landing_sensor_interval_seconds: int = field(
         default_factory=lambda: int(_env("LANDING_SENSOR_INTERVAL_SECONDS", "30"))
     )
+    # The rating and enrolment streams re-score users: a short interval keeps rating-to-Cassandra in seconds.
+    stream_sensor_interval_seconds: int = field(
+        default_factory=lambda: int(_env("STREAM_SENSOR_INTERVAL_SECONDS", "5"))
+    )
     landing_starting_offsets: str = field(default_factory=lambda: _env("LANDING_STARTING_OFFSETS", "earliest"))
 
     # Recommenders: MovieLens is read from a real copy (default: the 100k release bundled with recbole); the MOOC

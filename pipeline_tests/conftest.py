@@ -19,9 +19,11 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     """One local SparkSession for the whole run, configured like production (UTC) but small."""
-    session = SparkResource(master="local[2]", shuffle_partitions=2, driver_memory="2g").get_session()
+    checkpoints = str(tmp_path_factory.mktemp("spark_checkpoints"))
+    session = SparkResource(master="local[2]", shuffle_partitions=2, driver_memory="2g",
+                            checkpoint_dir=checkpoints).get_session()
     yield session
     session.stop()
 

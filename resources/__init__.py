@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from pipeline.lake import Lake
 from pipeline.settings import Settings, get_settings
 from resources.cassandra import CassandraResource
 from resources.kafka import KafkaResource
@@ -30,6 +31,7 @@ def build_resources(settings: Settings | None = None) -> dict:
             lake_is_s3=s.lake_is_s3,
             s3_endpoint_url=s.s3_endpoint_url,
             s3_region=s.aws_region,
+            checkpoint_dir=Lake.from_settings(s).uri("_spark", "checkpoints"),
         ),
         "kafka": KafkaResource(
             bootstrap_servers=s.kafka_bootstrap_servers,

@@ -25,6 +25,8 @@ class SparkResource(dg.ConfigurableResource):
     lake_is_s3: bool = Field(default=False, description="Add the S3A connector when the lake is s3://.")
     s3_endpoint_url: str | None = Field(default=None, description="S3A endpoint for MinIO and other S3 stores.")
     s3_region: str = Field(default="us-east-1", description="Region S3A signs requests for.")
+    checkpoint_dir: str | None = Field(default=None, description="spark.checkpoint.dir: iterative jobs (ALS) "
+                                       "cut their lineage there, or a deep plan overflows the stack.")
     conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")
 
     def session_conf(self) -> dict[str, str]:
@@ -36,6 +38,8 @@ class SparkResource(dg.ConfigurableResource):
             "spark.ui.showConsoleProgress": "false",
             "spark.driver.memory": self.driver_memory,
         }
+        if self.checkpoint_dir:
+            conf["spark.checkpoint.dir"] = self.checkpoint_dir
         if self.lake_is_s3:
             # hadoop-aws matching pyspark 4.3's Hadoop 3.5.0 client, resolved from Maven Central (~/.m2 first).
             conf |= {

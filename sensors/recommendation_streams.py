@@ -38,7 +38,7 @@ def build_stream_job_and_sensor(rec: Recommender, table: TopNTable, job_name: st
 
     @dg.sensor(
         name=f"{topic}_sensor", job=job, default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=get_settings().landing_sensor_interval_seconds,
+        minimum_interval_seconds=get_settings().stream_sensor_interval_seconds,
         description=f"Lands new offsets of `{topic}` and re-scores the users they mention.",
     )
     def sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):

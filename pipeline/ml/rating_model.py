@@ -13,6 +13,7 @@ from pipeline.ml.model_store import ModelStore, new_version
 from pipeline.ml.recommendations import COLS, MOVIES, interactions
 
 MODEL = "als_ratings"
+RATING_SCALE = (0.5, 5.0)  # MovieLens stars: predictions are clipped to it
 
 
 def tune(spark: SparkSession, lake: Lake, grid: dict[str, Sequence], folds: int = 3, parallelism: int = 2,
@@ -27,14 +28,15 @@ def tune(spark: SparkSession, lake: Lake, grid: dict[str, Sequence], folds: int 
 
 
 def train(spark: SparkSession, lake: Lake, params: als.AlsParams, progress: Callable[[str], None] = print) -> dict:
-    """Fit on the 80% split (seed 42), report RMSE on the 20% beside the item-mean baseline (each movie's mean
-    training rating, the global mean for unknown movies), and save the model as a new version."""
+    """Fit on the 80% split (seed 42), report RMSE on the 20% (predictions clipped to the star scale) beside the
+    item-mean baseline (each movie's mean training rating, the global mean for unknown movies), and save the
+    model as a new version."""
     data = interactions(spark, lake, MOVIES)
     train_df, test_df = als.hash_split(data, COLS)
     train_df, test_df = train_df.persist(), test_df.persist()
     try:
         model = als.fit(train_df, params, COLS)
-        rmse = als.rmse(model, test_df, COLS)
+        rmse = als.rmse(model, test_df, COLS, RATING_SCALE)
         mean = train_df.agg(F.avg(COLS.rating)).first()[0]
         item_means = train_df.groupBy(COLS.item).agg(F.avg(COLS.rating).alias("prediction"))
         baseline = (test_df.join(item_means, COLS.item, "left")

@@ -1,0 +1,201 @@
+"""Benchmark: the recommenders — training time and metrics, Cassandra write rate, rating-to-Cassandra latency.
+
+    python bench/recommenders.py [--write-users 50000] [--latency-samples 3] [--keep]
+
+In a fresh lake (a temporary folder) and Cassandra keyspace `reco_bench`, with the local services:
+1. trains each model on its default data (MovieLens 100k, or MOVIELENS_DIR; MOOC at MOOC_USERS) and prints
+   seconds and metrics beside the baselines;
+2. rewrites the top-10 table for --write-users synthetic users and prints rows/s, against a baseline in the same
+   process: the same rows as one INSERT each (no per-user batch);
+3. starts the Dagster daemon on this project, produces one rating at a time for a user and prints the time until
+   that user's re-scored rows are readable in Cassandra (through the stream sensor, whose interval is
+   STREAM_SENSOR_INTERVAL_SECONDS, default 5 s).
+Targets (issue 4): at least 30,000 rows/s into Cassandra; rating-to-Cassandra under 30 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from cassandra.concurrent import execute_concurrent
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYSPACE = "reco_bench"
+
+
+def timed(label: str, fn, *args, **kwargs):
+    started = time.monotonic()
+    value = fn(*args, **kwargs)
+    print(f"  {label}: {time.monotonic() - started:.1f}s", flush=True)
+    return value
+
+
+def train_models(spark, lake) -> None:
+    from pipeline.ml import als, csv_tables, mooc, movielens, rating_model
+    from pipeline.ml.mooc_data import MoocSize, generate_mooc
+    from pipeline.ml.recommendations import COURSES, MOVIES, train_ranking
+    from pipeline.settings import get_settings
+
+    print("1. training", flush=True)
+    movielens.copy_to_raw(lake, movielens.locate(get_settings().movielens_dir))
+    timed("clean MovieLens", lambda: [csv_tables.clean_csv(spark, lake, movielens.SOURCE, t, r) for t, r in (
+        (movielens.MOVIES, None),
+        (movielens.RATINGS, {"movieId": csv_tables.read_cleaned(spark, lake, movielens.MOVIES)}))])
+    with tempfile.TemporaryDirectory() as tmp:
+        generate_mooc(tmp, MoocSize.scaled(get_settings().mooc_users))
+        for table in mooc.TABLES:
+            lake.write_file(Path(tmp) / table.file_name, "raw", mooc.SOURCE, table.file_name)
+    timed("clean MOOC", lambda: [csv_tables.clean_csv(spark, lake, mooc.SOURCE, t, r) for t, r in (
+        (mooc.USERS, None), (mooc.COURSES, None),
+        (mooc.ENROLMENTS, {"user_id": csv_tables.read_cleaned(spark, lake, mooc.USERS),
+                           "course_id": csv_tables.read_cleaned(spark, lake, mooc.COURSES)}))])
+    quiet = lambda message: None  # noqa: E731
+    for name, train in (
+        ("rating model (explicit ALS, seed parameters)",
+         lambda: rating_model.train(spark, lake, als.SEED_RATING_PARAMS, quiet)),
+        ("movie ranking model (implicit ALS)", lambda: train_ranking(spark, lake, MOVIES, MOVIES.params, quiet)),
+        ("course ranking model (implicit ALS)", lambda: train_ranking(spark, lake, COURSES, COURSES.params, quiet)),
+    ):
+        started = time.monotonic()
+        card = train()
+        pairs = ", ".join(f"{k} {v:.4f} (baseline {card['baseline'][k]:.4f})" for k, v in card["metrics"].items())
+        print(f"  {name}: {time.monotonic() - started:.1f}s; {pairs}", flush=True)
+
+
+def write_rate(session, users: int) -> None:
+    from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS, ensure_top_n_table, replace_top_n
+
+    print(f"2. Cassandra write rate: top 10 for {users:,} users", flush=True)
+    table = MOVIE_RECOMMENDATIONS.in_keyspace(KEYSPACE)
+    ensure_top_n_table(session, table)
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"userid": np.repeat(np.arange(users), 10), "rank": np.tile(np.arange(1, 11), users),
+                         "movieid": rng.integers(1, 27_000, users * 10), "score": rng.random(users * 10),
+                         "title": "Some Movie (1995)", "genres": "Comedy|Drama"})
+    report = replace_top_n(session, table, rows, "bench-1")
+    print(f"  full rewrite: {report}", flush=True)
+    again = replace_top_n(session, table, rows, "bench-2")
+    print(f"  second full rewrite: {again}", flush=True)
+    insert = session.prepare(f"INSERT INTO {table.qualified} (userid, rank, movieid, score, title, genres, "
+                             f"model_version) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    values = [(int(u), int(r), int(m), float(s), t, g, "baseline") for u, r, m, s, t, g in
+              rows.itertuples(index=False, name=None)]
+    started = time.monotonic()
+    execute_concurrent(session, ((insert, v) for v in values), concurrency=256, raise_on_first_error=True)
+    baseline = len(values) / (time.monotonic() - started)
+    best = max(report.rows_per_second, again.rows_per_second)
+    print(f"  baseline, one INSERT per row: {baseline:,.0f} rows/s; batched per user: {best:,.0f} rows/s "
+          f"(ratio {best / baseline:.2f}); target >= 30,000 rows/s: {'met' if best >= 30_000 else 'MISSED'}",
+          flush=True)
+
+
+def serve_models(spark, lake, session) -> None:
+    """Write both tables from the trained models and make them the serving versions (what the daemon uses)."""
+    from pipeline.ml.recommendations import COURSES, MOVIES, all_top_n
+    from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table, \
+        replace_top_n
+
+    for rec, table in ((MOVIES, MOVIE_RECOMMENDATIONS), (COURSES, COURSE_RECOMMENDATIONS)):
+        store = rec.store(lake)
+        version = store.latest()
+        target = table.in_keyspace(KEYSPACE)
+        ensure_top_n_table(session, target)
+        report = replace_top_n(session, target, all_top_n(spark, lake, rec, version), version)
+        store.promote(version)
+        print(f"  {target.qualified} from {version}: {report}", flush=True)
+
+
+def latency(session, env: dict[str, str], samples: int) -> None:
+    from pipeline.kafka import client_config
+    from pipeline.ml.movielens import RATING_TOPIC
+    from pipeline.ml.stream_producer import send
+    from pipeline.settings import get_settings
+
+    print(f"3. rating → Cassandra with the Dagster daemon (stream sensor every "
+          f"{env.get('STREAM_SENSOR_INTERVAL_SECONDS', '5')} s)", flush=True)
+    log = open(Path(env["DAGSTER_HOME"]) / "daemon.log", "w")
+    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    select = session.prepare(f"SELECT updated_at, movieid FROM {KEYSPACE}.recommendations WHERE userid = ?")
+    kafka = client_config(get_settings())
+    results = []
+    try:
+        for sample in range(samples + 1):  # the first one warms the daemon up and is not counted
+            user = 10 + sample
+            produced = datetime.now(timezone.utc)
+            value = {"userId": user, "movieId": 50 + sample, "rating": 5.0, "timestamp": int(time.time())}
+            send(kafka, RATING_TOPIC, [(str(user).encode(), json.dumps(value).encode())])
+            started, deadline = time.monotonic(), time.monotonic() + 180
+            while time.monotonic() < deadline:
+                row = session.execute(select, (user,)).one()
+                if row and row.updated_at and row.updated_at.replace(tzinfo=timezone.utc) >= produced.replace(
+                        microsecond=0):
+                    break
+                if daemon.poll() is not None:
+                    raise RuntimeError(f"the daemon exited; see {log.name}")
+                time.sleep(0.2)
+            else:
+                raise RuntimeError(f"user {user}'s rows were not refreshed within 180 s; see {log.name}")
+            seconds = time.monotonic() - started
+            print(f"  {'warm-up' if sample == 0 else f'sample {sample}'}: user {user} refreshed after {seconds:.1f}s",
+                  flush=True)
+            if sample:
+                results.append(seconds)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    median = statistics.median(results)
+    print(f"  median {median:.1f}s, max {max(results):.1f}s; target < 30 s: "
+          f"{'met' if max(results) < 30 else 'MISSED'}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--write-users", type=int, default=50_000)
+    parser.add_argument("--latency-samples", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary lake and Dagster home")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-recommenders-"))
+    env = {**os.environ, "LAKE_ROOT": str(work / "lake"), "DAGSTER_HOME": str(work / "dagster_home"),
+           "CASSANDRA_RECO_KEYSPACE": KEYSPACE, "LANDING_STARTING_OFFSETS": "latest"}
+    os.environ.update(env)
+    (work / "dagster_home").mkdir()
+    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
+
+    from pipeline import services
+    from pipeline.lake import Lake
+    from pipeline.settings import get_settings
+    from resources import CassandraResource, build_resources
+
+    print(services.up(), flush=True)
+    settings = get_settings()
+    lake = Lake.from_settings(settings)
+    spark = build_resources(settings)["spark"].get_session()
+    try:
+        train_models(spark, lake)
+        with CassandraResource(contact_points=settings.cassandra_contact_points,
+                               port=settings.cassandra_port).session() as session:
+            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+            write_rate(session, args.write_users)
+            serve_models(spark, lake, session)
+            latency(session, env, args.latency_samples)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
