@@ -1,0 +1,121 @@
+"""The seed's purchase features (its Athena CTAS steps and Glue join), as pure PySpark functions.
+
+Inputs are the cleaned, typed tables: `orders` (order_id, user_id, eval_set, order_number, order_dow,
+order_hour_of_day: int; days_since_prior_order: double, null for a user's first order) and the order lines
+`order_products__prior` / `order_products__train` (order_id, product_id, add_to_cart_order, reordered: int).
+
+`candidates` returns one row per (user, product) bought in a prior order: user_id, product_id, eval_set (the
+user's non-prior order: train or test), the 18 `FEATURES` and the label `LABEL`. Choices where the seed is
+ambiguous or unsafe:
+- user_features_1 aggregates *all* of a user's orders, as the seed's SQL does, so `user_orders` counts the
+  train/test order being predicted and `user_period` includes its gap (both known when it is placed);
+- user_reorder_ratio = reordered prior rows / prior rows with order_number > 1, the Instacart-kernel
+  formula the seed follows; Spark's ANSI mode would fail on a zero denominator, so every ratio here is
+  null when its denominator is 0 (XGBoost treats null as missing). With the seed's inputs only
+  user_reorder_ratio can meet one (a user with only first-order prior rows);
+- prd_features ranks a user's purchases of a product with rank() by order_number, as the seed does; on
+  cleaned lines (one per order and product) it equals row_number();
+- the seed fills a missing label with 0 for every row, so its test set has all-zero labels; here train
+  users' rows get 0/1 and test users' rows get a null label, so they cannot be mistaken for negatives.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+# The model's inputs, in the seed's order (training and scoring both select them by this constant).
+FEATURES: tuple[str, ...] = (
+    "up_orders", "user_mean_days_since_prior", "user_period", "user_distinct_products", "user_reorder_ratio",
+    "user_total_products", "up_average_cart_position", "up_first_order", "user_orders", "up_last_order",
+    "prod_orders",
+    "prod_reorder_probability", "prod_reorder_times", "prod_reorder_ratio", "user_average_basket",
+    "up_order_rate", "up_orders_since_last_order", "up_order_rate_since_first_order",
+)
+LABEL = "reordered"
+KEYS = ("user_id", "product_id")
+BASELINE_FEATURE = "up_order_rate"  # the naive score the model must beat
+
+
+def _ratio(numerator: Column, denominator: Column) -> Column:
+    """numerator / denominator as a double, null when the denominator is 0 (ANSI mode would raise)."""
+    return F.when(denominator != 0, numerator.cast("double") / denominator)
+
+
+def order_products_prior(orders: DataFrame, prior_lines: DataFrame) -> DataFrame:
+    """Step 2: prior order lines with their order's columns (orders joined to lines, eval_set = prior)."""
+    return orders.where(F.col("eval_set") == "prior").join(prior_lines, "order_id")
+
+
+def user_features_1(orders: DataFrame) -> DataFrame:
+    """Step 3, per user over all orders: user_orders, user_period, user_mean_days_since_prior (nulls,
+    i.e. first orders, are skipped by sum and avg)."""
+    return orders.groupBy("user_id").agg(
+        F.max("order_number").alias("user_orders"),
+        F.sum("days_since_prior_order").alias("user_period"),
+        F.avg("days_since_prior_order").alias("user_mean_days_since_prior"),
+    )
+
+
+def user_features_2(prior: DataFrame) -> DataFrame:
+    """Step 4, per user over prior lines: user_total_products, user_distinct_products, user_reorder_ratio."""
+    return prior.groupBy("user_id").agg(
+        F.count(F.lit(1)).alias("user_total_products"),
+        F.countDistinct("product_id").alias("user_distinct_products"),
+        _ratio(F.sum(F.when(F.col("reordered") == 1, 1).otherwise(0)),
+               F.sum(F.when(F.col("order_number") > 1, 1).otherwise(0))).alias("user_reorder_ratio"),
+    )
+
+
+def up_features(prior: DataFrame) -> DataFrame:
+    """Step 5, per (user, product) over prior lines: up_orders, up_first_order, up_last_order,
+    up_average_cart_position."""
+    return prior.groupBy(*KEYS).agg(
+        F.count(F.lit(1)).alias("up_orders"),
+        F.min("order_number").alias("up_first_order"),
+        F.max("order_number").alias("up_last_order"),
+        F.avg("add_to_cart_order").alias("up_average_cart_position"),
+    )
+
+
+def prd_features(prior: DataFrame) -> DataFrame:
+    """Step 6, per product: prod_orders, prod_reorders, and how many users bought it a first
+    (prod_first_orders) and a second time (prod_second_orders)."""
+    seq = F.rank().over(Window.partitionBy(*KEYS).orderBy("order_number"))
+    return prior.withColumn("product_seq_time", seq).groupBy("product_id").agg(
+        F.count(F.lit(1)).alias("prod_orders"),
+        F.sum("reordered").alias("prod_reorders"),
+        F.sum(F.when(F.col("product_seq_time") == 1, 1).otherwise(0)).alias("prod_first_orders"),
+        F.sum(F.when(F.col("product_seq_time") == 2, 1).otherwise(0)).alias("prod_second_orders"),
+    )
+
+
+def labels(orders: DataFrame, train_lines: DataFrame) -> DataFrame:
+    """(user_id, product_id, reordered) of the train orders' lines."""
+    train_orders = orders.where(F.col("eval_set") == "train").select("order_id", "user_id")
+    return train_orders.join(train_lines, "order_id").select(*KEYS, LABEL)
+
+
+def candidates(orders: DataFrame, prior_lines: DataFrame, train_lines: DataFrame) -> DataFrame:
+    """Step 7 and the notebook's engineered features: one row per (user, product) of the prior orders, with
+    eval_set, the 18 FEATURES and the label (0/1 for train users, missing = 0; null for test users)."""
+    prior = order_products_prior(orders, prior_lines)
+    users = user_features_1(orders).join(user_features_2(prior), "user_id")
+    joined = up_features(prior).join(users, "user_id").join(prd_features(prior), "product_id")
+    target = orders.where(F.col("eval_set") != "prior").select("user_id", "eval_set")
+
+    c = F.col
+    engineered = {
+        "prod_reorder_probability": _ratio(c("prod_second_orders"), c("prod_first_orders")),
+        "prod_reorder_times": 1 + _ratio(c("prod_reorders"), c("prod_first_orders")),
+        "prod_reorder_ratio": _ratio(c("prod_reorders"), c("prod_orders")),
+        "user_average_basket": _ratio(c("user_total_products"), c("user_orders")),
+        "up_order_rate": _ratio(c("up_orders"), c("user_orders")),
+        "up_orders_since_last_order": c("user_orders") - c("up_last_order"),
+        "up_order_rate_since_first_order": _ratio(c("up_orders"), c("user_orders") - c("up_first_order") + 1),
+    }
+    label = F.when(c("eval_set") == "train", F.coalesce(c(LABEL), F.lit(0))).cast("int").alias(LABEL)
+    return (joined.withColumns(engineered)
+            .join(target, "user_id")
+            .join(labels(orders, train_lines), list(KEYS), "left")
+            .select(*KEYS, "eval_set", *FEATURES, label))
