@@ -12,10 +12,7 @@ model no longer scores.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -139,44 +136,11 @@ def write_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_ve
     return WriteReport(len(results), len(values), 0, time.monotonic() - started)
 
 
-# What forked writers share with their parent (set just before the fork, so nothing large is pickled).
-_SHARED: tuple | None = None
-
-
-def _write_share(index: int) -> tuple[int, int]:
-    connect, table, rows, model_version, concurrency, processes = _SHARED
-    users = pd.util.hash_array(rows[table.user_column].to_numpy())
-    with connect() as session:
-        report = write_top_n(session, table, rows[users % processes == index], model_version, concurrency)
-    return report.users, report.rows
-
-
-def write_top_n_parallel(connect: Callable[[], AbstractContextManager[Session]], table: TopNTable,
-                         rows: pd.DataFrame, model_version: str, processes: int = 2,
-                         concurrency: int = 128) -> WriteReport:
-    """`write_top_n` split by user over `processes` forked workers, each with its own connection: the driver
-    spends its time serialising in Python, so one process cannot keep Cassandra busy."""
-    global _SHARED
-    _validate(table, rows)
-    started = time.monotonic()
-    _SHARED = (connect, table, rows, model_version, concurrency, processes)
-    try:
-        with multiprocessing.get_context("fork").Pool(processes) as pool:
-            shares = pool.map(_write_share, range(processes))
-    finally:
-        _SHARED = None
-    return WriteReport(sum(u for u, _ in shares), sum(r for _, r in shares), 0, time.monotonic() - started)
-
-
 def replace_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_version: str,
-                  concurrency: int = 128, connect: Callable[[], AbstractContextManager[Session]] | None = None,
-                  processes: int = 1) -> WriteReport:
-    """A full rewrite: every user's new list (over `processes` workers when `connect` is given), then the
-    partitions of users absent from `rows` are deleted, so no row of an older model remains."""
-    if connect is not None and processes > 1:
-        written = write_top_n_parallel(connect, table, rows, model_version, processes, concurrency)
-    else:
-        written = write_top_n(session, table, rows, model_version, concurrency)
+                  concurrency: int = 128) -> WriteReport:
+    """A full rewrite: every user's new list, then the partitions of users absent from `rows` are deleted, so
+    no row of an older model remains."""
+    written = write_top_n(session, table, rows, model_version, concurrency)
     started = time.monotonic()
     keep = set(_plain(tuple(rows[table.user_column].unique())))
     present = [r[0] for r in session.execute(f"SELECT DISTINCT {table.user_column} FROM {table.qualified}")]
