@@ -6,24 +6,17 @@
   re-scored for just the users of a Kafka batch (the sensor's runs).
 """
 
-from datetime import datetime, timezone
-
 import dagster as dg
-import pyarrow.parquet as pq
 
-from assets.learning_events import LandingBatch, OffsetRangeConfig
-from pipeline.events.landing import OffsetRange, batch_id, find_gaps, landed_ranges
+from assets.streams import ServingRefresh, build_stream_asset, stream_key
+from pipeline.events.landing import OffsetRange
 from pipeline.ml import als
 from pipeline.ml.model_store import ModelStore, compare
 from pipeline.ml.recommendations import Recommender, all_top_n, rescore, train_ranking
-from pipeline.ml.streams import RAW_ZONE, STAGED_ZONE, land_and_parse
+from pipeline.ml.streams import read_staged
 from pipeline.serving import reco_tables
 from pipeline.settings import get_settings
-from resources import CassandraResource, KafkaResource, LakeResource, SparkResource
-
-
-def stream_key(rec: Recommender) -> dg.AssetKey:
-    return dg.AssetKey(["raw", "streams", rec.stream.topic])
+from resources import CassandraResource, LakeResource, SparkResource
 
 
 def model_key(rec: Recommender) -> dg.AssetKey:
@@ -41,13 +34,6 @@ class RankingParams(dg.Config):
     max_iter: int | None = None
     reg_param: float | None = None
     alpha: float | None = None
-
-
-class RecommendationRefresh(dg.Config):
-    """Empty `ranges`: rewrite every user's list from the newest model. Ranges (set by the stream sensor):
-    re-score only the users with records in those landed ranges, with the serving model."""
-
-    ranges: list[OffsetRangeConfig] = []
 
 
 def model_check(key: dg.AssetKey, model: str) -> dg.AssetChecksDefinition:
@@ -68,36 +54,7 @@ def model_check(key: dg.AssetKey, model: str) -> dg.AssetChecksDefinition:
 def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str,
                       training_deps: list[dg.AssetKey]) -> tuple[list, list]:
     """(assets, checks) of one recommender."""
-    stream, model, serving = stream_key(rec), model_key(rec), table_key(table)
-
-    @dg.asset(
-        key=stream, group_name=group, kinds={"kafka", "parquet"},
-        description=(
-            f"Kafka topic `{rec.stream.topic}` landed exactly once: raw records in "
-            f"`raw/streams/{rec.stream.topic}/date=<landing day>/<range>.parquet`, parsed records in "
-            f"`staged/streams/{rec.stream.topic}/` and bad ones, with a reason, in `quarantine/streams/`. "
-            f"Set by the `{rec.stream.topic}_sensor`; a re-run overwrites the same objects."
-        ),
-        check_specs=[dg.AssetCheckSpec("batch_reconciles", asset=stream,
-                                       description="Records landed = parsed + quarantined."),
-                     dg.AssetCheckSpec("ranges_contiguous", asset=stream,
-                                       description="Landed ranges have no gap and no overlap per partition.")],
-    )
-    def stream_asset(context: dg.AssetExecutionContext, config: LandingBatch, kafka: KafkaResource,
-                     lake: LakeResource):
-        the_lake, ranges = lake.get_lake(), config.offset_ranges()
-        day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        batch = land_and_parse(kafka.client_config(), the_lake, rec.stream, ranges, day, context.log.info)
-        yield dg.MaterializeResult(metadata={
-            "dagster/row_count": batch.parsed, "records": batch.records, "quarantined_by_reason": batch.quarantined,
-            "users": len(batch.users), "batch_id": batch_id(ranges), "ranges": [str(r) for r in ranges],
-        })
-        yield dg.AssetCheckResult(check_name="batch_reconciles", passed=batch.reconciles,
-                                  metadata={"records": batch.records, "parsed": batch.parsed,
-                                            "quarantined": sum(batch.quarantined.values())})
-        gaps = find_gaps(landed_ranges(the_lake, (*RAW_ZONE, rec.stream.topic)))
-        yield dg.AssetCheckResult(check_name="ranges_contiguous", passed=not gaps,
-                                  metadata={"problems": [str(g) for g in gaps[:50]]})
+    stream, model, serving = stream_key(rec.stream), model_key(rec), table_key(table)
 
     @dg.asset(
         key=model, group_name=group, deps=training_deps + [stream], kinds={"spark", "mllib"},
@@ -135,7 +92,7 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
             f"users the model cannot place get the most popular items they have not seen."
         ),
     )
-    def serving_asset(context: dg.AssetExecutionContext, config: RecommendationRefresh, spark: SparkResource,
+    def serving_asset(context: dg.AssetExecutionContext, config: ServingRefresh, spark: SparkResource,
                       lake: LakeResource, cassandra: CassandraResource) -> dg.MaterializeResult:
         the_lake, store = lake.get_lake(), rec.store(lake.get_lake())
         settings = get_settings()
@@ -144,8 +101,7 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
             reco_tables.ensure_top_n_table(session, target, settings.cassandra_replication_factor)
             if config.ranges:
                 version = store.serving()
-                users = _batch_users(the_lake, rec, [OffsetRange(r.topic, r.partition, r.start, r.end)
-                                                     for r in config.ranges])
+                users = _batch_users(the_lake, rec, config.offset_ranges())
                 if version is None:
                     context.log.warning("no serving model yet: materialise the model and this table first")
                     return dg.MaterializeResult(metadata={"mode": "incremental", "skipped": "no serving model"})
@@ -170,16 +126,12 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
             "table": target.qualified,
         })
 
-    return [stream_asset, model_asset, serving_asset], [model_check(model, rec.model)]
+    return [build_stream_asset(rec.stream, group), model_asset, serving_asset], [model_check(model, rec.model)]
 
 
 def _batch_users(lake, rec: Recommender, ranges: list[OffsetRange]) -> list[int]:
     """Model ids of the users with a parsed record in the batch's ranges."""
-    users = set()
-    for rng in ranges:
-        path = lake.path(*STAGED_ZONE, rec.stream.topic, rng.file_name)
-        column = pq.read_table(path, columns=[rec.stream.user_field], filesystem=lake.filesystem).column(0)
-        users.update(column.to_pylist())
+    users = set(read_staged(lake, rec.stream, ranges, [rec.stream.user_field]).column(0).to_pylist())
     if rec.table_user is int:
         return sorted(users)
     return sorted(int(u.split("_", 1)[1]) for u in users)

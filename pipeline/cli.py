@@ -2,7 +2,8 @@
 
     pipeline services up | status | down
     pipeline produce events --count N --days D --rate R --seed S [--malformed-fraction F]
-    pipeline produce ratings | enrolments --count N [--users U1,U2] [--malformed-fraction F]
+    pipeline produce ratings | enrolments | features --count N [--users U1,U2] [--malformed-fraction F]
+    pipeline predict --user U --product P
     pipeline lake check
     pipeline demo [--count N --days D]
 """
@@ -61,12 +62,41 @@ def _produce_interactions(args: argparse.Namespace) -> int:
         topic = movielens.RATING_TOPIC
         messages = stream_producer.rating_messages(lake, args.count, args.seed, [int(u) for u in users or []],
                                                    args.malformed_fraction)
+    elif args.what == "features":
+        from pipeline.ml.purchase.orders import FEATURE_TOPIC
+
+        topic = FEATURE_TOPIC
+        messages = stream_producer.feature_messages(lake, args.count, args.seed, [int(u) for u in users or []],
+                                                    args.malformed_fraction)
     else:
         topic = mooc.ENROLMENT_TOPIC
         messages = stream_producer.enrolment_messages(lake, args.count, args.seed, users, args.malformed_fraction)
     sent = stream_producer.send(client_config(settings), topic, messages, settings.kafka_replication_factor)
     print(f"produced {sent.records:,} records to {topic} in {sent.seconds:.1f}s"
           + (f" ({args.malformed_fraction:.0%} malformed)" if args.malformed_fraction else ""))
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """The reorder probability of one (user, product) from the serving model, with the pair's newest features."""
+    from pipeline.lake import Lake
+    from pipeline.ml.purchase import reorder_model
+
+    lake = Lake.from_settings(get_settings())
+    models = reorder_model.store(lake)
+    version = models.serving() or models.latest()
+    if version is None:
+        print("error: no purchase model yet: run the train_purchase_model job (or `make demo`) first", file=sys.stderr)
+        return 1
+    rows, source = reorder_model.features_of(lake, args.user, args.product)
+    if rows.empty:
+        print(f"error: no features for user {args.user} and product {args.product}: the pair is not a candidate "
+              f"(the user never bought the product) and no feature record for it arrived on the stream",
+              file=sys.stderr)
+        return 2
+    scored = reorder_model.predict(reorder_model.load_booster(lake, version), rows.tail(1))
+    print(f"user {args.user}, product {args.product}: reorder probability {scored['probability'].iloc[0]:.6f} "
+          f"(model {version}{'' if version == models.serving() else ', not yet serving'}; features from {source})")
     return 0
 
 
@@ -245,7 +275,8 @@ def parser() -> argparse.ArgumentParser:
     events.set_defaults(run=_produce_events)
 
     for name, help_text in (("ratings", "movie ratings to movielens_ratings (JSON), for users in the cleaned table"),
-                            ("enrolments", "course enrolments to user_course_interact (key user, value course)")):
+                            ("enrolments", "course enrolments to user_course_interact (key user, value course)"),
+                            ("features", "purchase feature records to purchase_features (JSON), of candidate pairs")):
         interactions = what.add_parser(name, help=help_text)
         interactions.add_argument("--count", type=int, default=10)
         interactions.add_argument("--users", help="comma-separated user ids (default: random existing users)")
@@ -253,6 +284,11 @@ def parser() -> argparse.ArgumentParser:
         interactions.add_argument("--malformed-fraction", type=float, default=0.0,
                                   help="share of records the sensor must quarantine")
         interactions.set_defaults(run=_produce_interactions)
+
+    predict = commands.add_parser("predict", help="reorder probability of a (user, product) from the serving model")
+    predict.add_argument("--user", type=int, required=True)
+    predict.add_argument("--product", type=int, required=True)
+    predict.set_defaults(run=_predict)
 
     lake = commands.add_parser("lake", help="lake storage")
     lake.add_argument("action", choices=["check"], help="write and read a probe object with pyarrow and Spark")

@@ -84,6 +84,10 @@ class Settings:
     movielens_dir: str | None = field(default_factory=lambda: _optional("MOVIELENS_DIR"))
     mooc_dir: str | None = field(default_factory=lambda: _optional("MOOC_DIR"))
     mooc_users: int = field(default_factory=lambda: int(_env("MOOC_USERS", "10000")))
+    # Purchase prediction: the order history from the seeded generator (ORDERS_USERS users), unless ORDERS_DIR
+    # points at a real copy in the Instacart / "imba" layout.
+    orders_dir: str | None = field(default_factory=lambda: _optional("ORDERS_DIR"))
+    orders_users: int = field(default_factory=lambda: int(_env("ORDERS_USERS", "5000")))
     # A new model may trail the one it replaces by this much on its primary metric and still pass.
     model_tolerance: float = field(default_factory=lambda: float(_env("MODEL_TOLERANCE", "0.002")))
 

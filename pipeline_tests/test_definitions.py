@@ -21,6 +21,14 @@ RECOMMENDER_ASSETS = {
     "models/als_course_ranking", "raw/streams/user_course_interact", "cassandra/reco/course_recommendations",
 }
 
+PURCHASE_ASSETS = {
+    "raw/orders", "cleaned/orders/orders", "cleaned/orders/order_products__prior",
+    "cleaned/orders/order_products__train", "cleaned/orders/products",
+    *(f"features/purchase/{t}" for t in ("order_products_prior", "user_features_1", "user_features_2", "up_features",
+                                         "prd_features", "candidates")),
+    "models/purchase_xgboost", "raw/streams/purchase_features", "cassandra/reco/purchase_predictions",
+}
+
 DAGSTER = str(Path(sys.executable).parent / "dagster")  # the CLI of this environment
 
 
@@ -29,7 +37,8 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert LEARNING_EVENT_ASSETS <= keys
     assert len([k for k in keys if k.startswith("views/")]) == 37 + 4
-    assert keys - LEARNING_EVENT_ASSETS - RECOMMENDER_ASSETS == {k for k in keys if k.startswith("views/")}
+    assert keys - LEARNING_EVENT_ASSETS - RECOMMENDER_ASSETS - PURCHASE_ASSETS == {
+        k for k in keys if k.startswith("views/")}
     check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("raw/events", "raw_ranges_contiguous") in check_names
     for category in ("auth", "video"):
@@ -56,6 +65,25 @@ def test_recommenders_have_their_assets_checks_stream_sensors_and_weekly_trainin
     training = {k.to_user_string() for k in defs.resolve_job_def("train_recommenders").asset_layer.selected_asset_keys}
     assert training == {k for k in RECOMMENDER_ASSETS if not k.startswith("raw/streams/")}
     assert defs.resolve_schedule_def("weekly_recommender_training").cron_schedule == "0 3 * * 0"
+
+
+def test_purchase_prediction_has_its_assets_checks_stream_sensor_and_weekly_training():
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert PURCHASE_ASSETS <= keys
+    assert graph.get(dg.AssetKey(["features", "purchase", "candidates"])).parent_keys == {
+        dg.AssetKey(["cleaned", "orders", "orders"]), dg.AssetKey(["cleaned", "orders", "order_products__train"]),
+        *(dg.AssetKey(["features", "purchase", t]) for t in ("up_features", "user_features_1", "user_features_2",
+                                                             "prd_features"))}
+    check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    for name in ("auc_above_baseline", "not_worse_than_replaced"):
+        assert ("models/purchase_xgboost", name) in check_names
+    sensor = defs.resolve_sensor_def("purchase_features_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert {j.name for j in sensor.jobs} == {"score_purchase_features"}
+    training = {k.to_user_string() for k in defs.resolve_job_def("train_purchase_model").asset_layer.selected_asset_keys}
+    assert training == PURCHASE_ASSETS - {"raw/streams/purchase_features"}
+    assert defs.resolve_schedule_def("weekly_purchase_training").cron_schedule == "0 4 * * 0"
 
 
 def test_daily_schedule_refreshes_yesterday_at_five_past_midnight_utc():

@@ -55,3 +55,12 @@ train_recommenders = dg.define_asset_job(
     description="Copy and clean the MovieLens and MOOC sources, tune and train the ALS models, and rewrite the "
                 "Cassandra top-10 tables from the models that pass their checks.",
 )
+
+train_purchase_model = dg.define_asset_job(
+    "train_purchase_model",
+    selection=dg.AssetSelection.groups("purchase") - dg.AssetSelection.key_prefixes(["raw", "streams"]),
+    executor_def=dg.in_process_executor,
+    tags=SPARK_TAGS,
+    description="Copy and clean the order history, build the features, train the XGBoost reorder model and "
+                "rewrite the Cassandra purchase predictions from it if it passes its checks.",
+)

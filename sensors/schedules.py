@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from sensors.jobs import daily_learning_analytics_job, train_recommenders
+from sensors.jobs import daily_learning_analytics_job, train_purchase_model, train_recommenders
 
 
 @dg.schedule(
@@ -32,3 +32,16 @@ def daily_learning_analytics(context: dg.ScheduleEvaluationContext) -> dg.RunReq
 )
 def weekly_recommender_training(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=f"train-{context.scheduled_execution_time:%Y-%m-%d}")
+
+
+@dg.schedule(
+    name="weekly_purchase_training",
+    cron_schedule="0 4 * * 0",
+    execution_timezone="UTC",
+    job=train_purchase_model,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Sundays 04:00 UTC: rebuild the purchase features, retrain the reorder model, and rewrite the "
+                "predictions (only from a model that beats its baseline and is not worse than the serving one).",
+)
+def weekly_purchase_training(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=f"purchase-{context.scheduled_execution_time:%Y-%m-%d}")

@@ -95,7 +95,7 @@ class ModelStore:
         return pointer["version"] if pointer else None
 
     def save_card(self, version: str, params: dict, metrics: dict, baseline: dict, primary_metric: str,
-                  higher_is_better: bool, data: dict) -> dict:
+                  higher_is_better: bool, data: dict, extra: dict | None = None) -> dict:
         """Write the card last: a version exists once its files and card are complete."""
         serving = self.serving()
         replaces = None
@@ -105,7 +105,7 @@ class ModelStore:
         card = {
             "model": self.model, "version": version, "created_at": datetime.now(timezone.utc).isoformat(),
             "params": params, "metrics": metrics, "baseline": baseline, "primary_metric": primary_metric,
-            "higher_is_better": higher_is_better, "data": data, "replaces": replaces,
+            "higher_is_better": higher_is_better, "data": data, "replaces": replaces, **(extra or {}),
         }
         self._write_json(card, *self.parts(version, CARD))
         return card

@@ -1,5 +1,5 @@
-"""Publish interaction records like the seed's demo producers: movie ratings (JSON) and course enrolments
-(key = user id, value = course id), for existing users and items taken from the cleaned tables."""
+"""Publish records like the seed's demo producers: movie ratings (JSON), course enrolments (key = user id,
+value = course id) and purchase feature records (JSON), for existing users and items taken from the lake."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ BAD_RATINGS: tuple[bytes, ...] = (b"{not json", b"[1, 2]", b'{"userId": 1, "movi
                                   b'{"userId": "one", "movieId": 2, "rating": 3.0, "timestamp": 3}',
                                   b'{"userId": 1, "movieId": 2, "rating": 9.5, "timestamp": 3}')
 BAD_ENROLMENTS: tuple[Message, ...] = ((None, b"C_1"), (b"U_1", None), (b"student-7", b"C_1"), (b"U_1", b"course"))
+BAD_FEATURES: tuple[bytes, ...] = (b"user_id,product_id", b'{"product_id": "7", "features": "1,2"}',
+                                   b'{"user_id": "1", "product_id": "7", "features": "1,2,3"}',
+                                   b'{"user_id": "1", "product_id": "7", "features": "' + b",".join([b"x"] * 18) + b'"}')
 
 
 def _column(lake: Lake, table: CsvTable, column: str) -> np.ndarray:
@@ -66,6 +69,33 @@ def enrolment_messages(lake: Lake, count: int, seed: int = 42, users: list[str] 
     bad = _malformed_slots(count, malformed_share, rng)
     return [BAD_ENROLMENTS[i % len(BAD_ENROLMENTS)] if i in bad
             else (str(rng.choice(user_pool)).encode(), str(rng.choice(courses)).encode()) for i in range(count)]
+
+
+def feature_messages(lake: Lake, count: int, seed: int = 42, users: list[int] | None = None,
+                     malformed_share: float = 0.0) -> list[Message]:
+    """The seed's producer: feature records of candidate pairs (of `users`, else of any test user), as
+    {"user_id", "product_id", "features"} with ids as strings, keyed by user."""
+    from pipeline.ml.purchase.features import FEATURES
+    from pipeline.ml.purchase.orders import feature_text
+    from pipeline.ml.purchase.reorder_model import read_candidates
+
+    rng = np.random.default_rng(seed)
+    pool = read_candidates(lake, None if users else "test")
+    if users:
+        pool = pool[pool["user_id"].isin(users)]
+    if pool.empty:
+        raise RuntimeError(f"no candidate pairs for users {users}" if users else "the candidate set has no test users")
+    picked = pool.iloc[rng.integers(0, len(pool), count)]
+    bad = _malformed_slots(count, malformed_share, rng)
+    messages = []
+    for i, row in enumerate(picked.itertuples(index=False)):
+        if i in bad:
+            messages.append((None, BAD_FEATURES[len(messages) % len(BAD_FEATURES)]))
+            continue
+        record = {"user_id": str(row.user_id), "product_id": str(row.product_id),
+                  "features": feature_text(getattr(row, name) for name in FEATURES)}
+        messages.append((record["user_id"].encode(), json.dumps(record).encode()))
+    return messages
 
 
 @dataclass(frozen=True)

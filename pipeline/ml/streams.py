@@ -88,3 +88,12 @@ def land_and_parse(kafka_config: dict[str, str], lake: Lake, stream: Interaction
         reasons.update(bad.column("reason").to_pylist())
         users.update(good.column(stream.user_field).to_pylist())
     return StreamBatch(records, parsed, dict(sorted(reasons.items())), sorted(users))
+
+
+def read_staged(lake: Lake, stream: InteractionStream, ranges: Iterable[OffsetRange],
+                columns: list[str] | None = None) -> pa.Table:
+    """The parsed records of these landed ranges, in range order."""
+    tables = [pq.read_table(lake.path(*STAGED_ZONE, stream.topic, rng.file_name), columns=columns,
+                            filesystem=lake.filesystem) for rng in ranges]
+    schema = stream.schema if columns is None else pa.schema([stream.schema.field(c) for c in columns])
+    return pa.concat_tables([t.cast(schema) for t in tables]) if tables else schema.empty_table()

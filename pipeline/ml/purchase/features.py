@@ -21,6 +21,9 @@ ambiguous or unsafe:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -97,11 +100,18 @@ def labels(orders: DataFrame, train_lines: DataFrame) -> DataFrame:
 
 
 def candidates(orders: DataFrame, prior_lines: DataFrame, train_lines: DataFrame) -> DataFrame:
-    """Step 7 and the notebook's engineered features: one row per (user, product) of the prior orders, with
-    eval_set, the 18 FEATURES and the label (0/1 for train users, missing = 0; null for test users)."""
+    """Steps 2 to 7 and the engineered features in one plan, from the cleaned tables."""
     prior = order_products_prior(orders, prior_lines)
-    users = user_features_1(orders).join(user_features_2(prior), "user_id")
-    joined = up_features(prior).join(users, "user_id").join(prd_features(prior), "product_id")
+    return join_candidates(orders, train_lines, up_features(prior), user_features_1(orders),
+                           user_features_2(prior), prd_features(prior))
+
+
+def join_candidates(orders: DataFrame, train_lines: DataFrame, up: DataFrame, users_1: DataFrame,
+                    users_2: DataFrame, products: DataFrame) -> DataFrame:
+    """Step 7 and the notebook's engineered features, from the feature tables of steps 3 to 6: one row per
+    (user, product) of the prior orders, with eval_set, the 18 FEATURES and the label (0/1 for train users,
+    missing = 0; null for test users)."""
+    joined = up.join(users_1.join(users_2, "user_id"), "user_id").join(products, "product_id")
     target = orders.where(F.col("eval_set") != "prior").select("user_id", "eval_set")
 
     c = F.col
@@ -119,3 +129,41 @@ def candidates(orders: DataFrame, prior_lines: DataFrame, train_lines: DataFrame
             .join(target, "user_id")
             .join(labels(orders, train_lines), list(KEYS), "left")
             .select(*KEYS, "eval_set", *FEATURES, label))
+
+
+@dataclass(frozen=True)
+class FeatureStep:
+    """One feature table of the seed's ETL, as an asset: `build` takes the `inputs` in order. An input is a
+    cleaned table ("orders", "prior_lines", "train_lines") or an earlier step's name."""
+
+    name: str
+    inputs: tuple[str, ...]
+    build: Callable[..., DataFrame]
+    description: str
+
+
+FEATURE_STEPS: tuple[FeatureStep, ...] = (
+    FeatureStep("order_products_prior", ("orders", "prior_lines"), order_products_prior,
+                "Step 2: every prior order line with its order's columns (orders ⋈ order_products__prior)."),
+    FeatureStep("user_features_1", ("orders",), user_features_1,
+                "Step 3, per user over all orders: user_orders (max order_number), user_period (sum of "
+                "days_since_prior_order), user_mean_days_since_prior."),
+    FeatureStep("user_features_2", ("order_products_prior",), user_features_2,
+                "Step 4, per user over prior lines: user_total_products, user_distinct_products, "
+                "user_reorder_ratio (reordered lines / lines of orders after the first; null when there are none)."),
+    FeatureStep("up_features", ("order_products_prior",), up_features,
+                "Step 5, per (user, product) over prior lines: up_orders, up_first_order, up_last_order, "
+                "up_average_cart_position."),
+    FeatureStep("prd_features", ("order_products_prior",), prd_features,
+                "Step 6, per product: prod_orders, prod_reorders, prod_first_orders and prod_second_orders (users "
+                "who bought it a first and a second time, by rank of order_number within user and product)."),
+    FeatureStep("candidates", ("orders", "train_lines", "up_features", "user_features_1", "user_features_2",
+                               "prd_features"), join_candidates,
+                "Step 7 and the engineered features: one row per (user, product) the user bought in a prior "
+                "order, for users whose last order is train or test (eval_set), with the model's 18 features "
+                "(the 11 joined ones, then prod_reorder_probability, prod_reorder_times, prod_reorder_ratio, "
+                "user_average_basket, up_order_rate, up_orders_since_last_order, "
+                "up_order_rate_since_first_order) and the label `reordered`: 1 when the product is in the "
+                "user's train order, 0 when not (the seed's fill), null for test users (the seed filled 0 there "
+                "too, making its test labels all 0: fixed). Ratios with a zero denominator are null."),
+)

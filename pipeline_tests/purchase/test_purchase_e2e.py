@@ -1,0 +1,221 @@
+"""Purchase prediction end to end on generated orders and real services: the `train_purchase_model` job (Spark,
+XGBoost, Cassandra), then feature records through Kafka and the `purchase_features_sensor`, then `pipeline
+predict`.
+
+Expected values come from the raw CSV files read with pandas, a booster loaded straight from the lake with
+xgboost, and an AUC computed here by counting pairs, never from the pipeline's own outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import xgboost as xgb
+from confluent_kafka.admin import AdminClient
+
+from pipeline import cli
+from pipeline.definitions import build_definitions
+from pipeline.kafka import client_config
+from pipeline.lake import Lake
+from pipeline.ml.purchase import orders, reorder_model
+from pipeline.ml.purchase.features import FEATURES
+from pipeline.ml.stream_producer import send
+from pipeline.serving.predictions import read_predictions
+from pipeline.settings import get_settings
+from sensors.tick import run_sensor_tick
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+KEYSPACE = "purchase_test"
+USERS = 1500
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class Trained:
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    lake: Lake
+    result: dg.ExecuteInProcessResult
+
+    def table(self) -> pd.DataFrame:
+        with self.defs.resources["cassandra"].session() as session:
+            return read_predictions(session, KEYSPACE)
+
+    def booster(self, version: str) -> xgb.Booster:
+        booster = xgb.Booster()
+        booster.load_model(self.lake.path("models", reorder_model.MODEL, version, "model.json"))
+        return booster
+
+
+def _delete_topic(settings, topic: str) -> None:
+    admin = AdminClient(client_config(settings))
+    if topic in admin.list_topics(timeout=10).topics:
+        for future in admin.delete_topics([topic], operation_timeout=30).values():
+            future.result(timeout=30)
+    deadline = time.monotonic() + 60
+    while topic in admin.list_topics(timeout=10).topics:
+        assert time.monotonic() < deadline, f"{topic} was not deleted within 60 s"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def trained(services, spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("purchase")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKE_ROOT", str(root / "lake"))
+        env.setenv("DAGSTER_HOME", str(root))
+        env.setenv("CASSANDRA_RECO_KEYSPACE", KEYSPACE)
+        env.setenv("ORDERS_USERS", str(USERS))
+        settings = get_settings()
+        _delete_topic(settings, orders.FEATURE_TOPIC)
+        defs = build_definitions(settings)
+        with defs.resources["cassandra"].session() as session:
+            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = defs.resolve_job_def("train_purchase_model").execute_in_process(instance=instance,
+                                                                                   run_config=QUIET)
+            yield Trained(defs, instance, Lake.from_settings(settings), result)
+        with defs.resources["cassandra"].session() as session:
+            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+
+
+@pytest.fixture(scope="module")
+def raw(trained) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(trained.lake.path("raw", "orders", name), dtype=str, keep_default_na=False)
+            for name in ("orders.csv", "order_products__prior.csv", "order_products__train.csv")}
+
+
+def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """P(score of a positive > score of a negative) + half the ties, by counting every pair."""
+    pos, neg = scores[labels == 1], np.sort(scores[labels == 0])
+    below = np.searchsorted(neg, pos, side="left")
+    ties = np.searchsorted(neg, pos, side="right") - below
+    return float((below + 0.5 * ties).sum() / (len(pos) * len(neg)))
+
+
+def test_the_training_job_succeeds_with_every_check_passing(trained):
+    assert trained.result.success
+    checks = trained.result.get_asset_check_evaluations()
+    assert len(checks) == 12 and all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+
+
+def test_malformed_orders_are_quarantined_with_their_reason(trained, raw):
+    table = raw["orders.csv"]
+    missing_id = int(((table["order_id"] == "") | (table["user_id"] == "")).sum())
+    not_numeric = int((~table["order_number"].str.fullmatch(r"\d+") & (table["order_id"] != "")
+                       & (table["user_id"] != "")).sum())
+    assert missing_id > 0 and not_numeric > 0
+    quarantined = pq.read_table(trained.lake.path("quarantine", "orders", "orders")).to_pandas()
+    assert quarantined["reason"].value_counts().to_dict() == {"missing_value": missing_id, "bad_type": not_numeric}
+    cleaned = pq.read_table(trained.lake.path("cleaned", "orders", "orders")).num_rows
+    assert cleaned == len(table) - missing_id - not_numeric
+
+
+def test_the_model_beats_the_baseline_on_held_out_users(trained):
+    version = reorder_model.store(trained.lake).serving()
+    card = reorder_model.store(trained.lake).card(version)
+    labelled = reorder_model.read_candidates(trained.lake, "train")
+    users = np.unique(labelled["user_id"].to_numpy())
+    held_out = np.random.default_rng(42).choice(users, size=round(len(users) * 0.2), replace=False)
+    valid = labelled[labelled["user_id"].isin(held_out)]
+    assert card["data"]["valid_rows"] == len(valid) and card["data"]["train_rows"] == len(labelled) - len(valid)
+
+    scores = trained.booster(version).predict(xgb.DMatrix(valid[list(FEATURES)].astype("float32")))
+    labels = valid["reordered"].to_numpy()
+    model_auc = _auc(labels, scores)
+    baseline_auc = _auc(labels, valid["up_order_rate"].to_numpy())
+    assert model_auc == pytest.approx(card["metrics"]["auc"], abs=1e-6)
+    assert baseline_auc == pytest.approx(card["baseline"]["auc"], abs=1e-9)
+    assert model_auc > baseline_auc + 0.01
+
+
+def test_cassandra_holds_every_test_candidate_scored_by_the_model(trained, raw):
+    # The pairs, from the raw files: what each test user bought in their prior orders.
+    order_rows = raw["orders.csv"]
+    order_rows = order_rows[order_rows["order_id"].str.fullmatch(r"\d+") & order_rows["user_id"].str.fullmatch(r"\d+")
+                            & order_rows["order_number"].str.fullmatch(r"\d+")]
+    test_users = set(order_rows.loc[order_rows["eval_set"] == "test", "user_id"].astype(int))
+    prior = raw["order_products__prior.csv"].merge(order_rows[["order_id", "user_id"]], on="order_id")
+    expected_pairs = {(int(u), int(p)) for u, p in zip(prior["user_id"], prior["product_id"], strict=True)
+                      if int(u) in test_users}
+
+    table = trained.table()
+    version = reorder_model.store(trained.lake).serving()
+    assert set(zip(table["user_id"], table["product_id"], strict=True)) == expected_pairs
+    assert len(table) == len(expected_pairs) and set(table["model_version"]) == {version}
+
+    candidates = reorder_model.read_candidates(trained.lake, "test").set_index(["user_id", "product_id"])
+    joined = table.set_index(["user_id", "product_id"]).join(candidates[list(FEATURES)])
+    direct = trained.booster(version).inplace_predict(joined[list(FEATURES)].to_numpy(dtype=np.float32))
+    np.testing.assert_allclose(joined["probability"].to_numpy(), direct, rtol=1e-6)
+
+
+def test_feature_records_from_kafka_are_scored_and_bad_ones_quarantined(trained):
+    before = trained.table().set_index(["user_id", "product_id"])
+    known = before.index[0]
+    features_known = [0.5 * (i + 1) for i in range(len(FEATURES))]
+    features_new = [1.0] * len(FEATURES)
+    features_new[4] = float("nan")  # user_reorder_ratio missing: an empty field
+    good = [
+        {"user_id": str(known[0]), "product_id": str(known[1]), "features": orders.feature_text(features_known)},
+        {"user_id": "990001", "product_id": "77", "feature": orders.feature_text(features_new)},  # the seed's key
+    ]
+    bad = [b'{"product_id": "7", "features": "1"}', b'{"user_id": "5", "product_id": "7", "features": "1,2"}',
+           json.dumps({"user_id": "5", "product_id": "7", "features": ",".join(["x"] * len(FEATURES))}).encode()]
+    messages = [(r["user_id"].encode(), json.dumps(r).encode()) for r in good] + [(None, b) for b in bad]
+    send(client_config(get_settings()), orders.FEATURE_TOPIC, messages)
+
+    outcome = run_sensor_tick(trained.defs, trained.instance, None, "purchase_features_sensor", log=print,
+                              log_level="WARNING")
+    assert outcome.success and len(outcome.results) == 1
+    stream = outcome.results[0].asset_materializations_for_node(f"raw__streams__{orders.FEATURE_TOPIC}")[0]
+    assert stream.metadata["records"].value == 5
+    assert stream.metadata["quarantined_by_reason"].value == {
+        "missing_user_id": 1, "wrong_feature_count": 1, "non_numeric_feature": 1}
+
+    after = trained.table().set_index(["user_id", "product_id"])
+    version = reorder_model.store(trained.lake).serving()
+    direct = trained.booster(version).inplace_predict(np.array([features_known, features_new], dtype=np.float32))
+    assert after.loc[known, "probability"] == pytest.approx(float(direct[0]), rel=1e-6)
+    assert after.loc[(990001, 77), "probability"] == pytest.approx(float(direct[1]), rel=1e-6)
+    unchanged = before.drop(index=[known])
+    pd.testing.assert_frame_equal(after.drop(index=[known, (990001, 77)]).sort_index(), unchanged.sort_index())
+
+
+def test_predict_prints_the_serving_models_probability(trained, capsys):
+    version = reorder_model.store(trained.lake).serving()
+    table = trained.table()
+    row = table[table["user_id"] != 990001].iloc[-1]
+    assert cli.main(["predict", "--user", str(row["user_id"]), "--product", str(row["product_id"])]) == 0
+    printed = capsys.readouterr().out
+    assert f"reorder probability {row['probability']:.6f}" in printed and version in printed
+    assert cli.main(["predict", "--user", "990001", "--product", "12345"]) == 2
+
+
+def test_a_new_model_rewrites_the_table_keeping_the_stream_records(trained):
+    old = reorder_model.store(trained.lake).serving()
+    with trained.defs.resources["cassandra"].session() as session:
+        session.execute(f"INSERT INTO {KEYSPACE}.purchase_predictions (user_id, product_id, probability, "
+                        f"model_version) VALUES (999999, 1, 0.5, 'ancient')")
+    before = trained.table()
+    result = trained.defs.resolve_job_def("train_purchase_model").execute_in_process(
+        instance=trained.instance, run_config=QUIET,
+        asset_selection=[reorder_model_key(), dg.AssetKey(["cassandra", "reco", "purchase_predictions"])])
+    assert result.success
+    after = trained.table()
+    new = reorder_model.store(trained.lake).serving()
+    assert new != old and set(after["model_version"]) == {new}
+    kept = set(zip(before["user_id"], before["product_id"], strict=True)) - {(999999, 1)}
+    assert set(zip(after["user_id"], after["product_id"], strict=True)) == kept  # stream pair (990001, 77) too
+
+
+def reorder_model_key() -> dg.AssetKey:
+    return dg.AssetKey(["models", reorder_model.MODEL])
