@@ -134,15 +134,15 @@ def _demo(args: argparse.Namespace) -> int:
     from pipeline import services
 
     started = time.monotonic()
-    print("1/5 local services (Kafka, Cassandra)")
+    print("1/6 local services (Kafka, Cassandra)")
     try:
         print(services.up())
     except services.ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("2/5 learning events")
+    print("2/6 learning events")
     _produce_events(args)
-    print("3/5 sensor ticks: land the new offsets, then refresh the days they touched; then the all-time views")
+    print("3/6 sensor ticks: land the new offsets, then refresh the days they touched; then the all-time views")
     home = dagster_home()
     import dagster as dg
 
@@ -168,10 +168,13 @@ def _demo(args: argparse.Namespace) -> int:
         results.append(defs.resolve_job_def("refresh_all_time_views").execute_in_process(
             instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
-        print("4/5 recommenders: MovieLens and MOOC sources, tuned rating model, ranking models, Cassandra; "
+        print("4/6 recommenders: MovieLens and MOOC sources, tuned rating model, ranking models, Cassandra; "
               "then a few ratings and enrolments through Kafka")
         results += _demo_recommenders(defs, instance)
-    print("5/5 summary")
+        print("5/6 purchase prediction: order history, Spark features, XGBoost, Cassandra predictions; then a few "
+              "feature records through Kafka")
+        results += _demo_purchase(defs, instance)
+    print("6/6 summary")
     lake = Lake.from_settings(get_settings())
     print(lake_summary(lake))
     print(headlines(lake))
@@ -240,6 +243,43 @@ def _demo_recommenders(defs, instance) -> list:
     return results
 
 
+def _demo_purchase(defs, instance) -> list:
+    from pipeline.kafka import client_config
+    from pipeline.lake import Lake
+    from pipeline.ml import stream_producer
+    from pipeline.ml.purchase import orders, reorder_model
+    from pipeline.serving.predictions import read_predictions
+    from sensors.tick import run_sensor_tick
+
+    settings, quiet = get_settings(), {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    lake = Lake.from_settings(settings)
+    print(f"  run train_purchase_model ({settings.orders_users:,} users unless ORDERS_DIR is set)")
+    training = defs.resolve_job_def("train_purchase_model").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=quiet)
+    if not training.success:
+        return [training]
+    models = reorder_model.store(lake)
+    card = models.card(models.serving())
+    pairs = ", ".join(f"{k} {card['metrics'][k]:.3f} (baseline {card['baseline'][k]:.3f})"
+                      for k in ("auc", "log_loss", "f1"))
+    print(f"  {reorder_model.MODEL} {card['version']}: {pairs}; {card['data']['rounds']} rounds; "
+          f"baseline = up_order_rate as the score")
+    sent = stream_producer.send(client_config(settings), orders.FEATURE_TOPIC, stream_producer.feature_messages(
+        lake, 20, seed=int(time.time()), malformed_share=0.1))
+    print(f"  produced {sent.records} feature records (10% malformed); purchase_features_sensor ticks:")
+    outcome = run_sensor_tick(defs, instance, None, sensor_name="purchase_features_sensor", log=print,
+                              raise_on_error=False, log_level="WARNING")
+    with defs.resources["cassandra"].session() as session:
+        table = read_predictions(session, settings.cassandra_reco_keyspace)
+    top = table.sort_values("probability", ascending=False).head(3)
+    print(f"  {settings.cassandra_reco_keyspace}.purchase_predictions: {len(table):,} pairs of "
+          f"{table['user_id'].nunique():,} users; most likely reorders:")
+    for row in top.itertuples(index=False):
+        print(f"    user {row.user_id} product {row.product_id}: {row.probability:.3f}   "
+              f"(pipeline predict --user {row.user_id} --product {row.product_id})")
+    return [training, *outcome.results]
+
+
 def _print_top(session, table, user, label: str) -> None:
     from pipeline.serving.reco_tables import read_top_n
 
@@ -294,7 +334,8 @@ def parser() -> argparse.ArgumentParser:
     lake.add_argument("action", choices=["check"], help="write and read a probe object with pyarrow and Spark")
     lake.set_defaults(run=_lake_check)
 
-    demo = commands.add_parser("demo", help="services up, events produced, landed, cleaned, every view; a summary")
+    demo = commands.add_parser("demo", help="services up; events landed, cleaned, every view; the recommenders and the "
+                                            "purchase model trained and served from Cassandra; a summary")
     event_options(demo, count=20_000, days=3.0, malformed=0.02, duplicates=0.01)
     demo.set_defaults(run=_demo)
     return root

@@ -93,10 +93,21 @@ def fit(train: DataFrame, params: AlsParams, cols: Columns) -> ALSModel:
     return params.estimator(cols, _blocks(train)).fit(train)
 
 
-def rmse(model: ALSModel, test: DataFrame, cols: Columns, scale: tuple[float, float] | None = None) -> float:
+def rmse(model: ALSModel | Sequence[ALSModel], test: DataFrame, cols: Columns,
+         scale: tuple[float, float] | None = None) -> float:
     """RMSE on the test rows whose user and item the model knows (cold start "drop", as the seed), with the
-    predictions clipped to the rating `scale` when given (a 5.3 for a 5-star scale is certainly wrong)."""
-    predictions = model.transform(test)
+    predictions clipped to the rating `scale` when given (a 5.3 for a 5-star scale is certainly wrong). Given
+    several models (fitted on the same data), their mean prediction is scored."""
+    models = [model] if isinstance(model, ALSModel) else list(model)
+    predictions = models[0].transform(test)
+    if len(models) > 1:
+        keys = [cols.user, cols.item]
+        others = [m.transform(test).select(*keys, F.col("prediction").alias(f"_p{i}")) for i, m in enumerate(models[1:])]
+        for other in others:
+            predictions = predictions.join(other, keys)
+        predictions = predictions.withColumn(
+            "prediction", sum((F.col(c) for c in ["prediction", *(f"_p{i}" for i in range(len(others)))]),
+                              F.lit(0.0)) / len(models))
     if scale:
         predictions = predictions.withColumn("prediction", F.least(F.greatest("prediction", F.lit(scale[0])),
                                                                    F.lit(scale[1])))

@@ -111,3 +111,19 @@ def test_sample_negatives_avoid_the_history():
     rows = als.sample_negatives(histories, np.arange(1, 200), count=100)
     assert rows.shape == (2, 100)
     assert not set(rows[0]) & {1, 2, 3} and 4 not in set(rows[1]) and len(set(rows[0])) == 100
+
+
+def test_rmse_of_several_models_scores_their_clipped_mean_prediction(spark):
+    rng = np.random.default_rng(3)
+    rows = [(u, i, float(rng.integers(1, 6)), datetime(2020, 1, 1)) for u in range(30) for i in range(12)
+            if rng.random() < 0.6]
+    df = spark.createDataFrame(rows, "user int, item int, rating double, time timestamp")
+    train, test = als.hash_split(df, COLS)
+    models = [als.fit(train, als.AlsParams(rank=3, max_iter=5, reg_param=0.1, seed=s), COLS) for s in (1, 2)]
+    keys = ["user", "item"]
+    a, b = (m.transform(test).toPandas().set_index(keys).sort_index() for m in models)
+    mean = ((a["prediction"] + b["prediction"]) / 2).clip(1.0, 4.0)  # a narrow scale, so clipping matters
+    expected = math.sqrt(((mean - a["rating"]) ** 2).mean())
+    assert als.rmse(models, test, COLS, (1.0, 4.0)) == pytest.approx(expected, rel=1e-6)  # float32 predictions
+    assert als.rmse(models[0], test, COLS) == pytest.approx(
+        math.sqrt(((a["prediction"] - a["rating"]) ** 2).mean()), rel=1e-6)

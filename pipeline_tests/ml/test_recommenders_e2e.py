@@ -92,10 +92,7 @@ def test_the_training_job_succeeds_with_every_check_passing(trained):
 
 
 def test_tuned_rating_model_reaches_the_seeds_accuracy(trained):
-    """The issue asks for RMSE <= 0.92 on the 100k release. Cross-validation cannot separate ranks 8, 10 and 12
-    at regParam 0.1 (their CV RMSEs differ by less than one standard deviation), and their test RMSEs are 0.922,
-    0.918 and 0.922: the bar is met only when rank 10 wins. This test holds the measured level (0.925), and the
-    issue notes the 0.002 shortfall instead of a grid trimmed until rank 10 wins."""
+    """RMSE <= 0.92 on the 100k release, the model trained with the best cross-validated parameters."""
     store = ModelStore(trained.lake, "als_ratings")
     tuning = store.get("tuning.json")
     assert len(tuning["scores"]) == 6  # every combination of the grid, scored
@@ -103,7 +100,7 @@ def test_tuned_rating_model_reaches_the_seeds_accuracy(trained):
     card = store.card(store.latest())
     assert {k: card["params"][k] for k in ("rank", "max_iter", "reg_param")} == \
            {k: best[k] for k in ("rank", "max_iter", "reg_param")}
-    assert card["metrics"]["rmse"] <= 0.925
+    assert card["metrics"]["rmse"] <= 0.92
     assert card["metrics"]["rmse"] < card["baseline"]["rmse"]
 
 

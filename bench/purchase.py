@@ -1,0 +1,163 @@
+"""Benchmark: purchase prediction — feature building, XGBoost training and scoring, Cassandra write rate.
+
+    python bench/purchase.py [--users 13000] [--score-rows 1000000] [--keep]
+
+In a fresh lake (a temporary folder) and Cassandra keyspace `purchase_bench`, with the local services:
+1. generates an order history for --users users (about 77 candidate pairs each, so ~1,000,000 by default), cleans
+   the four CSVs and builds the seed's feature tables with Spark, as the assets do; prints the seconds of each;
+2. trains the reorder model (seed parameters, early stopping) and prints row-rounds/s (training rows × rounds
+   boosted / seconds), against a baseline in the same process: the same training from a plain DMatrix that
+   also evaluates the training set every round (xgboost's usual recipe);
+3. scores --score-rows candidate rows (the candidate set, repeated if it is smaller) and prints rows/s, against
+   a baseline: building a DMatrix and calling `Booster.predict`;
+4. writes the test users' predictions to Cassandra (a full rewrite) and prints rows/s.
+Targets (issue 5): training at least 2,000,000 row-rounds/s, scoring at least 200,000 rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+KEYSPACE = "purchase_bench"
+
+
+def timed(label: str, fn, *args, **kwargs):
+    started = time.monotonic()
+    value = fn(*args, **kwargs)
+    print(f"  {label}: {time.monotonic() - started:.1f}s", flush=True)
+    return value
+
+
+def build_features(spark, lake, users: int) -> None:
+    from pipeline.ml.csv_tables import clean_csv, read_cleaned
+    from pipeline.ml.purchase import orders, reorder_model
+    from pipeline.ml.purchase.features import FEATURE_STEPS
+    from pipeline.ml.purchase.generator import OrdersSize, generate_orders
+
+    print(f"1. data and features: {users:,} users", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        report = timed("generate the order CSVs", generate_orders, tmp, OrdersSize.scaled(users))
+        for table in orders.TABLES:
+            lake.write_file(Path(tmp) / table.file_name, "raw", orders.SOURCE, table.file_name)
+    print(f"    rows: {report.rows}", flush=True)
+    refs = lambda: {"order_id": read_cleaned(spark, lake, orders.ORDERS),  # noqa: E731
+                    "product_id": read_cleaned(spark, lake, orders.PRODUCTS)}
+    started = time.monotonic()
+    for table in (orders.PRODUCTS, orders.ORDERS, orders.PRIOR_LINES, orders.TRAIN_LINES):
+        timed(f"clean {table.name}", clean_csv, spark, lake, orders.SOURCE, table,
+              refs() if table in (orders.PRIOR_LINES, orders.TRAIN_LINES) else {})
+    cleaning = time.monotonic() - started
+    cleaned = {"orders": orders.ORDERS, "prior_lines": orders.PRIOR_LINES, "train_lines": orders.TRAIN_LINES}
+    started = time.monotonic()
+    for step in FEATURE_STEPS:
+        inputs = [read_cleaned(spark, lake, cleaned[i]) if i in cleaned
+                  else spark.read.parquet(lake.uri(*reorder_model.feature_parts(i))) for i in step.inputs]
+        timed(step.name, lambda: step.build(*inputs).write.mode("overwrite").parquet(
+            lake.uri(*reorder_model.feature_parts(step.name))))
+    features = time.monotonic() - started
+    rows = spark.read.parquet(lake.uri(*reorder_model.feature_parts("candidates"))).count()
+    print(f"  cleaning {cleaning:.1f}s, feature tables {features:.1f}s: {rows:,} candidate pairs", flush=True)
+
+
+def training(lake) -> str:
+    from pipeline.ml.purchase import reorder_model
+    from pipeline.ml.purchase.features import FEATURES, LABEL
+    from pipeline.ml.purchase.model import SEED_PARAMS, split_by_user, to_matrix
+
+    print("2. training (seed parameters, up to 500 rounds, early stopping 10)", flush=True)
+    card = reorder_model.train(lake, progress=lambda m: print(f"  {m}", flush=True))
+    data, metrics, baseline = card["data"], card["metrics"], card["baseline"]
+    rate = data["row_rounds_per_second"]
+    print(f"  {data['trained_rounds']} rounds in {data['seconds']:.1f}s: {rate:,} row-rounds/s; validation AUC "
+          f"{metrics['auc']:.4f} (up_order_rate {baseline['auc']:.4f}), log loss {metrics['log_loss']:.4f} "
+          f"({baseline['log_loss']:.4f}), F1 {metrics['f1']:.4f} ({baseline['f1']:.4f})", flush=True)
+
+    train_pdf, valid_pdf = split_by_user(reorder_model.read_candidates(lake, "train"))
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in SEED_PARAMS.items()}
+    started = time.monotonic()
+    dtrain = xgb.DMatrix(to_matrix(train_pdf), label=train_pdf[LABEL].to_numpy(), feature_names=list(FEATURES))
+    dvalid = xgb.DMatrix(to_matrix(valid_pdf), label=valid_pdf[LABEL].to_numpy(), feature_names=list(FEATURES))
+    xgb.train(config, dtrain, num_boost_round=data["trained_rounds"], evals=[(dtrain, "train"), (dvalid, "validation")],
+              verbose_eval=False)
+    base = len(train_pdf) * data["trained_rounds"] / (time.monotonic() - started)
+    print(f"  baseline (plain DMatrix, training set evaluated each round): {base:,.0f} row-rounds/s; ratio "
+          f"{rate / base:.2f}; target >= 2,000,000 row-rounds/s: {'met' if rate >= 2_000_000 else 'MISSED'}",
+          flush=True)
+    return card["version"]
+
+
+def scoring(lake, version: str, rows: int) -> None:
+    from pipeline.ml.purchase import reorder_model
+    from pipeline.ml.purchase.features import FEATURES
+    from pipeline.ml.purchase.model import to_matrix
+
+    print(f"3. scoring {rows:,} candidate rows", flush=True)
+    booster = reorder_model.load_booster(lake, version)
+    candidates = reorder_model.read_candidates(lake)
+    frame = pd.concat([candidates] * -(-rows // len(candidates)), ignore_index=True).iloc[:rows]
+    started = time.monotonic()
+    scored = reorder_model.predict(booster, frame)
+    rate = rows / (time.monotonic() - started)
+    started = time.monotonic()
+    baseline_scores = booster.predict(xgb.DMatrix(to_matrix(frame), feature_names=list(FEATURES)))
+    base = rows / (time.monotonic() - started)
+    assert np.allclose(scored["probability"].to_numpy(), baseline_scores, rtol=1e-6)
+    print(f"  {rate:,.0f} rows/s (keys and probabilities out); baseline DMatrix + predict {base:,.0f} rows/s; "
+          f"ratio {rate / base:.2f}; target >= 200,000 rows/s: {'met' if rate >= 200_000 else 'MISSED'}", flush=True)
+
+
+def cassandra_write(lake, version: str, session) -> None:
+    from pipeline.ml.purchase import reorder_model
+    from pipeline.serving.predictions import ensure_predictions_table, replace_predictions
+
+    rows = reorder_model.predict(reorder_model.load_booster(lake, version), reorder_model.serving_rows(lake))
+    print(f"4. Cassandra: full rewrite of {len(rows):,} test-user predictions", flush=True)
+    ensure_predictions_table(session, KEYSPACE)
+    print(f"  first rewrite: {replace_predictions(session, KEYSPACE, rows, version)}", flush=True)
+    print(f"  second rewrite: {replace_predictions(session, KEYSPACE, rows, version + '-again')}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=13_000)
+    parser.add_argument("--score-rows", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary lake")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-purchase-"))
+    os.environ.update(LAKE_ROOT=str(work / "lake"), CASSANDRA_RECO_KEYSPACE=KEYSPACE)
+
+    from pipeline import services
+    from pipeline.lake import Lake
+    from pipeline.settings import get_settings
+    from resources import CassandraResource, build_resources
+
+    print(services.up(), flush=True)
+    settings = get_settings()
+    lake = Lake.from_settings(settings)
+    spark = build_resources(settings)["spark"].get_session()
+    try:
+        build_features(spark, lake, args.users)
+        version = training(lake)
+        scoring(lake, version, args.score_rows)
+        with CassandraResource(contact_points=settings.cassandra_contact_points,
+                               port=settings.cassandra_port).session() as session:
+            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+            cassandra_write(lake, version, session)
+            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
