@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from pipeline.events.producer import topic_specs
 from pipeline.kafka import client_config, ensure_topics
 from pipeline.lake import Lake
 from pipeline.settings import Settings, get_settings
+from pipeline_tests.topics import delete_topics
 from resources import SparkResource
 
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
@@ -59,17 +59,7 @@ def lake(lake_env: Settings) -> Lake:
 def fresh_topics(services: Settings) -> dict[str, str]:
     """Delete and re-create the 6 learning-event topics, so a test sees only the records it produced."""
     config = client_config(services)
-    admin = AdminClient(config)
-    names = [name for name, _, _ in topic_specs()]
-    existing = [n for n in names if n in admin.list_topics(timeout=10).topics]
-    if existing:
-        for future in admin.delete_topics(existing, operation_timeout=30).values():
-            future.result(timeout=30)
-    deadline = time.monotonic() + 60
-    while set(names) & set(admin.list_topics(timeout=10).topics):
-        if time.monotonic() > deadline:
-            raise TimeoutError("topics were not deleted within 60 s")
-        time.sleep(0.5)
+    deadline = delete_topics(config, [name for name, _, _ in topic_specs()])
     while True:
         try:
             ensure_topics(config, topic_specs())

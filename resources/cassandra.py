@@ -19,6 +19,9 @@ class CassandraResource(dg.ConfigurableResource):
     password: str | None = Field(default=None)
     local_dc: str = Field(default="datacenter1", description="Data centre the driver prefers.")
     connect_timeout_seconds: float = Field(default=10.0)
+    request_timeout_seconds: float = Field(
+        default=30.0, description="Per-request timeout: a full rewrite sends many batches, and a node flushing "
+                                  "memtables under that load can take longer than the driver's 10 s default.")
 
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:
@@ -32,6 +35,8 @@ class CassandraResource(dg.ConfigurableResource):
             connect_timeout=self.connect_timeout_seconds,
         )
         try:
-            yield cluster.connect(keyspace)
+            session = cluster.connect(keyspace)
+            session.default_timeout = self.request_timeout_seconds
+            yield session
         finally:
             cluster.shutdown()

@@ -40,7 +40,8 @@ def run_sensor_tick(
     results = []
     for request in data.run_requests or []:
         job = defs.resolve_job_def(request.job_name)
-        log(f"  run {request.job_name} partition {request.partition_key} ({request.run_key})")
+        partition = f" partition {request.partition_key}" if request.partition_key else ""
+        log(f"  run {request.job_name}{partition} ({request.run_key})")
         results.append(
             job.execute_in_process(
                 run_config={**request.run_config, "loggers": {"console": {"config": {"log_level": log_level}}}},

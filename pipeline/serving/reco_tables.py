@@ -4,22 +4,31 @@ Top-N tables keep one partition per user with the list clustered by rank (the se
 reader gets a user's list in rank order with one single-partition query, and re-scoring a user overwrites
 the same rank slots instead of piling up rows. Every row names the model version that produced it.
 
-Writes are prepared statements, one unlogged batch per user (a batch within one partition is applied
-atomically and costs one round trip), sent with bounded concurrency. A batch also deletes the ranks after
-the user's new list, so a shorter list leaves no stale rows; a full rewrite then removes the users the new
-model no longer scores.
+Writes are prepared statements in unlogged batches, sent with bounded concurrency. Each user's rows, and the
+delete of the ranks after their new list (so a shorter list leaves no stale rows), go in one batch, and
+Cassandra applies a batch's changes to one partition atomically: a reader sees a user's old list or the new
+one. A batch carries up to USERS_PER_BATCH users whose partitions live on the same replicas (what the Spark
+Cassandra connector does): one batch per user spends most of the client's time on per-message overhead, and
+grouping by replica keeps each batch on one node, as a single-partition batch would be (measured on 2 cores:
+about 1.6 times the rows per second of one batch per user). A full rewrite then removes the users the new model
+no longer scores.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 
+import numpy as np
 import pandas as pd
+from cassandra import cqltypes
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
+
+
+USERS_PER_BATCH = 10  # Cassandra warns about unlogged batches over more than 10 partitions
+_KEY_TYPES = {"int": cqltypes.Int32Type, "text": cqltypes.UTF8Type}  # serializers of the user column, for routing
 
 
 @dataclass(frozen=True)
@@ -99,45 +108,58 @@ def _validate(table: TopNTable, rows: pd.DataFrame) -> None:
 
 
 def _statements(session: Session, table: TopNTable) -> tuple[PreparedStatement, PreparedStatement]:
-    columns = (*table.columns, "model_version", "updated_at")
-    insert = session.prepare(f"INSERT INTO {table.qualified} ({', '.join(columns)}) "
-                             f"VALUES ({', '.join('?' for _ in columns)})")
+    columns = (*table.columns, "model_version")
+    # updated_at is the coordinator's clock: one value less for the client to serialize per row.
+    insert = session.prepare(f"INSERT INTO {table.qualified} ({', '.join(columns)}, updated_at) "
+                             f"VALUES ({', '.join('?' for _ in columns)}, toTimestamp(now()))")
     trim = session.prepare(f"DELETE FROM {table.qualified} WHERE {table.user_column} = ? AND rank > ?")
     return insert, trim
 
 
+def _replica_groups(session: Session, table: TopNTable, users: list) -> list[list[int]]:
+    """Positions in `users` grouped by the replicas that own each user's partition, at most USERS_PER_BATCH
+    to a group, in first-seen order."""
+    serialize = _KEY_TYPES[table.user_type].serialize
+    protocol = session.cluster.protocol_version
+    metadata = session.cluster.metadata
+    groups: dict[tuple, list[int]] = {}
+    for position, user in enumerate(users):
+        replicas = metadata.get_replicas(table.keyspace, serialize(user, protocol))
+        groups.setdefault(tuple(sorted(str(h.host_id) for h in replicas)), []).append(position)
+    return [positions[i:i + USERS_PER_BATCH] for positions in groups.values()
+            for i in range(0, len(positions), USERS_PER_BATCH)]
+
+
 def write_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_version: str,
-                concurrency: int = 128) -> WriteReport:
+                concurrency: int = 64) -> WriteReport:
     """Upsert the lists of the users in `rows` (columns `table.columns`): each user's partition ends up holding
     exactly their new ranks 1..n."""
     _validate(table, rows)
     started = time.monotonic()
     insert, trim = _statements(session, table)
-    now = datetime.now(timezone.utc)
     ordered = rows.sort_values([table.user_column, "rank"], kind="stable")
-    values = list(ordered[list(table.columns)].itertuples(index=False, name=None))
-    users = ordered[table.user_column].to_numpy()
+    # tolist() gives Python values, which the driver's serializers expect (not numpy scalars).
+    values = list(zip(*(ordered[c].tolist() for c in table.columns), strict=True))
+    user_column = ordered[table.user_column].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, user_column[1:] != user_column[:-1], True]) if len(values) else np.r_[0]
+    users = [_plain((u,))[0] for u in user_column[bounds[:-1]]]
 
     def batches():
-        start = 0
-        while start < len(values):
-            user = users[start]
-            end = start
-            while end < len(values) and users[end] == user:
-                end += 1
+        for group in _replica_groups(session, table, users):
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-            for row in values[start:end]:
-                batch.add(insert, (*_plain(row), model_version, now))
-            batch.add(trim, (_plain((user,))[0], end - start))
+            for position in group:
+                start, end = bounds[position], bounds[position + 1]
+                for row in values[start:end]:
+                    batch.add(insert, (*row, model_version))
+                batch.add(trim, (users[position], int(end - start)))
             yield batch, None
-            start = end
 
-    results = execute_concurrent(session, batches(), concurrency=concurrency, raise_on_first_error=True)
-    return WriteReport(len(results), len(values), 0, time.monotonic() - started)
+    execute_concurrent(session, batches(), concurrency=concurrency, raise_on_first_error=True)
+    return WriteReport(len(users), len(values), 0, time.monotonic() - started)
 
 
 def replace_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_version: str,
-                  concurrency: int = 128) -> WriteReport:
+                  concurrency: int = 64) -> WriteReport:
     """A full rewrite: every user's new list, then the partitions of users absent from `rows` are deleted, so
     no row of an older model remains."""
     written = write_top_n(session, table, rows, model_version, concurrency)

@@ -14,7 +14,6 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from pipeline.definitions import build_definitions
 from pipeline.kafka import client_config
@@ -25,6 +24,7 @@ from pipeline.ml.recommendations import COURSES, MOVIES
 from pipeline.ml.stream_producer import send
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
 from pipeline.settings import get_settings
+from pipeline_tests.topics import delete_topics
 from sensors.tick import run_sensor_tick
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -43,18 +43,6 @@ class Trained:
     result: dg.ExecuteInProcessResult
 
 
-def _recreate_topics(settings, topics: list[str]) -> None:
-    admin = AdminClient(client_config(settings))
-    existing = [t for t in topics if t in admin.list_topics(timeout=10).topics]
-    if existing:
-        for future in admin.delete_topics(existing, operation_timeout=30).values():
-            future.result(timeout=30)
-    deadline = time.monotonic() + 60
-    while set(topics) & set(admin.list_topics(timeout=10).topics):
-        assert time.monotonic() < deadline, "topics were not deleted within 60 s"
-        time.sleep(0.5)
-
-
 def _table(session, table) -> pd.DataFrame:
     return pd.DataFrame([r._asdict() for r in session.execute(f"SELECT * FROM {table.in_keyspace(KEYSPACE).qualified}")])
 
@@ -68,7 +56,7 @@ def trained(services, spark, tmp_path_factory):
         env.setenv("CASSANDRA_RECO_KEYSPACE", KEYSPACE)
         env.setenv("MOOC_USERS", "10000")
         settings = get_settings()
-        _recreate_topics(settings, [movielens.RATING_TOPIC, mooc.ENROLMENT_TOPIC])
+        delete_topics(client_config(settings), [movielens.RATING_TOPIC, mooc.ENROLMENT_TOPIC])
         defs = build_definitions(settings)
         with defs.resources["cassandra"].session() as session:
             session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")

@@ -9,7 +9,6 @@ xgboost, and an AUC computed here by counting pairs, never from the pipeline's o
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 
 import dagster as dg
@@ -18,7 +17,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import xgboost as xgb
-from confluent_kafka.admin import AdminClient
 
 from pipeline import cli
 from pipeline.definitions import build_definitions
@@ -29,6 +27,7 @@ from pipeline.ml.purchase.features import FEATURES
 from pipeline.ml.stream_producer import send
 from pipeline.serving.predictions import read_predictions
 from pipeline.settings import get_settings
+from pipeline_tests.topics import delete_topics
 from sensors.tick import run_sensor_tick
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -55,17 +54,6 @@ class Trained:
         return booster
 
 
-def _delete_topic(settings, topic: str) -> None:
-    admin = AdminClient(client_config(settings))
-    if topic in admin.list_topics(timeout=10).topics:
-        for future in admin.delete_topics([topic], operation_timeout=30).values():
-            future.result(timeout=30)
-    deadline = time.monotonic() + 60
-    while topic in admin.list_topics(timeout=10).topics:
-        assert time.monotonic() < deadline, f"{topic} was not deleted within 60 s"
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def trained(services, spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("purchase")
@@ -75,7 +63,7 @@ def trained(services, spark, tmp_path_factory):
         env.setenv("CASSANDRA_RECO_KEYSPACE", KEYSPACE)
         env.setenv("ORDERS_USERS", str(USERS))
         settings = get_settings()
-        _delete_topic(settings, orders.FEATURE_TOPIC)
+        delete_topics(client_config(settings), [orders.FEATURE_TOPIC])
         defs = build_definitions(settings)
         with defs.resources["cassandra"].session() as session:
             session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")

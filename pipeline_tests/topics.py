@@ -1,0 +1,23 @@
+"""Deleting Kafka topics in tests, so a test sees only the records it produced."""
+
+from __future__ import annotations
+
+import time
+
+from confluent_kafka.admin import AdminClient
+
+
+def delete_topics(config: dict[str, str], names: list[str], timeout: float = 60.0) -> float:
+    """Delete the topics among `names` that exist and wait until the broker no longer lists them; returns the
+    deadline (time.monotonic()) for whatever the caller does next."""
+    admin = AdminClient(config)
+    existing = [n for n in names if n in admin.list_topics(timeout=10).topics]
+    if existing:
+        for future in admin.delete_topics(existing, operation_timeout=30).values():
+            future.result(timeout=30)
+    deadline = time.monotonic() + timeout
+    while set(names) & set(admin.list_topics(timeout=10).topics):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics {sorted(set(names))} were not deleted within {timeout:.0f} s")
+        time.sleep(0.5)
+    return deadline
