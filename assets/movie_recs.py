@@ -3,7 +3,8 @@
 import dagster as dg
 
 from assets.csv_tables import build_cleaned_table, cleaned_table_key
-from assets.recommenders import build_recommender, model_check
+from assets.recommenders import build_recommender
+from assets.model_serving import model_check
 from pipeline.ml import als, movielens, rating_model
 from pipeline.ml.model_store import ModelStore, compare
 from pipeline.ml.recommendations import MOVIES

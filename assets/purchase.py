@@ -10,10 +10,9 @@ from pyspark.sql import functions as F
 
 from assets.csv_tables import build_cleaned_table, cleaned_table_key
 from assets.metadata import table_schema
-from assets.recommenders import model_check
+from assets.model_serving import model_check, not_worse_than_replaced, version_to_serve, write_result
 from assets.streams import ServingRefresh, build_stream_asset, stream_key
 from pipeline.ml.csv_tables import read_cleaned
-from pipeline.ml.model_store import compare
 from pipeline.ml.purchase import orders, reorder_model
 from pipeline.ml.purchase.features import FEATURE_STEPS, KEYS, LABEL, FeatureStep
 from pipeline.ml.purchase.generator import OrdersSize, generate_orders
@@ -158,19 +157,6 @@ def purchase_model(context: dg.AssetExecutionContext, config: XgboostTraining,
     })
 
 
-@dg.asset_check(asset=MODEL_KEY, name="auc_above_baseline", blocking=True,
-                description="The newest version's validation AUC is above that of up_order_rate as a score. "
-                            "Blocking: a model that does not beat the naive score is never served.")
-def auc_above_baseline(lake: LakeResource) -> dg.AssetCheckResult:
-    models = reorder_model.store(lake.get_lake())
-    latest = models.latest()
-    if latest is None:
-        return dg.AssetCheckResult(passed=False, description="no model version has been saved yet")
-    verdict = reorder_model.beats_baseline(models.card(latest))
-    return dg.AssetCheckResult(passed=verdict.passed, description=verdict.text, metadata={"version": latest})
-
-
-
 @dg.asset(
     key=PREDICTIONS_KEY, group_name=GROUP, deps=[MODEL_KEY, feature_key("candidates"), stream_key(orders.FEATURE_STREAM)],
     kinds={"cassandra"},
@@ -198,27 +184,21 @@ def purchase_predictions(context: dg.AssetExecutionContext, config: ServingRefre
             report = predictions.write_predictions(session, keyspace, scored, version)
             mode = "incremental"
         else:
-            version = models.latest()
-            if version is None:
-                raise dg.Failure(f"no version of {reorder_model.MODEL} yet: materialise {MODEL_KEY.to_user_string()}")
-            card = models.card(version)
-            for verdict in (reorder_model.beats_baseline(card), compare(card, settings.model_tolerance)):
-                if not verdict.passed:
-                    raise dg.Failure(f"not rewriting {predictions.TABLE} from {version}: {verdict.text}")
+            version = version_to_serve(models, predictions.qualified(keyspace),
+                                       (reorder_model.beats_baseline, not_worse_than_replaced))
             scored = reorder_model.predict(reorder_model.load_booster(the_lake, version),
                                            reorder_model.serving_rows(the_lake))
             report = predictions.replace_predictions(session, keyspace, scored, version)
             models.promote(version)
             mode = "full rewrite"
     context.log.info(f"{predictions.TABLE}: {mode} from {version}: {report}")
-    return dg.MaterializeResult(metadata={
-        "mode": mode, "model_version": version, "dagster/row_count": report.rows, "users": report.users,
-        "rows_per_second": round(report.rows_per_second), "users_removed": report.users_removed,
-        "mean_probability": float(scored["probability"].mean()) if len(scored) else 0.0,
-        "table": predictions.qualified(keyspace),
-    })
-
+    return write_result(mode, version, report, predictions.qualified(keyspace),
+                        mean_probability=float(scored["probability"].mean()) if len(scored) else 0.0)
 
 ASSETS = [raw_orders, cleaned_products, cleaned_orders, cleaned_prior_lines, cleaned_train_lines, *feature_assets,
           purchase_model, build_stream_asset(orders.FEATURE_STREAM, GROUP), purchase_predictions]
-CHECKS = [auc_above_baseline, model_check(MODEL_KEY, reorder_model.MODEL)]
+CHECKS = [
+    model_check(MODEL_KEY, reorder_model.MODEL, reorder_model.beats_baseline, "auc_above_baseline",
+                "The newest version's validation AUC is above that of up_order_rate as a score."),
+    model_check(MODEL_KEY, reorder_model.MODEL),
+]

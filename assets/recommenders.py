@@ -8,10 +8,10 @@
 
 import dagster as dg
 
+from assets.model_serving import model_check, version_to_serve, write_result
 from assets.streams import ServingRefresh, build_stream_asset, stream_key
 from pipeline.events.landing import OffsetRange
 from pipeline.ml import als
-from pipeline.ml.model_store import ModelStore, compare
 from pipeline.ml.recommendations import Recommender, all_top_n, rescore, train_ranking
 from pipeline.ml.streams import read_staged
 from pipeline.serving import reco_tables
@@ -34,21 +34,6 @@ class RankingParams(dg.Config):
     max_iter: int | None = None
     reg_param: float | None = None
     alpha: float | None = None
-
-
-def model_check(key: dg.AssetKey, model: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=key, name="not_worse_than_replaced", blocking=True,
-                    description="The newest version's primary metric is not worse (within MODEL_TOLERANCE) than "
-                                "that of the version it replaces. Blocking: a failing model is never served.")
-    def check(lake: LakeResource) -> dg.AssetCheckResult:
-        store = ModelStore(lake.get_lake(), model)
-        latest = store.latest()
-        if latest is None:
-            return dg.AssetCheckResult(passed=False, description="no model version has been saved yet")
-        verdict = compare(store.card(latest), get_settings().model_tolerance)
-        return dg.AssetCheckResult(passed=verdict.passed, description=verdict.text, metadata={"version": latest})
-
-    return check
 
 
 def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str,
@@ -109,22 +94,13 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
                 report = reco_tables.write_top_n(session, target, rows, version)
                 mode = "incremental"
             else:
-                version = store.latest()
-                if version is None:
-                    raise dg.Failure(f"no version of {rec.model} yet: materialise models/{rec.model} first")
-                verdict = compare(store.card(version), settings.model_tolerance)
-                if not verdict.passed:
-                    raise dg.Failure(f"not rewriting {table.name} from {version}: {verdict.text}")
+                version = version_to_serve(store, target.qualified)
                 rows = all_top_n(spark.get_session(), the_lake, rec, version)
                 report = reco_tables.replace_top_n(session, target, rows, version)
                 store.promote(version)
                 mode = "full rewrite"
         context.log.info(f"{table.name}: {mode} from {version}: {report}")
-        return dg.MaterializeResult(metadata={
-            "mode": mode, "model_version": version, "dagster/row_count": report.rows, "users": report.users,
-            "rows_per_second": round(report.rows_per_second), "users_removed": report.users_removed,
-            "table": target.qualified,
-        })
+        return write_result(mode, version, report, target.qualified)
 
     return [build_stream_asset(rec.stream, group), model_asset, serving_asset], [model_check(model, rec.model)]
 

@@ -10,7 +10,6 @@ absent from the new set are deleted.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,7 @@ from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 
-from pipeline.serving.reco_tables import WriteReport, ensure_keyspace
+from pipeline.serving.reco_tables import WriteReport, ensure_keyspace, remove_other_users
 
 TABLE = "purchase_predictions"
 COLUMNS = ("user_id", "product_id", "probability")
@@ -77,13 +76,7 @@ def replace_predictions(session: Session, keyspace: str, rows: pd.DataFrame, mod
                         concurrency: int = 128) -> WriteReport:
     """The table becomes exactly `rows`: no pair of an older model remains."""
     written = write_predictions(session, keyspace, rows, model_version, concurrency, clear=True)
-    started = time.monotonic()
-    keep = set(rows["user_id"].astype("int64").tolist())
-    present = [r[0] for r in session.execute(f"SELECT DISTINCT user_id FROM {qualified(keyspace)}")]
-    stale = [u for u in present if u not in keep]
-    delete = session.prepare(f"DELETE FROM {qualified(keyspace)} WHERE user_id = ?")
-    execute_concurrent(session, ((delete, (u,)) for u in stale), concurrency=concurrency, raise_on_first_error=True)
-    return replace(written, users_removed=len(stale), seconds=written.seconds + time.monotonic() - started)
+    return remove_other_users(session, qualified(keyspace), "user_id", rows["user_id"], written, concurrency)
 
 
 def read_predictions(session: Session, keyspace: str, user_id: int | None = None) -> pd.DataFrame:

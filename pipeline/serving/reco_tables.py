@@ -142,7 +142,7 @@ def write_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_ve
     values = list(zip(*(ordered[c].tolist() for c in table.columns), strict=True))
     user_column = ordered[table.user_column].to_numpy()
     bounds = np.flatnonzero(np.r_[True, user_column[1:] != user_column[:-1], True]) if len(values) else np.r_[0]
-    users = [_plain((u,))[0] for u in user_column[bounds[:-1]]]
+    users = user_column[bounds[:-1]].tolist()
 
     def batches():
         for group in _replica_groups(session, table, users):
@@ -163,11 +163,19 @@ def replace_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_
     """A full rewrite: every user's new list, then the partitions of users absent from `rows` are deleted, so
     no row of an older model remains."""
     written = write_top_n(session, table, rows, model_version, concurrency)
+    return remove_other_users(session, table.qualified, table.user_column, rows[table.user_column], written,
+                              concurrency)
+
+
+def remove_other_users(session: Session, qualified: str, user_column: str, keep: pd.Series, written: WriteReport,
+                       concurrency: int = 64) -> WriteReport:
+    """The end of a full rewrite: delete the partitions of every user not in `keep`; `written` is the report of
+    the rewrite, returned with the removals counted and timed in."""
     started = time.monotonic()
-    keep = set(_plain(tuple(rows[table.user_column].unique())))
-    present = [r[0] for r in session.execute(f"SELECT DISTINCT {table.user_column} FROM {table.qualified}")]
-    stale = [u for u in present if u not in keep]
-    delete = session.prepare(f"DELETE FROM {table.qualified} WHERE {table.user_column} = ?")
+    wanted = set(keep.unique().tolist())
+    present = [r[0] for r in session.execute(f"SELECT DISTINCT {user_column} FROM {qualified}")]
+    stale = [u for u in present if u not in wanted]
+    delete = session.prepare(f"DELETE FROM {qualified} WHERE {user_column} = ?")
     execute_concurrent(session, ((delete, (u,)) for u in stale), concurrency=concurrency, raise_on_first_error=True)
     return replace(written, users_removed=len(stale), seconds=written.seconds + time.monotonic() - started)
 
@@ -176,8 +184,3 @@ def read_top_n(session: Session, table: TopNTable, user) -> list[dict]:
     """A user's list in rank order (empty for an unknown user)."""
     select = session.prepare(f"SELECT * FROM {table.qualified} WHERE {table.user_column} = ?")
     return [dict(row._asdict()) for row in session.execute(select, (user,))]
-
-
-def _plain(values: tuple) -> tuple:
-    """numpy scalars → Python values, which the driver's serializers expect."""
-    return tuple(v.item() if hasattr(v, "item") else v for v in values)
