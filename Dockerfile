@@ -48,7 +48,7 @@ RUN useradd --create-home --uid 10001 dagster \
  && chown -R dagster:dagster /opt/dagster
 USER dagster
 
-EXPOSE 3000 4000
+EXPOSE 3000 4000 8000
 
 # docker-compose.yml overrides this for the webserver and the daemon.
 CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "pipeline.definitions", "--location-name", "learning_platform"]

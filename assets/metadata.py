@@ -29,3 +29,12 @@ def same_columns(expected: T.StructType, actual: T.StructType) -> list[str]:
     problems += [f"unexpected {n}" for n in got if n not in want]
     problems += [f"{n}: {got[n]} instead of {t}" for n, t in want.items() if n in got and got[n] != t]
     return problems
+
+
+def cql_schema(columns: tuple[tuple[str, str], ...], key: tuple[str, ...]) -> dg.TableSchema:
+    """The column schema of a Cassandra table: (name, CQL type) pairs, key columns marked."""
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name=name, type=cql_type, description="primary key" if name in key else None,
+                       constraints=dg.TableColumnConstraints(nullable=name not in key))
+        for name, cql_type in columns
+    ])

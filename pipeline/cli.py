@@ -4,6 +4,7 @@
     pipeline produce events --count N --days D --rate R --seed S [--malformed-fraction F]
     pipeline produce ratings | enrolments | features --count N [--users U1,U2] [--malformed-fraction F]
     pipeline predict --user U --product P
+    pipeline serve [--host H --port P]
     pipeline lake check
     pipeline demo [--count N --days D]
 """
@@ -100,6 +101,20 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """The HTTP API over the serving tables, until interrupted."""
+    import uvicorn
+
+    from pipeline.serving.api import create_app
+
+    settings = get_settings()
+    host, port = args.host or settings.api_host, args.port or settings.api_port
+    print(f"serving on http://{host}:{port} (OpenAPI docs at /docs); Cassandra {settings.cassandra_contact_points}")
+    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level=args.log_level,
+                access_log=args.log_level == "debug")
+    return 0
+
+
 def _lake_check(args: argparse.Namespace) -> int:
     """Write, list and read a probe object at LAKE_ROOT, with pyarrow and with Spark."""
     import pyarrow as pa
@@ -134,15 +149,16 @@ def _demo(args: argparse.Namespace) -> int:
     from pipeline import services
 
     started = time.monotonic()
-    print("1/6 local services (Kafka, Cassandra)")
+    print("1/7 local services (Kafka, Cassandra)")
     try:
         print(services.up())
     except services.ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print("2/6 learning events")
+    print("2/7 learning events")
     _produce_events(args)
-    print("3/6 sensor ticks: land the new offsets, then refresh the days they touched; then the all-time views")
+    print("3/7 sensor ticks: land the new offsets (and the speed windows), then refresh the days they touched; then "
+          "the all-time views and the serving tables in Cassandra")
     home = dagster_home()
     import dagster as dg
 
@@ -164,17 +180,19 @@ def _demo(args: argparse.Namespace) -> int:
             cursor_file.write_text(cursor or "")
             results += outcome.results
             print(f"  tick {tick}: {len(outcome.requests)} run(s)" + (f"; {outcome.skip_reason}" if outcome.skip_reason else ""))
-        print("  run refresh_all_time_views (per user, per course, per video)")
+        print("  run refresh_all_time_views (per user, per course, per video; then the serving tables)")
         results.append(defs.resolve_job_def("refresh_all_time_views").execute_in_process(
             instance=instance, raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
-        print("4/6 recommenders: MovieLens and MOOC sources, tuned rating model, ranking models, Cassandra; "
+        print("4/7 recommenders: MovieLens and MOOC sources, tuned rating model, ranking models, Cassandra; "
               "then a few ratings and enrolments through Kafka")
         results += _demo_recommenders(defs, instance)
-        print("5/6 purchase prediction: order history, Spark features, XGBoost, Cassandra predictions; then a few "
+        print("5/7 purchase prediction: order history, Spark features, XGBoost, Cassandra predictions; then a few "
               "feature records through Kafka")
         results += _demo_purchase(defs, instance)
-    print("6/6 summary")
+    print("6/7 the HTTP API over the serving tables: three example calls")
+    _demo_api()
+    print("7/7 summary")
     lake = Lake.from_settings(get_settings())
     print(lake_summary(lake))
     print(headlines(lake))
@@ -191,6 +209,45 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"\ndone in {time.monotonic() - started:.0f}s: runs recorded in DAGSTER_HOME={home}")
     print(f"open the UI:  make ui   (DAGSTER_HOME={home} dagster dev)  -> http://127.0.0.1:3000")
     return 0 if all(r.success for r in results) and not failed else 1
+
+
+def _demo_api() -> None:
+    """Start the API on a free port for a moment, call three endpoints, and say how to keep it running."""
+    import json
+    import socket
+    import threading
+    import urllib.request
+
+    import uvicorn
+
+    from pipeline.serving.api import create_app
+
+    settings = get_settings()
+    with socket.socket() as probe:
+        probe.bind((settings.api_host, 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.1)
+    try:
+        for path in ("/analytics/summary", "/analytics/dau?days=3&hours=2", "/recommendations/movies/1"):
+            try:
+                with urllib.request.urlopen(f"http://{settings.api_host}:{port}{path}", timeout=10) as response:
+                    body = json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                body = {"status": error.code, **json.loads(error.read())}
+            if isinstance(body, list):
+                body = body[-4:]  # the newest rows
+            elif "items" in body:
+                body = {**body, "items": body["items"][:3]}
+            text = json.dumps(body, default=str)
+            print(f"  curl -s 'http://{settings.api_host}:{settings.api_port}{path}'\n    {text[:400]}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    print(f"  keep it running: .venv/bin/pipeline serve  -> http://{settings.api_host}:{settings.api_port}/docs")
 
 
 # A demo-sized slice of the seed's grid (6 combinations); the asset's default is all 18 of them. 5 folds both.
@@ -329,6 +386,12 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--user", type=int, required=True)
     predict.add_argument("--product", type=int, required=True)
     predict.set_defaults(run=_predict)
+
+    serve = commands.add_parser("serve", help="the HTTP API over the serving tables (FastAPI, docs at /docs)")
+    serve.add_argument("--host", help="default API_HOST (127.0.0.1)")
+    serve.add_argument("--port", type=int, help="default API_PORT (8000)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(run=_serve)
 
     lake = commands.add_parser("lake", help="lake storage")
     lake.add_argument("action", choices=["check"], help="write and read a probe object with pyarrow and Spark")

@@ -52,6 +52,9 @@ class Settings:
     cassandra_password: str | None = field(default_factory=lambda: _optional("CASSANDRA_PASSWORD"))
     cassandra_local_dc: str = field(default_factory=lambda: _env("CASSANDRA_LOCAL_DC", "datacenter1"))
     cassandra_reco_keyspace: str = field(default_factory=lambda: _env("CASSANDRA_RECO_KEYSPACE", "reco"))
+    cassandra_analytics_keyspace: str = field(
+        default_factory=lambda: _env("CASSANDRA_ANALYTICS_KEYSPACE", "university_analytics")
+    )
     cassandra_replication_factor: int = field(
         default_factory=lambda: int(_env("CASSANDRA_REPLICATION_FACTOR", "1"))
     )
@@ -78,6 +81,14 @@ class Settings:
         default_factory=lambda: int(_env("STREAM_SENSOR_INTERVAL_SECONDS", "5"))
     )
     landing_starting_offsets: str = field(default_factory=lambda: _env("LANDING_STARTING_OFFSETS", "earliest"))
+
+    # Speed layer: events later than this behind the newest accepted one are left to the batch layer.
+    speed_late_tolerance_seconds: int = field(
+        default_factory=lambda: int(_env("SPEED_LATE_TOLERANCE_SECONDS", "120"))
+    )
+    # The HTTP API (`pipeline serve`).
+    api_host: str = field(default_factory=lambda: _env("API_HOST", "127.0.0.1"))
+    api_port: int = field(default_factory=lambda: int(_env("API_PORT", "8000")))
 
     # Recommenders: MovieLens is read from a real copy (default: the 100k release bundled with recbole); the MOOC
     # data comes from the seeded generator, sized by MOOC_USERS, unless MOOC_DIR points at a real copy.

@@ -16,6 +16,7 @@ from pipeline_tests.topics import delete_topics
 from resources import SparkResource
 
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
+ANALYTICS_TEST_KEYSPACE = "university_analytics_test"
 
 
 @pytest.fixture(scope="session")
@@ -43,8 +44,10 @@ def services():
 
 @pytest.fixture
 def lake_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings for one test: a fresh lake (and DAGSTER_HOME) in a temporary folder."""
+    """Settings for one test: a fresh lake (and DAGSTER_HOME) in a temporary folder, and the serving tables in a
+    test keyspace (never the demo's)."""
     monkeypatch.setenv("LAKE_ROOT", str(tmp_path / "lake"))
+    monkeypatch.setenv("CASSANDRA_ANALYTICS_KEYSPACE", ANALYTICS_TEST_KEYSPACE)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     (tmp_path / "dagster_home").mkdir()
     return get_settings()

@@ -29,6 +29,11 @@ PURCHASE_ASSETS = {
     "models/purchase_xgboost", "raw/streams/purchase_features", "cassandra/reco/purchase_predictions",
 }
 
+SPEED_ASSETS = {f"speed/{v}" for v in ("active_users", "course_popularity", "video_engagement")}
+SERVING_ASSETS = {f"cassandra/university_analytics/{t}" for t in (
+    "course_overview", "student_overview", "student_course_enrollment", "course_student_enrollment",
+    "student_course_detailed", "auth_daily_active_users", "engagement_distribution", "system_summary")}
+
 DAGSTER = str(Path(sys.executable).parent / "dagster")  # the CLI of this environment
 
 
@@ -37,7 +42,7 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert LEARNING_EVENT_ASSETS <= keys
     assert len([k for k in keys if k.startswith("views/")]) == 37 + 4
-    assert keys - LEARNING_EVENT_ASSETS - RECOMMENDER_ASSETS - PURCHASE_ASSETS == {
+    assert keys - LEARNING_EVENT_ASSETS - RECOMMENDER_ASSETS - PURCHASE_ASSETS - SPEED_ASSETS - SERVING_ASSETS == {
         k for k in keys if k.startswith("views/")}
     check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("raw/events", "raw_ranges_contiguous") in check_names
@@ -47,6 +52,19 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
     sensor = defs.resolve_sensor_def("learning_events_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     assert {j.name for j in sensor.jobs} == {"land_learning_events", "refresh_learning_day"}
+
+
+def test_landing_runs_refresh_the_speed_layer_and_view_jobs_sync_the_serving_tables():
+    keys = lambda job: {k.to_user_string() for k in defs.resolve_job_def(job).asset_layer.executable_asset_keys}  # noqa: E731
+    assert SPEED_ASSETS <= keys("land_learning_events")
+    assert "cassandra/university_analytics/auth_daily_active_users" in keys("refresh_learning_day")
+    assert SERVING_ASSETS <= keys("refresh_all_time_views")
+    assert SERVING_ASSETS <= keys("daily_learning_analytics")
+    graph = defs.resolve_asset_graph()
+    for key in SERVING_ASSETS:  # also synced after a view materialised from the UI
+        assert graph.get(dg.AssetKey.from_user_string(key)).automation_condition is not None
+    automation = defs.resolve_sensor_def("analytics_automation")
+    assert automation.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_recommenders_have_their_assets_checks_stream_sensors_and_weekly_training():

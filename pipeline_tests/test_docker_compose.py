@@ -30,7 +30,7 @@ DEPLOY_WORKSPACE_YAML = ROOT / "deploy" / "workspace.yaml"
 SETTINGS_PY = ROOT / "pipeline" / "settings.py"
 
 INFRA_SERVICES = {"kafka", "cassandra", "minio", "postgres"}
-DAGSTER_SERVICES = {"code", "webserver", "daemon"}
+DAGSTER_SERVICES = {"code", "webserver", "daemon", "api"}
 DAGSTER_HOME = "/opt/dagster/home"
 
 INSTALL_HINT = (
@@ -283,6 +283,8 @@ def test_dagster_services_commands_and_mounts(services: dict[str, Any]) -> None:
     assert commands["webserver"].startswith("dagster-webserver")
     assert f"-w {DAGSTER_HOME}/workspace.yaml" in commands["webserver"] and "-p 3000" in commands["webserver"]
     assert commands["daemon"].startswith(f"dagster-daemon run -w {DAGSTER_HOME}/workspace.yaml")
+    assert commands["api"].startswith("pipeline serve") and "--host 0.0.0.0" in commands["api"]
+    assert services["api"]["depends_on"]["cassandra"]["condition"] == "service_healthy"
     images = {services[name]["image"] for name in DAGSTER_SERVICES}
     assert len(images) == 1, f"code, webserver and daemon should share one image: {images}"
     # One build (two services building the same tag in parallel can collide); the others reuse it.

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.serving_tables import SERVING_TABLE_KEYS
 from assets.views import ALL_TIME_VIEW_KEYS
 from sensors.jobs import (
     daily_learning_analytics_job,
@@ -22,11 +23,12 @@ from sensors.streams import (
 )
 from sensors.schedules import daily_learning_analytics, weekly_purchase_training, weekly_recommender_training
 
-# All-time views carry AutomationCondition.eager(): this sensor recomputes them after a cleaned table they
-# read has changed (and not while one is still being written).
-all_time_views_automation = dg.AutomationConditionSensorDefinition(
-    "all_time_views_automation",
-    target=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS),
+# All-time views and serving tables carry AutomationCondition.eager(): this sensor recomputes a view after a
+# cleaned table it reads has changed (and not while one is still being written), and syncs a serving table
+# after its views did.
+analytics_automation = dg.AutomationConditionSensorDefinition(
+    "analytics_automation",
+    target=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS, *SERVING_TABLE_KEYS),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )
@@ -34,6 +36,6 @@ all_time_views_automation = dg.AutomationConditionSensorDefinition(
 JOBS = [land_learning_events, refresh_learning_day, refresh_all_time_views, daily_learning_analytics_job,
         train_recommenders, refresh_movie_recommendations, refresh_course_recommendations, train_purchase_model,
         score_purchase_features]
-SENSORS = [learning_events_sensor, all_time_views_automation, movielens_ratings_sensor, user_course_interact_sensor,
+SENSORS = [learning_events_sensor, analytics_automation, movielens_ratings_sensor, user_course_interact_sensor,
            purchase_features_sensor]
 SCHEDULES = [daily_learning_analytics, weekly_recommender_training, weekly_purchase_training]

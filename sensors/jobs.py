@@ -4,43 +4,49 @@ import dagster as dg
 
 from assets.learning_events import CLEANED_KEYS, QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS
 from assets.partitions import daily_partitions
+from assets.serving_tables import DAILY_ACTIVE_USERS_TABLE, SERVING_TABLE_KEYS
+from assets.speed import refresh_speed_views
 from assets.views import ALL_TIME_VIEW_KEYS, DATE_KEYED_VIEW_KEYS
 
 SPARK_TAGS = {"pipeline/spark": "true"}  # dagster.yaml limits how many of these run at once
 
 land_learning_events = dg.define_asset_job(
     "land_learning_events",
-    selection=dg.AssetSelection.assets(RAW_EVENTS, STAGED_EVENTS, QUARANTINE_EVENTS),
+    selection=dg.AssetSelection.assets(RAW_EVENTS, STAGED_EVENTS, QUARANTINE_EVENTS, *refresh_speed_views.keys),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
-    description="Land Kafka offset ranges into the raw zone, then validate them into staged + quarantine.",
+    description="Land Kafka offset ranges into the raw zone, validate them into staged + quarantine, and add the "
+                "staged events to the speed layer's windows (speed zone and Cassandra).",
 )
 
 refresh_learning_day = dg.define_asset_job(
     "refresh_learning_day",
-    selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS),
+    selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, DAILY_ACTIVE_USERS_TABLE),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     tags=SPARK_TAGS,
     description="Rebuild one UTC day: the cleaned tables from every staged batch of that day, then the "
-                "date-keyed views.",
+                "date-keyed views, then the daily-active-users serving table.",
 )
 
 refresh_all_time_views = dg.define_asset_job(
     "refresh_all_time_views",
-    selection=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS),
+    selection=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS, *SERVING_TABLE_KEYS),
     executor_def=dg.in_process_executor,
     tags=SPARK_TAGS,
-    description="Recompute the all-time views (per user, per course, per video) from the whole cleaned zone.",
+    description="Recompute the all-time views (per user, per course, per video) from the whole cleaned zone, "
+                "then sync the serving tables in Cassandra.",
 )
 
 daily_learning_analytics_job = dg.define_asset_job(
     "daily_learning_analytics",
-    selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, *ALL_TIME_VIEW_KEYS),
+    selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, *ALL_TIME_VIEW_KEYS,
+                                       *SERVING_TABLE_KEYS),
     partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     tags=SPARK_TAGS,
-    description="One day's cleaned tables and date-keyed views, then every all-time view (the daily schedule).",
+    description="One day's cleaned tables and date-keyed views, then every all-time view, then the serving tables "
+                "(the daily schedule).",
 )
 
 # Everything of the two recommenders except their Kafka streams (which only the stream sensors land).

@@ -80,7 +80,8 @@ def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka:
                 job_name=land_learning_events.name,
                 run_key=f"land-{batch_id(batch)}",
                 partition_key=today,
-                run_config=dg.RunConfig(ops={"raw__events": config, "stage_learning_events": config}),
+                run_config=dg.RunConfig(ops={"raw__events": config, "stage_learning_events": config,
+                                             "refresh_speed_views": config}),
                 tags={"kafka/events": str(sum(len(r) for r in batch)),
                       "kafka/ranges": ",".join(str(r) for r in batch)[:4000]},
             )

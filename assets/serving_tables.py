@@ -1,0 +1,56 @@
+"""The batch side of `university_analytics`: one asset per Cassandra table, synced from its views after they
+materialise (eager automation, and the jobs that build those views), replaced without an empty moment."""
+
+import dagster as dg
+
+from assets.metadata import cql_schema
+from pipeline.serving import analytics_tables as tables
+from pipeline.serving.analytics_sync import SYNCS, Sync, sync_table
+from pipeline.settings import get_settings
+from pipeline.views.registry import all_views
+from resources import CassandraResource, LakeResource
+
+GROUP = "serving"
+DATE_KEYED_VIEWS = {v.name for v in all_views() if v.date_keyed}
+
+
+def table_key(table: tables.AnalyticsTable) -> dg.AssetKey:
+    return dg.AssetKey(["cassandra", "university_analytics", table.name])
+
+
+def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
+    table = sync.table
+    # A table fed by a daily-partitioned view syncs after any day changed, even though most days have no data.
+    automation = dg.AutomationCondition.eager()
+    if DATE_KEYED_VIEWS & set(sync.views):
+        automation = automation.without(~dg.AutomationCondition.any_deps_missing())
+    how = ("Replaced on every sync: new rows are upserted, then keys no longer in the view are deleted, so "
+           "readers never see the table empty." if sync.replace else "Upserted on every sync.")
+
+    @dg.asset(
+        key=table_key(table),
+        deps=[dg.AssetKey(["views", v]) for v in sync.views],
+        group_name=GROUP,
+        kinds={"cassandra"},
+        automation_condition=automation,
+        description=f"{sync.description}\n\n{how} Primary key: {', '.join(table.key)}.",
+        metadata={"dagster/column_schema": cql_schema(table.columns, table.key)},
+    )
+    def _sync(context: dg.AssetExecutionContext, lake: LakeResource, cassandra: CassandraResource):
+        settings = get_settings()
+        keyspace = settings.cassandra_analytics_keyspace
+        with cassandra.session() as session:
+            tables.ensure_analytics_schema(session, keyspace, settings.cassandra_replication_factor)
+            write = sync_table(session, lake.get_lake(), sync, keyspace)
+        context.log.info(f"{keyspace}.{table.name}: {write.rows} rows, {write.removed} removed, {write.seconds:.1f}s")
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": write.rows, "rows_removed": write.removed, "seconds": round(write.seconds, 2),
+            "table": f"{keyspace}.{table.name}",
+        })
+
+    return _sync
+
+
+ASSETS = [build_sync_asset(s) for s in SYNCS]
+SERVING_TABLE_KEYS = [table_key(s.table) for s in SYNCS]
+DAILY_ACTIVE_USERS_TABLE = table_key(tables.AUTH_DAILY_ACTIVE_USERS)

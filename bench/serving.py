@@ -1,0 +1,242 @@
+"""Benchmark: the serving layer — learning event to API latency, and API throughput and p99 under load.
+
+    python bench/serving.py [--latency-samples 3] [--users 10000] [--seconds 20] [--connections 32] [--keep]
+
+With the local services, a fresh lake (a temporary folder) and the Cassandra keyspaces `analytics_bench` and
+`reco_bench_api`:
+1. starts `pipeline serve` and the Dagster daemon on this project (landing sensor every
+   LANDING_SENSOR_INTERVAL_SECONDS, default 30 s; LANDING_STARTING_OFFSETS=latest), produces one COURSE_VIEW
+   event of a new course at a time, and prints the time until `/analytics/course_popularity` lists that course
+   (event → Kafka → landing run → speed window in Cassandra → API);
+2. writes top-10 lists for --users users, then loads `/recommendations/movies/{user_id}` (random users) from a
+   separate process with --connections keep-alive connections for --seconds, and prints requests/s and
+   latency percentiles; the baseline, in the same run, is `GET /` (the framework without Cassandra).
+Targets (issue 6): event to API under 30 s; at least 500 requests/s with p99 under 50 ms on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ANALYTICS, RECO = "analytics_bench", "reco_bench_api"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(base: str, path: str):
+    try:
+        with urllib.request.urlopen(base + path, timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen:
+    api = subprocess.Popen([str(Path(sys.executable).parent / "pipeline"), "serve", "--port", str(port),
+                            "--log-level", "warning"], cwd=ROOT, env=env, stdout=open(log, "w"),
+                           stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            get(f"http://127.0.0.1:{port}", "/health")
+            return api
+        except OSError:
+            if api.poll() is not None:
+                raise RuntimeError(f"the API exited; see {log}")
+            time.sleep(0.3)
+    raise RuntimeError(f"the API did not answer within 60 s; see {log}")
+
+
+def course_view(course: str) -> tuple[bytes, bytes]:
+    user = "SV001"
+    value = {"event_id": str(uuid.uuid4()), "event_category": "COURSE", "event_type": "COURSE_VIEW", "user_id": user,
+             "role": "student", "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+             "course_id": course}
+    return user.encode(), json.dumps(value).encode()
+
+
+def latency(env: dict[str, str], base: str, samples: int) -> None:
+    from pipeline.kafka import client_config
+    from pipeline.ml.stream_producer import send
+    from pipeline.settings import get_settings
+
+    interval = env.get("LANDING_SENSOR_INTERVAL_SECONDS", "30")
+    print(f"1. learning event → API with the Dagster daemon (landing sensor every {interval} s)", flush=True)
+    log = Path(env["DAGSTER_HOME"]) / "daemon.log"
+    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                              cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+    kafka, results = client_config(get_settings()), []
+    try:
+        # With LANDING_STARTING_OFFSETS=latest the first tick only sets the cursor: wait for it.
+        first_tick, deadline = "Sensor learning_events_sensor skipped", time.monotonic() + 180
+        while first_tick not in log.read_text():
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the daemon did not tick learning_events_sensor within 180 s; see {log}")
+            time.sleep(0.5)
+        for sample in range(samples + 1):  # the first one warms the daemon up and is not counted
+            course = f"BENCH{uuid.uuid4().hex[:8].upper()}"
+            send(kafka, "course_topic", [course_view(course)])
+            started, deadline = time.monotonic(), time.monotonic() + 240
+            while time.monotonic() < deadline:
+                listed = get(base, "/analytics/course_popularity?limit=100&hours=1") or []
+                if any(row["course_id"] == course for row in listed):
+                    break
+                if daemon.poll() is not None:
+                    raise RuntimeError(f"the daemon exited; see {log}")
+                time.sleep(0.2)
+            else:
+                raise RuntimeError(f"course {course} did not reach the API within 240 s; see {log}")
+            seconds = time.monotonic() - started
+            print(f"  {'warm-up' if sample == 0 else f'sample {sample}'}: {course} visible after {seconds:.1f}s",
+                  flush=True)
+            if sample:
+                results.append(seconds)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+    print(f"  median {statistics.median(results):.1f}s, max {max(results):.1f}s; target < 30 s: "
+          f"{'met' if max(results) < 30 else 'MISSED'}", flush=True)
+
+
+def write_lists(users: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS, ensure_top_n_table, write_top_n
+    from pipeline.settings import get_settings
+    from resources import CassandraResource
+
+    settings = get_settings()
+    table = MOVIE_RECOMMENDATIONS.in_keyspace(RECO)
+    rng = np.random.default_rng(7)
+    rows = pd.DataFrame({"userid": np.repeat(np.arange(1, users + 1), 10), "rank": np.tile(np.arange(1, 11), users),
+                         "movieid": rng.integers(1, 20_000, users * 10), "score": rng.random(users * 10),
+                         "title": "A movie (1999)", "genres": "Drama|Comedy"})
+    with CassandraResource(contact_points=settings.cassandra_contact_points,
+                           port=settings.cassandra_port).session() as session:
+        ensure_top_n_table(session, table)
+        report = write_top_n(session, table, rows, "bench")
+    print(f"2. API load: top-10 lists for {users:,} users written ({report})", flush=True)
+
+
+# -- the load generator (runs in its own process) -----------------------------------------------------------------
+
+async def _client(host: str, port: int, paths: list[str], until: float, latencies: list[float], codes: dict) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    rng = random.Random()
+    try:
+        while time.perf_counter() < until:
+            path = rng.choice(paths)
+            started = time.perf_counter()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            status = (await reader.readline()).split(b" ")[1]
+            length = 0
+            while (line := await reader.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            codes[status] = codes.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def _load(host: str, port: int, paths: list[str], seconds: float, connections: int) -> dict:
+    latencies: list[float] = []
+    codes: dict = {}
+    warm = time.perf_counter() + 2
+    await asyncio.gather(*(_client(host, port, paths, warm, [], {}) for _ in range(connections)))
+    started = time.perf_counter()
+    await asyncio.gather(*(_client(host, port, paths, started + seconds, latencies, codes)
+                           for _ in range(connections)))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {"requests": len(ordered), "rps": len(ordered) / elapsed,
+            "p50_ms": 1000 * ordered[len(ordered) // 2], "p99_ms": 1000 * ordered[int(len(ordered) * 0.99)],
+            "codes": {k.decode(): v for k, v in codes.items()}}
+
+
+def load_process(port: int, paths: list[str], seconds: float, connections: int) -> dict:
+    """Run the load generator in a separate Python process and return its figures."""
+    code = ("import asyncio, json, sys; sys.path.insert(0, sys.argv[1]); import serving as s; "
+            "print(json.dumps(asyncio.run(s._load('127.0.0.1', int(sys.argv[2]), json.loads(sys.argv[3]), "
+            "float(sys.argv[4]), int(sys.argv[5])))))")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(port), json.dumps(paths),
+                          str(seconds), str(connections)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def throughput(port: int, users: int, seconds: float, connections: int) -> None:
+    figures = {}
+    for label, paths in (("GET / (baseline, no Cassandra)", ["/"]),
+                         ("GET /recommendations/movies/{user_id}",
+                          [f"/recommendations/movies/{u}" for u in random.Random(1).sample(range(1, users + 1),
+                                                                                        min(users, 5000))])):
+        figures[label] = result = load_process(port, paths, seconds, connections)
+        print(f"  {label}: {result['rps']:,.0f} requests/s, p50 {result['p50_ms']:.1f} ms, "
+              f"p99 {result['p99_ms']:.1f} ms ({result['requests']:,} requests, status {result['codes']})", flush=True)
+    baseline, api = figures.values()
+    print(f"  recommendations / baseline: {api['rps'] / baseline['rps']:.2f}x the requests/s; target >= 500 "
+          f"requests/s and p99 < 50 ms: {'met' if api['rps'] >= 500 and api['p99_ms'] < 50 else 'MISSED'}",
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency-samples", type=int, default=3)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--skip-latency", action="store_true", help="only the load test")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary lake and Dagster home")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    env = {**os.environ, "LAKE_ROOT": str(work / "lake"), "DAGSTER_HOME": str(work / "dagster_home"),
+           "CASSANDRA_ANALYTICS_KEYSPACE": ANALYTICS, "CASSANDRA_RECO_KEYSPACE": RECO,
+           "LANDING_STARTING_OFFSETS": "latest"}
+    os.environ.update(env)
+    (work / "dagster_home").mkdir()
+    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
+
+    from pipeline import services
+
+    print(services.up(), flush=True)
+    port = free_port()
+    api = start_api(env, port, work / "api.log")
+    try:
+        if not args.skip_latency:
+            latency(env, f"http://127.0.0.1:{port}", args.latency_samples)
+        write_lists(args.users)
+        throughput(port, args.users, args.seconds, args.connections)
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""Cassandra keyspace `university_analytics` (seed-facts §7.2): the speed, batch and dashboard tables the HTTP API
+reads, and their writers.
+
+Every table is keyed for the API's queries, so each request is one prepared, single-partition (or `IN` over a
+few partitions) statement:
+
+- the speed tables are partitioned by the UTC day of the window and clustered by window_start descending, so
+  "the windows of the last N hours" reads one or two partitions (the seed keyed active_users by the window
+  and course_popularity by course, which would need a scan of the whole table for the same question);
+- the enrolment tables are partitioned by student (and the reverse table by course), so a drill-down is
+  one partition.
+
+Batch tables are replaced without an empty moment: the new rows are upserted first, then the rows whose key
+is no longer in the view are deleted (the seed truncated, then inserted, so readers saw an empty table).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+from cassandra.cluster import Session
+from cassandra.concurrent import execute_concurrent_with_args
+
+from pipeline.serving.reco_tables import ensure_keyspace
+
+KEYSPACE = "university_analytics"
+
+
+@dataclass(frozen=True)
+class AnalyticsTable:
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, CQL type), partition key first
+    partition_key: tuple[str, ...]
+    clustering: tuple[str, ...] = ()
+    descending: bool = False  # clustering order
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c, _ in self.columns]
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return (*self.partition_key, *self.clustering)
+
+    def create_cql(self, keyspace: str) -> str:
+        columns = ", ".join(f"{c} {t}" for c, t in self.columns)
+        key = f"(({', '.join(self.partition_key)}){''.join(f', {c}' for c in self.clustering)})"
+        order = ""
+        if self.clustering:
+            direction = "DESC" if self.descending else "ASC"
+            order = f" WITH CLUSTERING ORDER BY ({', '.join(f'{c} {direction}' for c in self.clustering)})"
+        return f"CREATE TABLE IF NOT EXISTS {keyspace}.{self.name} ({columns}, PRIMARY KEY {key}){order}"
+
+
+WINDOW_COLUMNS = (("date", "text"), ("window_start", "timestamp"), ("window_end", "timestamp"))
+
+ACTIVE_USERS = AnalyticsTable("active_users", (*WINDOW_COLUMNS, ("active_users", "int"), ("source", "text")),
+                              ("date",), ("window_start",), descending=True)
+COURSE_POPULARITY = AnalyticsTable(
+    "course_popularity", (*WINDOW_COLUMNS, ("course_id", "text"), ("interactions", "int"), ("views", "int")),
+    ("date",), ("window_start", "course_id"), descending=True)
+VIDEO_ENGAGEMENT = AnalyticsTable(
+    "video_engagement", (*WINDOW_COLUMNS, ("video_id", "text"), ("views", "int"), ("unique_viewers", "int"),
+                         ("total_watch_seconds", "bigint")),
+    ("date",), ("window_start", "video_id"), descending=True)
+SPEED_TABLES = {t.name: t for t in (ACTIVE_USERS, COURSE_POPULARITY, VIDEO_ENGAGEMENT)}
+
+COURSE_OVERVIEW = AnalyticsTable(
+    "course_overview", (("course_id", "text"), ("total_enrolled_students", "int"), ("total_videos_watched", "int"),
+                        ("total_materials_downloaded", "int")), ("course_id",))
+STUDENT_OVERVIEW = AnalyticsTable(
+    "student_overview", (("student_id", "text"), ("total_courses_enrolled", "int"), ("total_videos_watched", "int"),
+                         ("total_assignments_submitted", "int"), ("avg_assignment_score", "double"),
+                         ("total_logins", "int")), ("student_id",))
+STUDENT_COURSE_ENROLLMENT = AnalyticsTable(
+    "student_course_enrollment", (("student_id", "text"), ("course_id", "text"), ("enrollment_date", "timestamp"),
+                                  ("total_videos_watched", "int")),
+    ("student_id",), ("course_id", "enrollment_date"))
+COURSE_STUDENT_ENROLLMENT = AnalyticsTable(
+    "course_student_enrollment", (("course_id", "text"), ("student_id", "text"), ("enrollment_date", "timestamp"),
+                                  ("total_videos_watched", "int")),
+    ("course_id",), ("student_id", "enrollment_date"))
+STUDENT_COURSE_DETAILED = AnalyticsTable(
+    "student_course_detailed", (("student_id", "text"), ("course_id", "text"), ("videos_watched", "int"),
+                                ("materials_downloaded", "int"), ("last_activity_date", "timestamp"),
+                                ("watch_time_minutes", "double")),
+    ("student_id",), ("course_id",))
+AUTH_DAILY_ACTIVE_USERS = AnalyticsTable(
+    "auth_daily_active_users", (("date", "text"), ("daily_active_users", "int"), ("total_sessions", "int")),
+    ("date",))
+ENGAGEMENT_DISTRIBUTION = AnalyticsTable(
+    "engagement_distribution", (("category", "text"), ("students", "int"), ("lower_bound", "int"),
+                                ("upper_bound", "int")), ("category",))
+SYSTEM_SUMMARY = AnalyticsTable(
+    "system_summary", (("id", "text"), ("latest_active_users", "int"), ("latest_window_end", "timestamp"),
+                       ("active_courses_last_hour", "int"), ("total_courses", "int"), ("total_students", "int"),
+                       ("batch_last_run", "timestamp")), ("id",))
+SUMMARY_ID = "main"  # the one row; the speed refresh writes its first three columns, the batch sync the others
+
+BATCH_TABLES = {t.name: t for t in (COURSE_OVERVIEW, STUDENT_OVERVIEW, STUDENT_COURSE_ENROLLMENT,
+                                    COURSE_STUDENT_ENROLLMENT, STUDENT_COURSE_DETAILED, AUTH_DAILY_ACTIVE_USERS)}
+ALL_TABLES = (*SPEED_TABLES.values(), *BATCH_TABLES.values(), ENGAGEMENT_DISTRIBUTION, SYSTEM_SUMMARY)
+
+
+def ensure_analytics_schema(session: Session, keyspace: str = KEYSPACE, replication_factor: int = 1) -> None:
+    ensure_keyspace(session, keyspace, replication_factor)
+    for table in ALL_TABLES:
+        session.execute(table.create_cql(keyspace))
+
+
+@dataclass(frozen=True)
+class TableWrite:
+    table: str
+    rows: int
+    removed: int
+    seconds: float
+
+
+_CONVERT = {"int": int, "bigint": int, "double": float, "text": str}
+
+
+def _python_rows(table: AnalyticsTable, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+    """The table's columns present in `frame`, and its rows as the driver wants them: Python values, None for
+    missing, naive UTC datetimes truncated to Cassandra's milliseconds (so keys read back compare equal)."""
+    missing = [c for c in table.key if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{table.name}: rows lack key columns {missing}")
+    names = [c for c in table.column_names if c in frame.columns]
+    columns = []
+    for name in names:
+        cql_type, values = dict(table.columns)[name], frame[name]
+        if cql_type == "timestamp":
+            values = pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.floor("ms")
+            columns.append([None if pd.isna(v) else v.to_pydatetime() for v in values])
+        else:
+            convert = _CONVERT[cql_type]
+            columns.append([None if pd.isna(v) else convert(v) for v in values.astype(object).tolist()])
+        if name in table.key and any(v is None for v in columns[-1]):
+            raise ValueError(f"{table.name}: null key column {name}")
+    return names, list(zip(*columns, strict=True))
+
+
+def upsert(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
+           concurrency: int = 64) -> TableWrite:
+    """Insert or overwrite the rows of `frame`: the table's columns that `frame` has (the key columns at least);
+    the others keep their values."""
+    started = time.monotonic()
+    names, rows = _python_rows(table, frame)
+    insert = session.prepare(f"INSERT INTO {keyspace}.{table.name} ({', '.join(names)}) "
+                             f"VALUES ({', '.join('?' for _ in names)})")
+    execute_concurrent_with_args(session, insert, rows, concurrency=concurrency, raise_on_first_error=True)
+    return TableWrite(table.name, len(rows), 0, time.monotonic() - started)
+
+
+def replace(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
+            concurrency: int = 64) -> TableWrite:
+    """Make the table hold exactly the rows of `frame`, never empty on the way: upsert, then delete the keys
+    that are no longer there."""
+    written = upsert(session, table, frame, keyspace, concurrency)
+    started = time.monotonic()
+    names, rows = _python_rows(table, frame)
+    positions = [names.index(k) for k in table.key]
+    wanted = {tuple(row[i] for i in positions) for row in rows}
+    present = session.execute(f"SELECT {', '.join(table.key)} FROM {keyspace}.{table.name}")
+    stale = [tuple(row) for row in present if tuple(row) not in wanted]
+    delete = session.prepare(f"DELETE FROM {keyspace}.{table.name} WHERE "
+                             + " AND ".join(f"{k} = ?" for k in table.key))
+    execute_concurrent_with_args(session, delete, stale, concurrency=concurrency, raise_on_first_error=True)
+    return TableWrite(table.name, written.rows, len(stale), written.seconds + time.monotonic() - started)
+
+
+# Engagement distribution (seed-facts §7.2): interactions = videos watched + assignments submitted + logins.
+ENGAGEMENT_LEVELS = (("highly_active", 51, None), ("moderately_active", 10, 50), ("low_activity", 1, 9),
+                     ("inactive", 0, 0))
+
+
+def batch_summary(course_overview: pd.DataFrame, student_overview: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """The batch columns of the system_summary row."""
+    return pd.DataFrame([{"id": SUMMARY_ID, "total_courses": course_overview["course_id"].nunique(),
+                          "total_students": student_overview["student_id"].nunique(), "batch_last_run": now}])
+
+
+def speed_summary(active_users: pd.DataFrame, course_popularity: pd.DataFrame) -> pd.DataFrame:
+    """The speed columns of the system_summary row: the newest active_users window, and the courses with an
+    interaction in the hour before its end."""
+    if active_users.empty and course_popularity.empty:
+        return pd.DataFrame(columns=["id"])
+    newest = active_users.loc[active_users["window_start"].idxmax()] if len(active_users) else None
+    end = newest["window_end"] if newest is not None else course_popularity["window_end"].max()
+    recent = course_popularity[course_popularity["window_end"] > end - pd.Timedelta(hours=1)]
+    return pd.DataFrame([{"id": SUMMARY_ID, "latest_window_end": end,
+                          "latest_active_users": None if newest is None else int(newest["active_users"]),
+                          "active_courses_last_hour": recent["course_id"].nunique()}])
+
+
+def engagement_distribution(student_overview: pd.DataFrame) -> pd.DataFrame:
+    """Students per engagement level, every level present (0 when none)."""
+    interactions = (student_overview["total_videos_watched"] + student_overview["total_assignments_submitted"]
+                    + student_overview["total_logins"])
+    rows = []
+    for category, low, high in ENGAGEMENT_LEVELS:
+        inside = (interactions >= low) & (interactions <= high if high is not None else True)
+        rows.append({"category": category, "students": int(inside.sum()), "lower_bound": low, "upper_bound": high})
+    return pd.DataFrame(rows)

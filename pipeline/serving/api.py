@@ -1,0 +1,408 @@
+"""The HTTP API over the serving tables (FastAPI; `pipeline serve`, OpenAPI docs at /docs).
+
+Analytics come from `university_analytics` (seed-facts §7.2): batch tables synced from the views, speed tables
+from the landing runs. The DAU endpoint merges both, Lambda-style: batch rows for closed days, speed windows
+for today, each row tagged with its source. Recommendations and purchase predictions come from `reco`.
+
+Every query is a statement prepared once at start-up and run asynchronously on the driver's event loop, so
+a request never blocks a worker thread. The tables are created at start-up if absent (idempotent), so the API
+can start before the first sync and answer 404 until data arrives. Bad input gets a 422 from the parameter
+declarations; an id the tables do not hold gets a 404 that says what was looked up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from cassandra import DriverException, RequestExecutionException
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster, NoHostAvailable, Session
+from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.query import PreparedStatement, dict_factory
+from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from pipeline.serving import analytics_tables as tables
+from pipeline.serving.predictions import ensure_predictions_table
+from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table
+from pipeline.settings import Settings, get_settings
+
+SPEED_STALE_AFTER = timedelta(minutes=10)  # no newer speed window than this: the speed layer is "stale"
+TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Hours = Annotated[int, Query(ge=1, le=48, description="How far back the speed windows go.")]
+
+QUERIES = {
+    "summary": "SELECT * FROM {a}.system_summary WHERE id = ?",
+    "engagement": "SELECT * FROM {a}.engagement_distribution",
+    "dau_days": "SELECT * FROM {a}.auth_daily_active_users WHERE date IN ?",
+    "active_users": "SELECT * FROM {a}.active_users WHERE date = ? AND window_start >= ?",
+    "course_windows": "SELECT * FROM {a}.course_popularity WHERE date = ? AND window_start >= ?",
+    "video_windows": "SELECT * FROM {a}.video_engagement WHERE date = ? AND window_start >= ?",
+    "courses": "SELECT * FROM {a}.course_overview LIMIT ?",
+    "course": "SELECT * FROM {a}.course_overview WHERE course_id = ?",
+    "course_students": "SELECT * FROM {a}.course_student_enrollment WHERE course_id = ? LIMIT ?",
+    "students": "SELECT * FROM {a}.student_overview LIMIT ?",
+    "student": "SELECT * FROM {a}.student_overview WHERE student_id = ?",
+    "student_courses": "SELECT * FROM {a}.student_course_enrollment WHERE student_id = ?",
+    "student_course": "SELECT * FROM {a}.student_course_detailed WHERE student_id = ? AND course_id = ?",
+    "movie_recs": f"SELECT * FROM {{r}}.{MOVIE_RECOMMENDATIONS.name} WHERE {MOVIE_RECOMMENDATIONS.user_column} = ?",
+    "course_recs": f"SELECT * FROM {{r}}.{COURSE_RECOMMENDATIONS.name} WHERE {COURSE_RECOMMENDATIONS.user_column} = ?",
+    "prediction": "SELECT * FROM {r}.purchase_predictions WHERE user_id = ? AND product_id = ?",
+}
+
+
+def connect(settings: Settings) -> tuple[Cluster, Session]:
+    auth = (PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password)
+            if settings.cassandra_username else None)
+    cluster = Cluster([h.strip() for h in settings.cassandra_contact_points.split(",") if h.strip()],
+                      port=settings.cassandra_port, auth_provider=auth, protocol_version=5,
+                      load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(settings.cassandra_local_dc)))
+    session = cluster.connect()
+    session.row_factory = dict_factory
+    return cluster, session
+
+
+class Store:
+    """The prepared statements, run asynchronously."""
+
+    def __init__(self, session: Session, analytics_keyspace: str, reco_keyspace: str):
+        self.session = session
+        self.statements: dict[str, PreparedStatement] = {
+            name: session.prepare(cql.format(a=analytics_keyspace, r=reco_keyspace)) for name, cql in QUERIES.items()
+        }
+
+    async def rows(self, name: str, *params: Any) -> list[dict]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future = loop.create_future()
+        collected: list[dict] = []
+
+        def settle(method, value):
+            if not done.done():
+                method(value)
+
+        def on_page(rows):  # the driver's thread, once per page
+            collected.extend(rows)
+            if future.has_more_pages:
+                future.start_fetching_next_page()
+            else:
+                loop.call_soon_threadsafe(settle, done.set_result, collected)
+
+        future = self.session.execute_async(self.statements[name], params)
+        future.add_callbacks(on_page, lambda error: loop.call_soon_threadsafe(settle, done.set_exception, error))
+        return [_utc(row) for row in await done]
+
+    async def windows(self, name: str, since: datetime, until: datetime) -> list[dict]:
+        """Speed windows starting at or after `since`, from the day partitions up to `until`, newest first."""
+        days = [(since + timedelta(days=i)).date() for i in range((until.date() - since.date()).days + 1)]
+        parts = await asyncio.gather(*(self.rows(name, d.isoformat(), since) for d in reversed(days)))
+        return [row for part in parts for row in part]
+
+
+def _utc(row: dict) -> dict:
+    """The driver returns naive UTC datetimes: say so in the JSON."""
+    return {k: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=what)
+
+
+# -- response shapes (the OpenAPI docs show them) ---------------------------------------------------------------
+
+class Summary(BaseModel):
+    total_courses: int | None
+    total_students: int | None
+    batch_last_run: datetime | None
+    latest_active_users: int | None
+    latest_window_end: datetime | None
+    active_courses_last_hour: int | None
+    speed_layer_status: str  # healthy, stale (no window for SPEED_STALE_AFTER) or no_data
+
+
+class RecentActivity(BaseModel):
+    hours: int
+    since: datetime
+    interactions: int
+    video_views: int
+    total_watch_seconds: int
+    peak_active_users: int
+    windows: int
+
+
+class EngagementLevel(BaseModel):
+    category: str
+    students: int
+    lower_bound: int
+    upper_bound: int | None
+
+
+class DauRow(BaseModel):
+    source: str  # batch (a closed day, from views/auth_daily_active_users) or speed (a window of today)
+    time: datetime  # the day's start, or the window's start
+    date: date
+    active_users: int
+    window_end: datetime | None = None
+    total_sessions: int | None = None
+
+
+class CoursePopularity(BaseModel):
+    course_id: str
+    interactions: int
+    views: int
+
+
+class VideoActivity(BaseModel):
+    video_id: str
+    views: int
+    total_watch_seconds: int
+    peak_unique_viewers: int
+
+
+class CourseOverview(BaseModel):
+    course_id: str
+    total_enrolled_students: int
+    total_videos_watched: int
+    total_materials_downloaded: int
+
+
+class StudentOverview(BaseModel):
+    student_id: str
+    total_courses_enrolled: int
+    total_videos_watched: int
+    total_assignments_submitted: int
+    avg_assignment_score: float | None
+    total_logins: int
+
+
+class Enrollment(BaseModel):
+    student_id: str
+    course_id: str
+    enrollment_date: datetime
+    total_videos_watched: int
+
+
+class StudentCourse(BaseModel):
+    student_id: str
+    course_id: str
+    videos_watched: int
+    materials_downloaded: int
+    last_activity_date: datetime | None
+    watch_time_minutes: float
+
+
+class Recommendation(BaseModel):
+    rank: int
+    item_id: int | str
+    score: float
+    title: str | None = None
+    genres: str | None = None
+    course_name: str | None = None
+    model_version: str
+
+
+class Recommendations(BaseModel):
+    user_id: int | str
+    items: list[Recommendation]
+
+
+class PurchasePrediction(BaseModel):
+    user_id: int
+    product_id: int
+    probability: float
+    model_version: str
+    scored_at: datetime | None
+
+
+# -- the application ----------------------------------------------------------------------------------------------
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        cluster, session = connect(settings)
+        try:
+            rf = settings.cassandra_replication_factor
+            tables.ensure_analytics_schema(session, settings.cassandra_analytics_keyspace, rf)
+            for table in (MOVIE_RECOMMENDATIONS, COURSE_RECOMMENDATIONS):
+                ensure_top_n_table(session, table.in_keyspace(settings.cassandra_reco_keyspace), rf)
+            ensure_predictions_table(session, settings.cassandra_reco_keyspace, rf)
+            app.state.store = Store(session, settings.cassandra_analytics_keyspace, settings.cassandra_reco_keyspace)
+            yield
+        finally:
+            cluster.shutdown()
+
+    app = FastAPI(title="Learning platform serving API", version="1.0",
+                  description="Learning analytics (batch views merged with the speed layer), movie and course "
+                              "recommendations, and purchase predictions, from Cassandra.", lifespan=lifespan)
+
+    def store() -> Store:
+        return app.state.store
+
+    async def cassandra_unavailable(request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": f"Cassandra did not answer: {error}"})
+
+    for failure in (DriverException, RequestExecutionException, NoHostAvailable):
+        app.add_exception_handler(failure, cassandra_unavailable)
+
+    @app.get("/", tags=["service"])
+    async def root() -> dict:
+        return {"service": app.title, "docs": "/docs", "health": "/health"}
+
+    @app.get("/health", tags=["service"])
+    async def health() -> dict:
+        await store().rows("summary", tables.SUMMARY_ID)
+        return {"status": "ok", "cassandra": "reachable"}
+
+    # -- analytics ---------------------------------------------------------------------------------------------
+
+    @app.get("/analytics/summary", tags=["analytics"], response_model=Summary)
+    async def summary() -> Summary:
+        rows = await store().rows("summary", tables.SUMMARY_ID)
+        if not rows:
+            raise _not_found("no summary yet: the serving tables have not been synced and no events have landed")
+        row = rows[0]
+        end = row.get("latest_window_end")
+        status = ("no_data" if end is None else
+                  "healthy" if datetime.now(timezone.utc) - end <= SPEED_STALE_AFTER else "stale")
+        return Summary(**{k: row.get(k) for k in Summary.model_fields if k != "speed_layer_status"},
+                       speed_layer_status=status)
+
+    @app.get("/analytics/recent_activity", tags=["analytics"], response_model=RecentActivity)
+    async def recent_activity(hours: Hours = 1) -> RecentActivity:
+        now = datetime.now(timezone.utc)
+        since = now - timedelta(hours=hours)
+        courses, videos, active = await asyncio.gather(store().windows("course_windows", since, now),
+                                                       store().windows("video_windows", since, now),
+                                                       store().windows("active_users", since, now))
+        return RecentActivity(hours=hours, since=since, interactions=sum(r["interactions"] for r in courses),
+                              video_views=sum(r["views"] for r in videos),
+                              total_watch_seconds=sum(r["total_watch_seconds"] for r in videos),
+                              peak_active_users=max((r["active_users"] for r in active), default=0),
+                              windows=len({r["window_start"] for r in (*courses, *videos, *active)}))
+
+    @app.get("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel])
+    async def engagement_distribution() -> list[dict]:
+        order = [level for level, _, _ in tables.ENGAGEMENT_LEVELS]
+        rows = await store().rows("engagement")
+        if not rows:
+            raise _not_found("no engagement distribution yet: sync views/student_overview first")
+        return sorted(rows, key=lambda r: order.index(r["category"]))
+
+    @app.get("/analytics/dau", tags=["analytics"], response_model=list[DauRow])
+    async def daily_active_users(days: Annotated[int, Query(ge=1, le=366, description="Closed days (batch).")] = 7,
+                                 hours: Hours = 6) -> list[DauRow]:
+        now = datetime.now(timezone.utc)
+        today = now.date()
+        closed = [(today - timedelta(days=i)).isoformat() for i in range(days, 0, -1)]
+        since = max(now - timedelta(hours=hours), datetime.combine(today, datetime.min.time(), timezone.utc))
+        batch, speed = await asyncio.gather(store().rows("dau_days", closed),
+                                            store().windows("active_users", since, now))
+        rows = [DauRow(source="batch", time=datetime.fromisoformat(r["date"]).replace(tzinfo=timezone.utc),
+                       date=date.fromisoformat(r["date"]), active_users=r["daily_active_users"],
+                       total_sessions=r["total_sessions"]) for r in batch]
+        rows += [DauRow(source="speed", time=r["window_start"], date=r["window_start"].date(),
+                        active_users=r["active_users"], window_end=r["window_end"]) for r in speed]
+        return sorted(rows, key=lambda r: r.time)
+
+    @app.get("/analytics/course_popularity", tags=["analytics"], response_model=list[CoursePopularity])
+    async def course_popularity(limit: Annotated[int, Query(ge=1, le=100)] = 10,
+                                hours: Annotated[int, Query(ge=1, le=48)] = 24) -> list[CoursePopularity]:
+        now = datetime.now(timezone.utc)
+        totals: dict[str, list[int]] = {}
+        for row in await store().windows("course_windows", now - timedelta(hours=hours), now):
+            sums = totals.setdefault(row["course_id"], [0, 0])
+            sums[0] += row["interactions"]
+            sums[1] += row["views"]
+        ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+        return [CoursePopularity(course_id=c, interactions=i, views=v) for c, (i, v) in ranked]
+
+    @app.get("/analytics/realtime/video", tags=["analytics"], response_model=list[VideoActivity])
+    async def realtime_video(limit: Annotated[int, Query(ge=1, le=100)] = 20, hours: Hours = 1) -> list[VideoActivity]:
+        now = datetime.now(timezone.utc)
+        totals: dict[str, list[int]] = {}
+        for row in await store().windows("video_windows", now - timedelta(hours=hours), now):
+            sums = totals.setdefault(row["video_id"], [0, 0, 0])
+            sums[0] += row["views"]
+            sums[1] += row["total_watch_seconds"]
+            sums[2] = max(sums[2], row["unique_viewers"])
+        ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+        return [VideoActivity(video_id=v, views=n, total_watch_seconds=s, peak_unique_viewers=p)
+                for v, (n, s, p) in ranked]
+
+    @app.get("/analytics/courses", tags=["analytics"], response_model=list[CourseOverview])
+    async def courses(limit: Limit = 100) -> list[dict]:
+        return await store().rows("courses", limit)
+
+    @app.get("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview)
+    async def course(course_id: TextId) -> dict:
+        rows = await store().rows("course", course_id)
+        if not rows:
+            raise _not_found(f"no course {course_id!r} in course_overview")
+        return rows[0]
+
+    @app.get("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment])
+    async def course_students(course_id: TextId, limit: Limit = 100) -> list[dict]:
+        rows = await store().rows("course_students", course_id, limit)
+        if not rows:
+            raise _not_found(f"no enrolments in course {course_id!r}")
+        return rows
+
+    @app.get("/analytics/students", tags=["analytics"], response_model=list[StudentOverview])
+    async def students(limit: Limit = 100) -> list[dict]:
+        return await store().rows("students", limit)
+
+    @app.get("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview)
+    async def student(student_id: TextId) -> dict:
+        rows = await store().rows("student", student_id)
+        if not rows:
+            raise _not_found(f"no student {student_id!r} in student_overview")
+        return rows[0]
+
+    @app.get("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment])
+    async def student_courses(student_id: TextId) -> list[dict]:
+        rows = await store().rows("student_courses", student_id)
+        if not rows:
+            raise _not_found(f"no enrolments of student {student_id!r}")
+        return rows
+
+    @app.get("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse)
+    async def student_course(student_id: TextId, course_id: TextId) -> dict:
+        rows = await store().rows("student_course", student_id, course_id)
+        if not rows:
+            raise _not_found(f"no activity of student {student_id!r} in course {course_id!r}")
+        return rows[0]
+
+    # -- recommendations and predictions -----------------------------------------------------------------------
+
+    async def top_n(query: str, table, user_id: int | str) -> Recommendations:
+        rows = await store().rows(query, user_id)
+        if not rows:
+            raise _not_found(f"no recommendations for user {user_id!r} in {table.name}")
+        return Recommendations(user_id=user_id, items=[
+            Recommendation(**{k: v for k, v in r.items() if k in Recommendation.model_fields},
+                           item_id=r[table.item_column]) for r in rows])
+
+    @app.get("/recommendations/movies/{user_id}", tags=["recommendations"], response_model=Recommendations)
+    async def movie_recommendations(user_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Recommendations:
+        return await top_n("movie_recs", MOVIE_RECOMMENDATIONS, user_id)
+
+    @app.get("/recommendations/courses/{user_id}", tags=["recommendations"], response_model=Recommendations)
+    async def course_recommendations(user_id: TextId) -> Recommendations:
+        return await top_n("course_recs", COURSE_RECOMMENDATIONS, user_id)
+
+    @app.get("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction)
+    async def purchase_prediction(user_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
+                                  product_id: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict:
+        rows = await store().rows("prediction", user_id, product_id)
+        if not rows:
+            raise _not_found(f"no prediction for user {user_id} and product {product_id}: the pair is not a "
+                             f"candidate (the user never bought the product) or has not been scored")
+        return rows[0]
+
+    return app

@@ -1,0 +1,1 @@
+"""The speed layer: windowed views over newly landed learning events."""

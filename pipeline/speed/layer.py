@@ -1,0 +1,139 @@
+"""The speed zone: accepted events of each landing batch, and the windows of the speed views per day.
+
+    speed/events/date=<d>/batch=<batch id>.parquet     events a batch added (on time), by event day
+    speed/<view>/date=<d>/windows.parquet             every window of the view starting on day d
+
+A batch writes its own event objects (a retry overwrites them, so two landing runs never race on a shared
+file), then recomputes the days whose windows it touched from all accepted events of those days (and the
+next day's first minute, for the windows that cross midnight). Events are de-duplicated by event_id there,
+so a duplicate delivered in another batch counts once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from pipeline.events.catalogue import CATEGORIES
+from pipeline.events.validation import STAGED_ZONE
+from pipeline.lake import Lake
+from pipeline.speed.windows import EVENT_COLUMNS, SPEED_VIEWS, WINDOW, speed_events, split_late, touched_window_starts
+
+SPEED_ZONE = ("speed",)
+EVENTS_PARTS = (*SPEED_ZONE, "events")
+
+
+@dataclass
+class SpeedRefresh:
+    batch: str
+    events: int  # staged events of the batch
+    on_time: int
+    too_late: int
+    newest_before: pd.Timestamp | None  # newest event time accepted before the batch
+    days: list[str] = field(default_factory=list)  # days whose windows were recomputed
+    changed: dict[str, pd.DataFrame] = field(default_factory=dict)  # per view: the windows the batch touched
+
+
+def _batch_files(lake: Lake, parts: tuple[str, ...], batch: str) -> list[str]:
+    """The objects of one batch under a zone folder of `date=<d>/batch=<id>.parquet` objects."""
+    fs = lake.filesystem
+    days = fs.get_file_info(pafs.FileSelector(lake.path(*parts), allow_not_found=True))
+    candidates = [f"{d.path}/batch={batch}.parquet" for d in days if d.type == pafs.FileType.Directory]
+    return [i.path for i in fs.get_file_info(candidates) if i.type == pafs.FileType.File]
+
+
+def staged_batch_paths(lake: Lake, batch: str) -> list[str]:
+    """The staged objects one landing batch wrote (one per category and event day)."""
+    return [p for c in CATEGORIES for p in _batch_files(lake, (*STAGED_ZONE, f"category={c.name}"), batch)]
+
+
+def _read(lake: Lake, paths: list[str]) -> pd.DataFrame:
+    """The speed columns of staged or speed-zone objects (categories lack some of them: those become null)."""
+    frames = []
+    for path in paths:
+        names = pq.read_schema(path, filesystem=lake.filesystem).names
+        frames.append(pq.read_table(path, columns=[c for c in EVENT_COLUMNS if c in names],
+                                    filesystem=lake.filesystem).to_pandas())
+    return speed_events(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVENT_COLUMNS))
+
+
+def _event_files(lake: Lake, day: str) -> list[str]:
+    return lake.list_files(*EVENTS_PARTS, f"date={day}")
+
+
+def newest_accepted(lake: Lake, excluding_batch: str) -> pd.Timestamp | None:
+    """The newest event time in the speed zone, leaving out one batch's own objects (a retry of a batch must
+    see the same watermark as its first attempt)."""
+    fs = lake.filesystem
+    folders = fs.get_file_info(pafs.FileSelector(lake.path(*EVENTS_PARTS), allow_not_found=True))
+    for day in sorted((f.base_name for f in folders if f.type == pafs.FileType.Directory), reverse=True):
+        own = f"/batch={excluding_batch}.parquet"
+        files = [p for p in _event_files(lake, day.removeprefix("date=")) if not p.endswith(own)]
+        if files:
+            newest = pc.max(ds.dataset(files, filesystem=fs, format="parquet").to_table(columns=["event_time"])
+                            .column("event_time")).as_py()
+            return pd.Timestamp(newest).tz_convert("UTC") if newest.tzinfo else pd.Timestamp(newest, tz="UTC")
+    return None
+
+
+def _write_batch_events(lake: Lake, batch: str, events: pd.DataFrame) -> None:
+    days = events["event_time"].dt.strftime("%Y-%m-%d")
+    for day, rows in events.groupby(days):
+        lake.write_parquet(pa.Table.from_pandas(rows.reset_index(drop=True), preserve_index=False),
+                           *EVENTS_PARTS, f"date={day}", f"batch={batch}.parquet")
+    # A retry that now accepts fewer days (a newer watermark) must not leave the first attempt's objects behind.
+    for path in _batch_files(lake, EVENTS_PARTS, batch):
+        if path.split("/date=")[1][:10] not in set(days):
+            lake.filesystem.delete_file(path)
+
+
+def day_events(lake: Lake, day: str) -> pd.DataFrame:
+    """Accepted events of a day, each event_id once."""
+    return _read(lake, _event_files(lake, day)).drop_duplicates("event_id")
+
+
+def windows_of_day(lake: Lake, day: str) -> dict[str, pd.DataFrame]:
+    """Every window of every speed view that starts on `day`."""
+    following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    events = pd.concat([day_events(lake, day), day_events(lake, following)], ignore_index=True)
+    start = pd.Timestamp(day, tz="UTC")
+    events = events[events["event_time"] < start + pd.Timedelta(days=1) + WINDOW]
+    out = {}
+    for view in SPEED_VIEWS:
+        windows = view.compute(events)
+        out[view.name] = windows[windows["window_start"].dt.strftime("%Y-%m-%d") == day].reset_index(drop=True)
+    return out
+
+
+def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta) -> SpeedRefresh:
+    """Add one landing batch to the speed layer; return what changed."""
+    events = _read(lake, staged_batch_paths(lake, batch))
+    newest = newest_accepted(lake, batch)
+    on_time, late = split_late(events, newest, tolerance)
+    _write_batch_events(lake, batch, on_time)
+    refresh = SpeedRefresh(batch, len(events), len(on_time), len(late), newest)
+    if on_time.empty:
+        return refresh
+    starts = touched_window_starts(on_time)
+    refresh.days = sorted(set(starts.strftime("%Y-%m-%d")))
+    changed: dict[str, list[pd.DataFrame]] = {v.name: [] for v in SPEED_VIEWS}
+    for day in refresh.days:
+        for name, windows in windows_of_day(lake, day).items():
+            lake.write_parquet(pa.Table.from_pandas(windows, preserve_index=False),
+                               *SPEED_ZONE, name, f"date={day}", "windows.parquet")
+            changed[name].append(windows[windows["window_start"].isin(starts)])
+    refresh.changed = {name: pd.concat(frames, ignore_index=True) for name, frames in changed.items()}
+    return refresh
+
+
+def read_windows(lake: Lake, view: str, day: str) -> pd.DataFrame:
+    path = (*SPEED_ZONE, view, f"date={day}", "windows.parquet")
+    return ds.dataset(lake.path(*path), filesystem=lake.filesystem, format="parquet").to_table().to_pandas() \
+        if lake.is_file(*path) else pd.DataFrame()

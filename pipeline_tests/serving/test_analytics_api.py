@@ -1,0 +1,198 @@
+"""The HTTP API against a real Cassandra: hand-written rows in test keyspaces, then every endpoint for a known id
+(values as written), an unknown id (404) and malformed input (422); the DAU merge of batch days and speed
+windows; and the batch-table writers (a replace leaves exactly the new rows)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.serving import analytics_tables as t
+from pipeline.serving.api import create_app
+from pipeline.serving.predictions import write_predictions
+from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, write_top_n
+from resources import CassandraResource
+
+pytestmark = pytest.mark.services
+ANALYTICS, RECO = "analytics_api_test", "reco_api_test"
+
+NOW = datetime.now(timezone.utc)
+TODAY = NOW.date()
+# A speed window 10 minutes ago (or at midnight if the day is younger): inside "today" and the last hour.
+RECENT = max(pd.Timestamp(NOW) - pd.Timedelta(minutes=10), pd.Timestamp(TODAY, tz="UTC")).floor("30s")
+OLD_TODAY = pd.Timestamp(TODAY, tz="UTC") if RECENT - pd.Timestamp(TODAY, tz="UTC") > pd.Timedelta(hours=2) else None
+YESTERDAY, TWO_DAYS_AGO = TODAY - timedelta(days=1), TODAY - timedelta(days=2)
+
+
+def speed_rows(table: t.AnalyticsTable, rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    starts = pd.to_datetime(frame["window_start"], utc=True)
+    return frame.assign(date=starts.dt.strftime("%Y-%m-%d"), window_start=starts, window_end=starts + pd.Timedelta(minutes=1))
+
+
+@pytest.fixture(scope="module")
+def session(services):
+    resource = CassandraResource(contact_points=services.cassandra_contact_points, port=services.cassandra_port)
+    with resource.session() as s:
+        for keyspace in (ANALYTICS, RECO):
+            s.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        yield s
+        for keyspace in (ANALYTICS, RECO):
+            s.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+
+
+@pytest.fixture(scope="module")
+def client(services, session):
+    settings = dataclasses.replace(services, cassandra_analytics_keyspace=ANALYTICS, cassandra_reco_keyspace=RECO)
+    with TestClient(create_app(settings)) as api:  # start-up creates every table
+        write = lambda table, rows: t.upsert(session, table, pd.DataFrame(rows), ANALYTICS)  # noqa: E731
+        write(t.COURSE_OVERVIEW, [{"course_id": "CS101", "total_enrolled_students": 2, "total_videos_watched": 5,
+                                   "total_materials_downloaded": 1}])
+        write(t.STUDENT_OVERVIEW, [{"student_id": "S1", "total_courses_enrolled": 1, "total_videos_watched": 4,
+                                    "total_assignments_submitted": 2, "avg_assignment_score": 7.5, "total_logins": 6}])
+        enrolment = {"student_id": "S1", "course_id": "CS101", "enrollment_date": pd.Timestamp("2026-11-20 08:00Z"),
+                     "total_videos_watched": 4}
+        write(t.STUDENT_COURSE_ENROLLMENT, [enrolment])
+        write(t.COURSE_STUDENT_ENROLLMENT, [enrolment])
+        write(t.STUDENT_COURSE_DETAILED, [{"student_id": "S1", "course_id": "CS101", "videos_watched": 4,
+                                           "materials_downloaded": 1, "watch_time_minutes": 12.5,
+                                           "last_activity_date": pd.Timestamp("2026-11-21 09:30Z")}])
+        write(t.AUTH_DAILY_ACTIVE_USERS, [
+            {"date": str(TWO_DAYS_AGO), "daily_active_users": 30, "total_sessions": 41},
+            {"date": str(YESTERDAY), "daily_active_users": 20, "total_sessions": 25},
+            {"date": str(TODAY), "daily_active_users": 5, "total_sessions": 5},  # today is the speed layer's
+        ])
+        write(t.ENGAGEMENT_DISTRIBUTION, t.engagement_distribution(pd.DataFrame(
+            {"total_videos_watched": [0, 3, 40, 60], "total_assignments_submitted": [0, 2, 5, 0],
+             "total_logins": [0, 1, 1, 1]})).to_dict("records"))
+        write(t.SYSTEM_SUMMARY, [{"id": "main", "total_courses": 1, "total_students": 1, "batch_last_run": NOW}])
+        write(t.SYSTEM_SUMMARY, [{"id": "main", "latest_active_users": 3, "latest_window_end": NOW,
+                                  "active_courses_last_hour": 2}])  # the speed columns, written separately
+        active = [{"window_start": RECENT, "active_users": 3}, {"window_start": RECENT - pd.Timedelta(seconds=30),
+                                                              "active_users": 4}]
+        active += [{"window_start": pd.Timestamp(YESTERDAY, tz="UTC") + pd.Timedelta(hours=12), "active_users": 9}]
+        if OLD_TODAY is not None:  # today, but outside the last hours asked for
+            active.append({"window_start": OLD_TODAY, "active_users": 8})
+        t.upsert(session, t.ACTIVE_USERS, speed_rows(t.ACTIVE_USERS, active).assign(source="speed"), ANALYTICS)
+        t.upsert(session, t.COURSE_POPULARITY, speed_rows(t.COURSE_POPULARITY, [
+            {"window_start": RECENT, "course_id": "CS101", "interactions": 4, "views": 2},
+            {"window_start": RECENT - pd.Timedelta(minutes=1), "course_id": "CS101", "interactions": 3, "views": 0},
+            {"window_start": RECENT, "course_id": "CS202", "interactions": 5, "views": 1},
+        ]), ANALYTICS)
+        t.upsert(session, t.VIDEO_ENGAGEMENT, speed_rows(t.VIDEO_ENGAGEMENT, [
+            {"window_start": RECENT, "video_id": "V1", "views": 3, "unique_viewers": 2, "total_watch_seconds": 300},
+            {"window_start": RECENT - pd.Timedelta(minutes=1), "video_id": "V1", "views": 1, "unique_viewers": 1,
+             "total_watch_seconds": 60},
+        ]), ANALYTICS)
+        write_top_n(session, MOVIE_RECOMMENDATIONS.in_keyspace(RECO), pd.DataFrame(
+            {"userid": [7, 7], "rank": [1, 2], "movieid": [50, 60], "score": [0.9, 0.5], "title": ["A", "B"],
+             "genres": ["Drama", "Comedy"]}), "als-v1")
+        write_top_n(session, COURSE_RECOMMENDATIONS.in_keyspace(RECO), pd.DataFrame(
+            {"user_id": ["U9"], "rank": [1], "course_id": ["C3"], "score": [0.7], "course_name": ["Graphs"]}), "als-v2")
+        write_predictions(session, RECO, pd.DataFrame({"user_id": [11], "product_id": [22], "probability": [0.375]}),
+                          "xgb-v1")
+        yield api
+
+
+def test_dau_returns_batch_rows_for_closed_days_and_speed_rows_for_today_each_tagged(client):
+    rows = client.get("/analytics/dau", params={"days": 2, "hours": 1}).json()
+    assert [(r["source"], r["date"], r["active_users"]) for r in rows] == [
+        ("batch", str(TWO_DAYS_AGO), 30), ("batch", str(YESTERDAY), 20),
+        ("speed", str((RECENT - pd.Timedelta(seconds=30)).date()), 4), ("speed", str(RECENT.date()), 3)]
+    assert rows[0]["total_sessions"] == 41 and rows[2]["window_end"] is not None
+    # One closed day only: the day before yesterday is left out.
+    assert [r["date"] for r in client.get("/analytics/dau?days=1").json() if r["source"] == "batch"] == [str(YESTERDAY)]
+
+
+def test_analytics_endpoints_answer_for_known_ids(client):
+    summary = client.get("/analytics/summary").json()
+    assert (summary["total_courses"], summary["latest_active_users"], summary["active_courses_last_hour"],
+            summary["speed_layer_status"]) == (1, 3, 2, "healthy")
+    assert client.get("/analytics/course/CS101").json()["total_videos_watched"] == 5
+    assert [s["student_id"] for s in client.get("/analytics/course/CS101/students").json()] == ["S1"]
+    assert client.get("/analytics/student/S1").json()["avg_assignment_score"] == 7.5
+    assert client.get("/analytics/student/S1/courses").json()[0]["enrollment_date"].startswith("2026-11-20T08:00:00")
+    assert client.get("/analytics/student/S1/course/CS101").json()["watch_time_minutes"] == 12.5
+    assert [c["course_id"] for c in client.get("/analytics/courses").json()] == ["CS101"]
+    assert [s["student_id"] for s in client.get("/analytics/students?limit=5").json()] == ["S1"]
+    # Interactions 0, 6, 46, 61: one student in each level.
+    assert [(lvl["category"], lvl["students"]) for lvl in client.get("/analytics/student_engagement_distribution").json()] == [
+        ("highly_active", 1), ("moderately_active", 1), ("low_activity", 1), ("inactive", 1)]
+    # CS101: 4 + 3 interactions, CS202: 5.
+    assert client.get("/analytics/course_popularity?limit=1").json() == [
+        {"course_id": "CS101", "interactions": 7, "views": 2}]
+    assert client.get("/analytics/realtime/video").json() == [
+        {"video_id": "V1", "views": 4, "total_watch_seconds": 360, "peak_unique_viewers": 2}]
+    recent = client.get("/analytics/recent_activity?hours=1").json()
+    assert (recent["interactions"], recent["video_views"], recent["total_watch_seconds"],
+            recent["peak_active_users"]) == (12, 4, 360, 4)
+
+
+def test_recommendations_and_predictions_answer_for_known_ids(client):
+    movies = client.get("/recommendations/movies/7").json()
+    assert [(i["rank"], i["item_id"], i["title"], i["model_version"]) for i in movies["items"]] == [
+        (1, 50, "A", "als-v1"), (2, 60, "B", "als-v1")]
+    courses = client.get("/recommendations/courses/U9").json()
+    assert [(i["item_id"], i["course_name"]) for i in courses["items"]] == [("C3", "Graphs")]
+    prediction = client.get("/predictions/purchase", params={"user_id": 11, "product_id": 22}).json()
+    assert (prediction["probability"], prediction["model_version"]) == (0.375, "xgb-v1")
+
+
+@pytest.mark.parametrize("path", [
+    "/analytics/course/NOPE", "/analytics/course/NOPE/students", "/analytics/student/NOPE",
+    "/analytics/student/NOPE/courses", "/analytics/student/S1/course/NOPE", "/recommendations/movies/999999",
+    "/recommendations/courses/NOPE", "/predictions/purchase?user_id=11&product_id=23",
+])
+def test_unknown_ids_get_a_404_that_says_what_was_missing(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "no " in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", [
+    "/recommendations/movies/abc", "/recommendations/movies/0", "/recommendations/courses/bad%20id!",
+    "/predictions/purchase?user_id=11", "/predictions/purchase?user_id=x&product_id=1",
+    "/analytics/dau?days=0", "/analytics/dau?hours=1000", "/analytics/course_popularity?limit=-1",
+    "/analytics/recent_activity?hours=abc", "/analytics/courses?limit=100000", "/analytics/student/" + "x" * 65,
+])
+def test_malformed_input_gets_a_422_never_a_500(client, path):
+    response = client.get(path)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+
+
+def test_openapi_lists_every_endpoint(client):
+    paths = set(client.get("/openapi.json").json()["paths"])
+    assert {"/analytics/summary", "/analytics/recent_activity", "/analytics/student_engagement_distribution",
+            "/analytics/dau", "/analytics/course_popularity", "/analytics/realtime/video", "/analytics/courses",
+            "/analytics/course/{course_id}", "/analytics/course/{course_id}/students", "/analytics/students",
+            "/analytics/student/{student_id}", "/analytics/student/{student_id}/courses",
+            "/analytics/student/{student_id}/course/{course_id}", "/recommendations/movies/{user_id}",
+            "/recommendations/courses/{user_id}", "/predictions/purchase"} <= paths
+
+
+def test_replace_leaves_exactly_the_new_rows_and_upsert_keeps_other_columns(session):
+    keyspace, table = "analytics_writer_test", t.COURSE_STUDENT_ENROLLMENT
+    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+    t.ensure_analytics_schema(session, keyspace)
+    # Microseconds in a key: Cassandra keeps milliseconds, and the stale-key comparison must still match.
+    old = pd.DataFrame({"course_id": ["K1", "K1", "K2"], "student_id": ["a", "b", "a"],
+                        "enrollment_date": pd.to_datetime(["2026-01-01 10:00:00.123456Z"] * 3),
+                        "total_videos_watched": [1, 2, 3]})
+    assert (t.replace(session, table, old, keyspace).removed) == 0
+    write = t.replace(session, table, old.iloc[[1]].assign(total_videos_watched=9), keyspace)
+    assert (write.rows, write.removed) == (1, 2)
+    held = [(r.course_id, r.student_id, r.total_videos_watched)
+            for r in session.execute(f"SELECT * FROM {keyspace}.{table.name}")]
+    assert held == [("K1", "b", 9)]
+
+    t.upsert(session, t.SYSTEM_SUMMARY, pd.DataFrame([{"id": "main", "total_courses": 1, "latest_active_users": 3}]),
+             keyspace)
+    t.upsert(session, t.SYSTEM_SUMMARY, pd.DataFrame([{"id": "main", "total_courses": 4}]), keyspace)
+    row = session.execute(f"SELECT * FROM {keyspace}.system_summary WHERE id = 'main'").one()
+    assert (row.total_courses, row.latest_active_users) == (4, 3)
+    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")

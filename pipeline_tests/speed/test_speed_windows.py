@@ -1,0 +1,112 @@
+"""Speed windows from a hand-built event sequence in two landing batches, with late events inside and outside
+the 2-minute tolerance; every expected window below is counted by hand from the events listed."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+from pipeline.events.validation import STAGED_ZONE, batch_parts
+from pipeline.speed.layer import read_windows, refresh_speed
+
+DAY = "2026-11-28"
+TOLERANCE = pd.Timedelta(minutes=2)
+
+
+def at(clock: str) -> pd.Timestamp:
+    return pd.Timestamp(f"{DAY} {clock}", tz="UTC")
+
+
+def event(event_id, category, event_type, user, clock, course=None, video=None, seconds=None) -> dict:
+    return {"event_id": event_id, "category": category, "event_type": event_type, "user_id": user,
+            "event_time": at(clock), "course_id": course, "video_id": video, "watch_duration_seconds": seconds}
+
+
+def stage(lake, batch: str, events: list[dict]) -> None:
+    """Write a batch's staged objects as the landing does: one per category and event day, in that category's
+    columns (auth events have no course or video)."""
+    frame = pd.DataFrame(events)
+    for category, rows in frame.groupby("category"):
+        columns = ["event_id", "event_type", "user_id", "event_time"]
+        columns += {"video": ["course_id", "video_id", "watch_duration_seconds"], "course": ["course_id"]}.get(category, [])
+        table = pa.Table.from_pandas(rows[columns].reset_index(drop=True), preserve_index=False)
+        lake.write_parquet(table, *batch_parts(STAGED_ZONE, category, DAY, batch))
+
+
+FIRST = [
+    event("e1", "auth", "LOGIN", "u1", "10:00:10"),
+    event("e2", "auth", "LOGIN", "u2", "10:00:40"),
+    event("e3", "auth", "LOGIN", "u1", "10:00:50"),
+    event("e4", "video", "VIDEO_WATCHED", "u1", "10:00:20", "c1", "v1", 30),
+    event("e5", "video", "VIDEO_WATCHED", "u2", "10:00:45", "c1", "v1", 50),
+    event("e6", "course", "COURSE_VIEW", "u2", "10:01:05", "c2"),
+    event("e7", "video", "VIDEO_WATCHED", "u1", "10:05:00", "c1", "v2", 10),  # newest of the first batch
+]
+# Second batch: the watermark is 10:05:00 - 2 min = 10:03:00.
+SECOND = [
+    event("e8", "auth", "LOGIN", "u3", "10:03:30"),  # 1.5 min late: within the tolerance
+    event("e9", "video", "VIDEO_WATCHED", "u3", "10:00:30", "c1", "v1", 99),  # 4.5 min late: too late
+    event("e10", "auth", "LOGIN", "u3", "10:00:20"),  # too late
+    event("e7", "video", "VIDEO_WATCHED", "u1", "10:05:00", "c1", "v2", 10),  # e7 delivered again
+    event("e12", "course", "COURSE_VIEW", "u1", "10:03:10", "c2"),  # 1 min 50 s late: within
+]
+
+
+def rows(frame: pd.DataFrame, *columns: str) -> set[tuple]:
+    out = frame.assign(window_start=frame["window_start"].dt.strftime("%H:%M:%S"))
+    return set(out[["window_start", *columns]].itertuples(index=False, name=None))
+
+
+def test_windows_follow_the_events_and_late_ones_only_within_the_tolerance(lake):
+    stage(lake, "b1", FIRST)
+    first = refresh_speed(lake, "b1", TOLERANCE)
+    assert (first.events, first.on_time, first.too_late, first.newest_before) == (7, 7, 0, None)
+
+    stage(lake, "b2", SECOND)
+    second = refresh_speed(lake, "b2", TOLERANCE)
+    assert (second.events, second.on_time, second.too_late) == (5, 3, 2)
+    assert second.newest_before == at("10:05:00")
+
+    # Logins u1 10:00:10, u2 10:00:40, u1 10:00:50, u3 10:03:30; each is in the window starting at its
+    # 30-second mark and in the one 30 s before.
+    assert rows(read_windows(lake, "active_users", DAY), "active_users") == {
+        ("09:59:30", 1), ("10:00:00", 2), ("10:00:30", 2), ("10:03:00", 1), ("10:03:30", 1)}
+    assert (read_windows(lake, "active_users", DAY)["window_end"]
+            - read_windows(lake, "active_users", DAY)["window_start"]).eq(pd.Timedelta(minutes=1)).all()
+    # Course events: c1 at 10:00 (e4, e5 views), c2 10:01 (e6), c2 10:03 (e12), c1 10:05 (e7 once).
+    assert rows(read_windows(lake, "course_popularity", DAY), "course_id", "interactions", "views") == {
+        ("10:00:00", "c1", 2, 2), ("10:01:00", "c2", 1, 0), ("10:03:00", "c2", 1, 0), ("10:05:00", "c1", 1, 1)}
+    assert rows(read_windows(lake, "video_engagement", DAY), "video_id", "views", "unique_viewers",
+                "total_watch_seconds") == {("10:00:00", "v1", 2, 2, 80), ("10:05:00", "v2", 1, 1, 10)}
+
+    # What the second batch changed, for the Cassandra upsert: the windows its on-time events fall in.
+    assert rows(second.changed["active_users"], "active_users") == {("10:03:00", 1), ("10:03:30", 1)}
+    assert rows(second.changed["course_popularity"], "course_id", "interactions") == {
+        ("10:03:00", "c2", 1), ("10:05:00", "c1", 1)}
+    assert rows(second.changed["video_engagement"], "video_id", "views") == {("10:05:00", "v2", 1)}
+
+
+def test_a_retried_batch_sees_the_same_watermark_and_changes_nothing(lake):
+    stage(lake, "b1", FIRST)
+    refresh_speed(lake, "b1", TOLERANCE)
+    stage(lake, "b2", SECOND)
+    once = refresh_speed(lake, "b2", TOLERANCE)
+    before = {v: read_windows(lake, v, DAY) for v in ("active_users", "course_popularity", "video_engagement")}
+    again = refresh_speed(lake, "b2", TOLERANCE)
+    assert (again.on_time, again.too_late, again.newest_before) == (once.on_time, once.too_late, once.newest_before)
+    for view, frame in before.items():
+        pd.testing.assert_frame_equal(read_windows(lake, view, DAY), frame)
+
+
+def test_a_window_across_midnight_counts_the_logins_of_both_days(lake):
+    stage(lake, "b1", [event("a", "auth", "LOGIN", "u1", "23:59:50")])
+    refresh_speed(lake, "b1", TOLERANCE)
+    next_day = [{**event("b", "auth", "LOGIN", "u2", "00:00:10"), "event_time": pd.Timestamp("2026-11-29 00:00:10", tz="UTC")}]
+    frame = pd.DataFrame(next_day)
+    lake.write_parquet(pa.Table.from_pandas(frame[["event_id", "event_type", "user_id", "event_time"]],
+                                            preserve_index=False),
+                       *batch_parts(STAGED_ZONE, "auth", "2026-11-29", "b2"))
+    refresh_speed(lake, "b2", TOLERANCE)
+    # 23:59:30-00:00:30 holds u1 (23:59:50) and u2 (00:00:10); it belongs to the day it starts on.
+    assert rows(read_windows(lake, "active_users", DAY), "active_users") == {("23:59:00", 1), ("23:59:30", 2)}
+    assert rows(read_windows(lake, "active_users", "2026-11-29"), "active_users") == {("00:00:00", 1)}
