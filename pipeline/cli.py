@@ -109,9 +109,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     host, port = args.host or settings.api_host, args.port or settings.api_port
-    print(f"serving on http://{host}:{port} (OpenAPI docs at /docs); Cassandra {settings.cassandra_contact_points}")
-    uvicorn.run(create_app(settings), host=host, port=port, workers=1, log_level=args.log_level,
-                access_log=args.log_level == "debug")
+    print(f"serving on http://{host}:{port} with {args.workers} worker process(es) (OpenAPI docs at /docs); "
+          f"Cassandra {settings.cassandra_contact_points}")
+    # Several workers need the app as an import path (each process builds its own, with its own session).
+    app = "pipeline.serving.api:create_app" if args.workers > 1 else create_app(settings)
+    uvicorn.run(app, factory=args.workers > 1, host=host, port=port, workers=args.workers,
+                log_level=args.log_level, access_log=args.log_level == "debug")
     return 0
 
 
@@ -390,6 +393,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="the HTTP API over the serving tables (FastAPI, docs at /docs)")
     serve.add_argument("--host", help="default API_HOST (127.0.0.1)")
     serve.add_argument("--port", type=int, help="default API_PORT (8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default %(default)s)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
 

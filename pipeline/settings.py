@@ -73,8 +73,9 @@ class Settings:
     landing_max_events_per_run: int = field(
         default_factory=lambda: int(_env("LANDING_MAX_EVENTS_PER_RUN", "2000000"))
     )
+    # 15 s: an event reaches the speed windows (and the API) within one interval plus a landing run, < 30 s.
     landing_sensor_interval_seconds: int = field(
-        default_factory=lambda: int(_env("LANDING_SENSOR_INTERVAL_SECONDS", "30"))
+        default_factory=lambda: int(_env("LANDING_SENSOR_INTERVAL_SECONDS", "15"))
     )
     # The rating and enrolment streams re-score users: a short interval keeps rating-to-Cassandra in seconds.
     stream_sensor_interval_seconds: int = field(
