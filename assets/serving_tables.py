@@ -35,6 +35,10 @@ def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
         automation_condition=automation,
         description=f"{sync.description}\n\n{how} Primary key: {', '.join(table.key)}.",
         metadata={"dagster/column_schema": cql_schema(table.columns, table.key)},
+        check_specs=[dg.AssetCheckSpec("rows_match_source", asset=table_key(table),
+                                       description="After the sync, the Cassandra table holds exactly as many rows "
+                                                   "as were written from its views (no stale row left).")]
+        if sync.replace else None,
     )
     def _sync(context: dg.AssetExecutionContext, lake: LakeResource, cassandra: CassandraResource):
         settings = get_settings()
@@ -42,11 +46,15 @@ def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
         with cassandra.session() as session:
             tables.ensure_analytics_schema(session, keyspace, settings.cassandra_replication_factor)
             write = sync_table(session, lake.get_lake(), sync, keyspace)
+            held = tables.row_count(session, table, keyspace) if sync.replace else None
         context.log.info(f"{keyspace}.{table.name}: {write.rows} rows, {write.removed} removed, {write.seconds:.1f}s")
-        return dg.MaterializeResult(metadata={
+        yield dg.MaterializeResult(metadata={
             "dagster/row_count": write.rows, "rows_removed": write.removed, "seconds": round(write.seconds, 2),
             "table": f"{keyspace}.{table.name}",
         })
+        if sync.replace:
+            yield dg.AssetCheckResult(check_name="rows_match_source", passed=held == write.rows,
+                                      metadata={"written": write.rows, "in_cassandra": held})
 
     return _sync
 

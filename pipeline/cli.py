@@ -241,12 +241,12 @@ def _demo_api() -> None:
                     body = json.loads(response.read())
             except urllib.error.HTTPError as error:
                 body = {"status": error.code, **json.loads(error.read())}
-            if isinstance(body, list):
-                body = body[-4:]  # the newest rows
+            if isinstance(body, list) and len(body) > 4:
+                body = [*body[:2], "...", *body[-2:]]
             elif "items" in body:
                 body = {**body, "items": body["items"][:3]}
             text = json.dumps(body, default=str)
-            print(f"  curl -s 'http://{settings.api_host}:{settings.api_port}{path}'\n    {text[:400]}")
+            print(f"  curl -s 'http://{settings.api_host}:{settings.api_port}{path}'\n    {text[:600]}")
     finally:
         server.should_exit = True
         thread.join(timeout=10)

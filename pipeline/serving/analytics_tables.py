@@ -171,6 +171,10 @@ def replace(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspa
     return TableWrite(table.name, written.rows, len(stale), written.seconds + time.monotonic() - started)
 
 
+def row_count(session: Session, table: AnalyticsTable, keyspace: str = KEYSPACE) -> int:
+    return session.execute(f"SELECT count(*) FROM {keyspace}.{table.name}").one()[0]
+
+
 # Engagement distribution (seed-facts §7.2): interactions = videos watched + assignments submitted + logins.
 ENGAGEMENT_LEVELS = (("highly_active", 51, None), ("moderately_active", 10, 50), ("low_activity", 1, 9),
                      ("inactive", 0, 0))

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 from cassandra import DriverException, RequestExecutionException
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster, NoHostAvailable, Session
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import PreparedStatement, dict_factory
 from fastapi import FastAPI, HTTPException, Path, Query, Request
@@ -61,12 +61,13 @@ QUERIES = {
 def connect(settings: Settings) -> tuple[Cluster, Session]:
     auth = (PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password)
             if settings.cassandra_username else None)
+    profile = ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(settings.cassandra_local_dc)),
+        row_factory=dict_factory, request_timeout=10)
     cluster = Cluster([h.strip() for h in settings.cassandra_contact_points.split(",") if h.strip()],
                       port=settings.cassandra_port, auth_provider=auth, protocol_version=5,
-                      load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(settings.cassandra_local_dc)))
-    session = cluster.connect()
-    session.row_factory = dict_factory
-    return cluster, session
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+    return cluster, cluster.connect()
 
 
 class Store:
