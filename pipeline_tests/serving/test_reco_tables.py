@@ -70,10 +70,12 @@ def test_a_shorter_list_keeps_no_stale_ranks(session):
         (1, 710, "v2"), (2, 711, "v2"), (3, 712, "v2")]
 
 
-@pytest.mark.parametrize("breakage", ["rank gap", "null score", "missing column"])
+@pytest.mark.parametrize("breakage", ["rank gap", "null score", "missing column", "more than ten ranks"])
 def test_invalid_input_is_refused_before_anything_is_written(session, breakage):
     rows = lists([8], 3)
-    if breakage == "rank gap":
+    if breakage == "more than ten ranks":  # the table holds ten slots: an 11th would never be cleared
+        rows = lists([8], 11)
+    elif breakage == "rank gap":
         rows.loc[2, "rank"] = 5
     elif breakage == "null score":
         rows.loc[0, "score"] = None
