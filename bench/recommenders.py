@@ -19,9 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -32,7 +29,7 @@ import pandas as pd
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 
-ROOT = Path(__file__).resolve().parents[1]
+from daemon import ROOT, latency_samples
 KEYSPACE = "reco_bench"
 
 
@@ -139,47 +136,23 @@ def latency(session, env: dict[str, str], samples: int) -> None:
 
     print(f"3. rating → Cassandra with the Dagster daemon (stream sensor every "
           f"{env.get('STREAM_SENSOR_INTERVAL_SECONDS', '5')} s)", flush=True)
-    log = open(Path(env["DAGSTER_HOME"]) / "daemon.log", "w")
-    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     select = session.prepare(f"SELECT updated_at, movieid FROM {KEYSPACE}.recommendations WHERE userid = ?")
     kafka = client_config(get_settings())
-    results = []
-    try:
-        # With LANDING_STARTING_OFFSETS=latest the sensor's first tick only sets its cursor at the end offsets:
-        # a rating produced before that tick would be skipped, so wait for it.
-        first_tick, deadline = "Sensor movielens_ratings_sensor skipped", time.monotonic() + 120
-        while first_tick not in Path(log.name).read_text():
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the daemon did not tick movielens_ratings_sensor within 120 s; see {log.name}")
-            time.sleep(0.5)
-        for sample in range(samples + 1):  # the first one warms the daemon up and is not counted
-            user = 10 + sample
-            produced = datetime.now(timezone.utc)
-            value = {"userId": user, "movieId": 50 + sample, "rating": 5.0, "timestamp": int(time.time())}
-            send(kafka, RATING_TOPIC, [(str(user).encode(), json.dumps(value).encode())])
-            started, deadline = time.monotonic(), time.monotonic() + 180
-            while time.monotonic() < deadline:
-                row = session.execute(select, (user,)).one()
-                if row and row.updated_at and row.updated_at.replace(tzinfo=timezone.utc) >= produced.replace(
-                        microsecond=0):
-                    break
-                if daemon.poll() is not None:
-                    raise RuntimeError(f"the daemon exited; see {log.name}")
-                time.sleep(0.2)
-            else:
-                raise RuntimeError(f"user {user}'s rows were not refreshed within 180 s; see {log.name}")
-            seconds = time.monotonic() - started
-            print(f"  {'warm-up' if sample == 0 else f'sample {sample}'}: user {user} refreshed after {seconds:.1f}s",
-                  flush=True)
-            if sample:
-                results.append(seconds)
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=60)
-    median = statistics.median(results)
-    print(f"  median {median:.1f}s, max {max(results):.1f}s; target < 30 s: "
-          f"{'met' if max(results) < 30 else 'MISSED'}", flush=True)
+
+    def send_rating(sample: int) -> tuple[int, datetime]:
+        user = 10 + sample
+        value = {"userId": user, "movieId": 50 + sample, "rating": 5.0, "timestamp": int(time.time())}
+        produced = datetime.now(timezone.utc).replace(microsecond=0)
+        send(kafka, RATING_TOPIC, [(str(user).encode(), json.dumps(value).encode())])
+        return user, produced
+
+    def refreshed(token: tuple[int, datetime]) -> bool:
+        user, produced = token
+        row = session.execute(select, (user,)).one()
+        return bool(row and row.updated_at and row.updated_at.replace(tzinfo=timezone.utc) >= produced)
+
+    latency_samples(env, "movielens_ratings_sensor", samples, send_rating, refreshed,
+                    label=lambda token: f"user {token[0]} refreshed", timeout=180)
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ import os
 import random
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from daemon import ROOT, latency_samples
+
 ANALYTICS, RECO = "analytics_bench", "reco_bench_api"
 
 
@@ -86,41 +86,20 @@ def latency(env: dict[str, str], base: str, samples: int) -> None:
 
     interval = get_settings().landing_sensor_interval_seconds
     print(f"1. learning event → API with the Dagster daemon (landing sensor every {interval} s)", flush=True)
-    log = Path(env["DAGSTER_HOME"]) / "daemon.log"
-    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-                              cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    kafka, results = client_config(get_settings()), []
-    try:
-        # With LANDING_STARTING_OFFSETS=latest the first tick only sets the cursor: wait for it.
-        first_tick, deadline = "Sensor learning_events_sensor skipped", time.monotonic() + 180
-        while first_tick not in log.read_text():
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the daemon did not tick learning_events_sensor within 180 s; see {log}")
-            time.sleep(0.5)
-        for sample in range(samples + 1):  # the first one warms the daemon up and is not counted
-            time.sleep(random.uniform(0, interval))
-            course = f"BENCH{uuid.uuid4().hex[:8].upper()}"
-            send(kafka, "course_topic", [course_view(course)])
-            started, deadline = time.monotonic(), time.monotonic() + 240
-            while time.monotonic() < deadline:
-                listed = get(base, "/analytics/course_popularity?limit=100&hours=1") or []
-                if any(row["course_id"] == course for row in listed):
-                    break
-                if daemon.poll() is not None:
-                    raise RuntimeError(f"the daemon exited; see {log}")
-                time.sleep(0.2)
-            else:
-                raise RuntimeError(f"course {course} did not reach the API within 240 s; see {log}")
-            seconds = time.monotonic() - started
-            print(f"  {'warm-up' if sample == 0 else f'sample {sample}'}: {course} visible after {seconds:.1f}s",
-                  flush=True)
-            if sample:
-                results.append(seconds)
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=60)
-    print(f"  median {statistics.median(results):.1f}s, max {max(results):.1f}s; target < 30 s: "
-          f"{'met' if max(results) < 30 else 'MISSED'}", flush=True)
+    kafka = client_config(get_settings())
+
+    def send_course_view(sample: int) -> str:
+        course = f"BENCH{uuid.uuid4().hex[:8].upper()}"
+        send(kafka, "course_topic", [course_view(course)])
+        return course
+
+    def listed(course: str) -> bool:
+        return any(row["course_id"] == course
+                   for row in get(base, "/analytics/course_popularity?limit=100&hours=1") or [])
+
+    latency_samples(env, "learning_events_sensor", samples, send_course_view, listed,
+                    label=lambda course: f"{course} visible through the API",
+                    before_each=lambda: time.sleep(random.uniform(0, interval)))
 
 
 def write_lists(users: int) -> None:
