@@ -26,7 +26,8 @@ def _spec(view: SpeedView) -> dg.AssetSpec:
         speed_key(view), deps=[STAGED_EVENTS], group_name=GROUP, kinds={"pandas", "parquet", "cassandra"},
         description=(f"{view.description}\n\nRefreshed by every landing run from the events it staged; late events "
                      f"within SPEED_LATE_TOLERANCE_SECONDS (default 120) of the newest accepted event update their "
-                     f"window, later ones are counted in `too_late` and left to the batch views. Written to "
+                     f"window, later ones (and any older than SPEED_RETENTION_HOURS, default 48) are counted in "
+                     f"`too_late` and left to the batch views; rows expire after the retention. Written to "
                      f"`speed/{view.name}/date=<window day>/` and upserted into "
                      f"`university_analytics.{view.name}` (keyed by window day, then window_start descending)."),
         metadata={"dagster/column_schema": cql_schema(table.columns, table.key)},
@@ -38,7 +39,8 @@ def refresh_speed_views(context: dg.AssetExecutionContext, config: LandingBatch,
                         cassandra: CassandraResource):
     settings, the_lake = get_settings(), lake.get_lake()
     tolerance = pd.Timedelta(seconds=settings.speed_late_tolerance_seconds)
-    refresh = refresh_speed(the_lake, batch_id(config.offset_ranges()), tolerance)
+    retention = pd.Timedelta(hours=settings.speed_retention_hours)
+    refresh = refresh_speed(the_lake, batch_id(config.offset_ranges()), tolerance, retention)
     context.log.info(f"speed: {refresh.on_time} events on time, {refresh.too_late} too late, days {refresh.days}")
     keyspace = settings.cassandra_analytics_keyspace
     written = {}
@@ -46,7 +48,8 @@ def refresh_speed_views(context: dg.AssetExecutionContext, config: LandingBatch,
         tables.ensure_analytics_schema(session, keyspace, settings.cassandra_replication_factor)
         for name, changed in refresh.changed.items():
             rows = changed.assign(date=changed["window_start"].dt.strftime("%Y-%m-%d"), source="speed")
-            written[name] = tables.upsert(session, tables.SPEED_TABLES[name], rows, keyspace).rows
+            written[name] = tables.upsert(session, tables.SPEED_TABLES[name], rows, keyspace,
+                                          ttl_seconds=int(retention.total_seconds())).rows
         if refresh.days:
             latest = refresh.days[-1]
             summary = tables.speed_summary(read_windows(the_lake, "active_users", latest),

@@ -87,6 +87,9 @@ class Settings:
     speed_late_tolerance_seconds: int = field(
         default_factory=lambda: int(_env("SPEED_LATE_TOLERANCE_SECONDS", "120"))
     )
+    # How far back the speed layer reaches (the API asks for at most 48 hours of windows); older days are the
+    # batch layer's, and speed rows in Cassandra expire after it.
+    speed_retention_hours: int = field(default_factory=lambda: int(_env("SPEED_RETENTION_HOURS", "48")))
     # The HTTP API (`pipeline serve`).
     api_host: str = field(default_factory=lambda: _env("API_HOST", "127.0.0.1"))
     api_port: int = field(default_factory=lambda: int(_env("API_PORT", "8000")))

@@ -143,13 +143,14 @@ def _python_rows(table: AnalyticsTable, frame: pd.DataFrame) -> tuple[list[str],
 
 
 def upsert(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
-           concurrency: int = 64) -> TableWrite:
+           concurrency: int = 64, ttl_seconds: int | None = None) -> TableWrite:
     """Insert or overwrite the rows of `frame`: the table's columns that `frame` has (the key columns at least);
-    the others keep their values."""
+    the others keep their values. With `ttl_seconds` the rows expire (the speed tables)."""
     started = time.monotonic()
     names, rows = _python_rows(table, frame)
+    ttl = f" USING TTL {int(ttl_seconds)}" if ttl_seconds else ""
     insert = session.prepare(f"INSERT INTO {keyspace}.{table.name} ({', '.join(names)}) "
-                             f"VALUES ({', '.join('?' for _ in names)})")
+                             f"VALUES ({', '.join('?' for _ in names)}){ttl}")
     execute_concurrent_with_args(session, insert, rows, concurrency=concurrency, raise_on_first_error=True)
     return TableWrite(table.name, len(rows), 0, time.monotonic() - started)
 

@@ -112,12 +112,29 @@ def windows_of_day(lake: Lake, day: str) -> dict[str, pd.DataFrame]:
     return out
 
 
-def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta) -> SpeedRefresh:
-    """Add one landing batch to the speed layer; return what changed."""
+def prune(lake: Lake, before_day: str) -> list[str]:
+    """Delete the speed zone's days before `before_day` (events and windows): the batch views cover them."""
+    fs, removed = lake.filesystem, []
+    for parts in (EVENTS_PARTS, *((*SPEED_ZONE, v.name) for v in SPEED_VIEWS)):
+        folders = fs.get_file_info(pafs.FileSelector(lake.path(*parts), allow_not_found=True))
+        for folder in folders:
+            if folder.type == pafs.FileType.Directory and folder.base_name.removeprefix("date=") < before_day:
+                fs.delete_dir(folder.path)
+                removed.append(folder.base_name.removeprefix("date="))
+    return sorted(set(removed))
+
+
+def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd.Timedelta) -> SpeedRefresh:
+    """Add one landing batch to the speed layer; return what changed. Days older than the retention (and the
+    day before, which windows across midnight read) are removed from the speed zone."""
     events = _read(lake, staged_batch_paths(lake, batch))
     newest = newest_accepted(lake, batch)
-    on_time, late = split_late(events, newest, tolerance)
+    on_time, late = split_late(events, newest, tolerance, retention)
     _write_batch_events(lake, batch, on_time)
+    latest = max([t for t in (newest, on_time["event_time"].max() if len(on_time) else None) if t is not None],
+                 default=None)
+    if latest is not None:
+        prune(lake, ((latest - retention).normalize() - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
     refresh = SpeedRefresh(batch, len(events), len(on_time), len(late), newest)
     if on_time.empty:
         return refresh

@@ -12,7 +12,10 @@ A landing batch is small (seconds to minutes of events), so plain pandas beats s
 Late data: the watermark is the newest event time accepted before this batch minus the tolerance (default
 2 minutes, SPEED_LATE_TOLERANCE_SECONDS). An event at or after the watermark updates its windows, even one
 that was already written; an older one is too late for the speed layer, counted, and left to the batch layer,
-which reads every cleaned event. Windows are aligned to the epoch like Spark's `window()`.
+which reads every cleaned event. The speed layer also covers only the last SPEED_RETENTION_HOURS (48) before
+its newest event: an older event is too late however it arrives (so a first batch carrying days of history,
+as the demo's, does not fill the speed tables with them). Windows are aligned to the epoch like Spark's
+`window()`.
 """
 
 from __future__ import annotations
@@ -47,12 +50,15 @@ def speed_events(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def split_late(events: pd.DataFrame, newest_before: pd.Timestamp | None,
-               tolerance: pd.Timedelta) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_late(events: pd.DataFrame, newest_before: pd.Timestamp | None, tolerance: pd.Timedelta,
+               retention: pd.Timedelta) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(on time, too late) for the events of one batch, given the newest event time accepted before it."""
-    if newest_before is None:
-        return events, events.iloc[0:0]
-    late = events["event_time"] < newest_before - tolerance
+    if events.empty:
+        return events, events
+    newest = max(newest_before, events["event_time"].max()) if newest_before is not None else events["event_time"].max()
+    late = events["event_time"] < newest - retention
+    if newest_before is not None:
+        late |= events["event_time"] < newest_before - tolerance
     return events[~late], events[late]
 
 

@@ -11,26 +11,29 @@ from pipeline.speed.layer import read_windows, refresh_speed
 
 DAY = "2026-11-28"
 TOLERANCE = pd.Timedelta(minutes=2)
+RETENTION = pd.Timedelta(hours=48)
 
 
-def at(clock: str) -> pd.Timestamp:
-    return pd.Timestamp(f"{DAY} {clock}", tz="UTC")
+CATEGORY_COLUMNS = {"video": ["course_id", "video_id", "watch_duration_seconds"], "course": ["course_id"]}
 
 
-def event(event_id, category, event_type, user, clock, course=None, video=None, seconds=None) -> dict:
+def at(clock: str, day: str = DAY) -> pd.Timestamp:
+    return pd.Timestamp(f"{day} {clock}", tz="UTC")
+
+
+def event(event_id, category, event_type, user, clock, course=None, video=None, seconds=None, day=DAY) -> dict:
     return {"event_id": event_id, "category": category, "event_type": event_type, "user_id": user,
-            "event_time": at(clock), "course_id": course, "video_id": video, "watch_duration_seconds": seconds}
+            "event_time": at(clock, day), "course_id": course, "video_id": video, "watch_duration_seconds": seconds}
 
 
 def stage(lake, batch: str, events: list[dict]) -> None:
     """Write a batch's staged objects as the landing does: one per category and event day, in that category's
     columns (auth events have no course or video)."""
     frame = pd.DataFrame(events)
-    for category, rows in frame.groupby("category"):
-        columns = ["event_id", "event_type", "user_id", "event_time"]
-        columns += {"video": ["course_id", "video_id", "watch_duration_seconds"], "course": ["course_id"]}.get(category, [])
+    for (category, day), rows in frame.groupby(["category", frame["event_time"].dt.strftime("%Y-%m-%d")]):
+        columns = ["event_id", "event_type", "user_id", "event_time", *CATEGORY_COLUMNS.get(category, [])]
         table = pa.Table.from_pandas(rows[columns].reset_index(drop=True), preserve_index=False)
-        lake.write_parquet(table, *batch_parts(STAGED_ZONE, category, DAY, batch))
+        lake.write_parquet(table, *batch_parts(STAGED_ZONE, category, day, batch))
 
 
 FIRST = [
@@ -59,11 +62,11 @@ def rows(frame: pd.DataFrame, *columns: str) -> set[tuple]:
 
 def test_windows_follow_the_events_and_late_ones_only_within_the_tolerance(lake):
     stage(lake, "b1", FIRST)
-    first = refresh_speed(lake, "b1", TOLERANCE)
+    first = refresh_speed(lake, "b1", TOLERANCE, RETENTION)
     assert (first.events, first.on_time, first.too_late, first.newest_before) == (7, 7, 0, None)
 
     stage(lake, "b2", SECOND)
-    second = refresh_speed(lake, "b2", TOLERANCE)
+    second = refresh_speed(lake, "b2", TOLERANCE, RETENTION)
     assert (second.events, second.on_time, second.too_late) == (5, 3, 2)
     assert second.newest_before == at("10:05:00")
 
@@ -88,11 +91,11 @@ def test_windows_follow_the_events_and_late_ones_only_within_the_tolerance(lake)
 
 def test_a_retried_batch_sees_the_same_watermark_and_changes_nothing(lake):
     stage(lake, "b1", FIRST)
-    refresh_speed(lake, "b1", TOLERANCE)
+    refresh_speed(lake, "b1", TOLERANCE, RETENTION)
     stage(lake, "b2", SECOND)
-    once = refresh_speed(lake, "b2", TOLERANCE)
+    once = refresh_speed(lake, "b2", TOLERANCE, RETENTION)
     before = {v: read_windows(lake, v, DAY) for v in ("active_users", "course_popularity", "video_engagement")}
-    again = refresh_speed(lake, "b2", TOLERANCE)
+    again = refresh_speed(lake, "b2", TOLERANCE, RETENTION)
     assert (again.on_time, again.too_late, again.newest_before) == (once.on_time, once.too_late, once.newest_before)
     for view, frame in before.items():
         pd.testing.assert_frame_equal(read_windows(lake, view, DAY), frame)
@@ -100,13 +103,27 @@ def test_a_retried_batch_sees_the_same_watermark_and_changes_nothing(lake):
 
 def test_a_window_across_midnight_counts_the_logins_of_both_days(lake):
     stage(lake, "b1", [event("a", "auth", "LOGIN", "u1", "23:59:50")])
-    refresh_speed(lake, "b1", TOLERANCE)
-    next_day = [{**event("b", "auth", "LOGIN", "u2", "00:00:10"), "event_time": pd.Timestamp("2026-11-29 00:00:10", tz="UTC")}]
-    frame = pd.DataFrame(next_day)
-    lake.write_parquet(pa.Table.from_pandas(frame[["event_id", "event_type", "user_id", "event_time"]],
-                                            preserve_index=False),
-                       *batch_parts(STAGED_ZONE, "auth", "2026-11-29", "b2"))
-    refresh_speed(lake, "b2", TOLERANCE)
+    refresh_speed(lake, "b1", TOLERANCE, RETENTION)
+    stage(lake, "b2", [event("b", "auth", "LOGIN", "u2", "00:00:10", day="2026-11-29")])
+    refresh_speed(lake, "b2", TOLERANCE, RETENTION)
     # 23:59:30-00:00:30 holds u1 (23:59:50) and u2 (00:00:10); it belongs to the day it starts on.
     assert rows(read_windows(lake, "active_users", DAY), "active_users") == {("23:59:00", 1), ("23:59:30", 2)}
     assert rows(read_windows(lake, "active_users", "2026-11-29"), "active_users") == {("00:00:00", 1)}
+
+
+def test_events_older_than_the_retention_are_too_late_and_old_days_leave_the_speed_zone(lake):
+    # A first batch with three days of history: only the last 48 hours before its newest event count.
+    stage(lake, "b1", [event("old", "auth", "LOGIN", "u1", "08:00:00"), event("new", "auth", "LOGIN", "u2", "09:00:00"),
+                       event("now", "auth", "LOGIN", "u3", "08:30:00", day="2026-11-30")])
+    first = refresh_speed(lake, "b1", TOLERANCE, RETENTION)
+    # Newest 2026-11-30 08:30; 48 h before is 2026-11-28 08:30: "old" (08:00) is out, "new" (09:00) is in.
+    assert (first.on_time, first.too_late) == (2, 1)
+    assert rows(read_windows(lake, "active_users", DAY), "active_users") == {("08:59:30", 1), ("09:00:00", 1)}
+
+    # At 2026-12-02 10:00 the retention starts on the 30th: days before the 29th leave the speed zone (the day
+    # before the retention's first day stays, for the windows across midnight).
+    stage(lake, "b2", [event("later", "auth", "LOGIN", "u4", "10:00:00", day="2026-12-02")])
+    refresh_speed(lake, "b2", TOLERANCE, RETENTION)
+    assert read_windows(lake, "active_users", DAY).empty
+    assert not lake.list_files("speed", "events", f"date={DAY}")
+    assert not read_windows(lake, "active_users", "2026-11-30").empty
