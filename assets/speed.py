@@ -59,6 +59,7 @@ def refresh_speed_views(context: dg.AssetExecutionContext, config: LandingBatch,
         yield dg.MaterializeResult(asset_key=speed_key(view), metadata={
             "windows_upserted": written.get(view.name, 0),
             "days_recomputed": refresh.days,
+            "days_pruned": refresh.pruned,
             "events_on_time": refresh.on_time,
             "too_late": refresh.too_late,
             "watermark": str(refresh.newest_before - tolerance) if refresh.newest_before is not None else "none yet",

@@ -47,7 +47,6 @@ SYNCS = [
          description="The batch columns of the one `main` row: total courses and students, batch_last_run (the "
                      "speed refresh writes the latest active users and the active courses of the last hour)."),
 ]
-SYNC_BY_TABLE = {s.table.name: s for s in SYNCS}
 
 
 def read_view_table(lake: Lake, view: str) -> pd.DataFrame:

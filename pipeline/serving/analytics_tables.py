@@ -23,7 +23,7 @@ import pandas as pd
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent_with_args
 
-from pipeline.serving.reco_tables import ensure_keyspace
+from pipeline.serving.reco_tables import delete_keys_not_in, ensure_keyspace
 
 KEYSPACE = "university_analytics"
 
@@ -142,16 +142,21 @@ def _python_rows(table: AnalyticsTable, frame: pd.DataFrame) -> tuple[list[str],
     return names, list(zip(*columns, strict=True))
 
 
+def _insert(session: Session, table: AnalyticsTable, names: list[str], rows: list[tuple], keyspace: str,
+            concurrency: int, ttl_seconds: int | None = None) -> None:
+    ttl = f" USING TTL {int(ttl_seconds)}" if ttl_seconds else ""
+    insert = session.prepare(f"INSERT INTO {keyspace}.{table.name} ({', '.join(names)}) "
+                             f"VALUES ({', '.join('?' for _ in names)}){ttl}")
+    execute_concurrent_with_args(session, insert, rows, concurrency=concurrency, raise_on_first_error=True)
+
+
 def upsert(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
            concurrency: int = 64, ttl_seconds: int | None = None) -> TableWrite:
     """Insert or overwrite the rows of `frame`: the table's columns that `frame` has (the key columns at least);
     the others keep their values. With `ttl_seconds` the rows expire (the speed tables)."""
     started = time.monotonic()
     names, rows = _python_rows(table, frame)
-    ttl = f" USING TTL {int(ttl_seconds)}" if ttl_seconds else ""
-    insert = session.prepare(f"INSERT INTO {keyspace}.{table.name} ({', '.join(names)}) "
-                             f"VALUES ({', '.join('?' for _ in names)}){ttl}")
-    execute_concurrent_with_args(session, insert, rows, concurrency=concurrency, raise_on_first_error=True)
+    _insert(session, table, names, rows, keyspace, concurrency, ttl_seconds)
     return TableWrite(table.name, len(rows), 0, time.monotonic() - started)
 
 
@@ -159,17 +164,13 @@ def replace(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspa
             concurrency: int = 64) -> TableWrite:
     """Make the table hold exactly the rows of `frame`, never empty on the way: upsert, then delete the keys
     that are no longer there."""
-    written = upsert(session, table, frame, keyspace, concurrency)
     started = time.monotonic()
     names, rows = _python_rows(table, frame)
+    _insert(session, table, names, rows, keyspace, concurrency)
     positions = [names.index(k) for k in table.key]
-    wanted = {tuple(row[i] for i in positions) for row in rows}
-    present = session.execute(f"SELECT {', '.join(table.key)} FROM {keyspace}.{table.name}")
-    stale = [tuple(row) for row in present if tuple(row) not in wanted]
-    delete = session.prepare(f"DELETE FROM {keyspace}.{table.name} WHERE "
-                             + " AND ".join(f"{k} = ?" for k in table.key))
-    execute_concurrent_with_args(session, delete, stale, concurrency=concurrency, raise_on_first_error=True)
-    return TableWrite(table.name, written.rows, len(stale), written.seconds + time.monotonic() - started)
+    removed = delete_keys_not_in(session, f"{keyspace}.{table.name}", table.key,
+                                 {tuple(row[i] for i in positions) for row in rows}, concurrency=concurrency)
+    return TableWrite(table.name, len(rows), removed, time.monotonic() - started)
 
 
 def row_count(session: Session, table: AnalyticsTable, keyspace: str = KEYSPACE) -> int:

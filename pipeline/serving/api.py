@@ -115,6 +115,29 @@ def _not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=what)
 
 
+async def _found(store: Store, query: str, *params: Any, missing: str) -> list[dict]:
+    """The rows of a look-up by id, or a 404 saying what was not there."""
+    rows = await store.rows(query, *params)
+    if not rows:
+        raise _not_found(missing)
+    return rows
+
+
+def _ranked_totals(windows: list[dict], key: str, limit: int, sums: tuple[str, ...],
+                   peaks: dict[str, str] | None = None) -> list[dict]:
+    """Speed windows added up per `key` (`sums`; `peaks` maps an output name to the column whose maximum it
+    takes), the first of `sums` descending, then the key."""
+    peaks = peaks or {}
+    totals: dict[str, dict] = {}
+    for row in windows:
+        total = totals.setdefault(row[key], {key: row[key], **dict.fromkeys((*sums, *peaks), 0)})
+        for column in sums:
+            total[column] += row[column]
+        for name, column in peaks.items():
+            total[name] = max(total[name], row[column])
+    return sorted(totals.values(), key=lambda t: (-t[sums[0]], t[key]))[:limit]
+
+
 # -- response shapes (the OpenAPI docs show them) ---------------------------------------------------------------
 
 class Summary(BaseModel):
@@ -266,10 +289,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/analytics/summary", tags=["analytics"], response_model=Summary)
     async def summary() -> Summary:
-        rows = await store().rows("summary", tables.SUMMARY_ID)
-        if not rows:
-            raise _not_found("no summary yet: the serving tables have not been synced and no events have landed")
-        row = rows[0]
+        row = (await _found(store(), "summary", tables.SUMMARY_ID,
+                            missing="no summary yet: the serving tables have not been synced and no events have "
+                                    "landed"))[0]
         end = row.get("latest_window_end")
         status = ("no_data" if end is None else
                   "healthy" if datetime.now(timezone.utc) - end <= SPEED_STALE_AFTER else "stale")
@@ -292,9 +314,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel])
     async def engagement_distribution() -> list[dict]:
         order = [level for level, _, _ in tables.ENGAGEMENT_LEVELS]
-        rows = await store().rows("engagement")
-        if not rows:
-            raise _not_found("no engagement distribution yet: sync views/student_overview first")
+        rows = await _found(store(), "engagement",
+                            missing="no engagement distribution yet: sync views/student_overview first")
         return sorted(rows, key=lambda r: order.index(r["category"]))
 
     @app.get("/analytics/dau", tags=["analytics"], response_model=list[DauRow])
@@ -315,28 +336,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/analytics/course_popularity", tags=["analytics"], response_model=list[CoursePopularity])
     async def course_popularity(limit: Annotated[int, Query(ge=1, le=100)] = 10,
-                                hours: Annotated[int, Query(ge=1, le=48)] = 24) -> list[CoursePopularity]:
+                                hours: Annotated[int, Query(ge=1, le=48)] = 24) -> list[dict]:
         now = datetime.now(timezone.utc)
-        totals: dict[str, list[int]] = {}
-        for row in await store().windows("course_windows", now - timedelta(hours=hours), now):
-            sums = totals.setdefault(row["course_id"], [0, 0])
-            sums[0] += row["interactions"]
-            sums[1] += row["views"]
-        ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
-        return [CoursePopularity(course_id=c, interactions=i, views=v) for c, (i, v) in ranked]
+        windows = await store().windows("course_windows", now - timedelta(hours=hours), now)
+        return _ranked_totals(windows, "course_id", limit, ("interactions", "views"))
 
     @app.get("/analytics/realtime/video", tags=["analytics"], response_model=list[VideoActivity])
-    async def realtime_video(limit: Annotated[int, Query(ge=1, le=100)] = 20, hours: Hours = 1) -> list[VideoActivity]:
+    async def realtime_video(limit: Annotated[int, Query(ge=1, le=100)] = 20, hours: Hours = 1) -> list[dict]:
         now = datetime.now(timezone.utc)
-        totals: dict[str, list[int]] = {}
-        for row in await store().windows("video_windows", now - timedelta(hours=hours), now):
-            sums = totals.setdefault(row["video_id"], [0, 0, 0])
-            sums[0] += row["views"]
-            sums[1] += row["total_watch_seconds"]
-            sums[2] = max(sums[2], row["unique_viewers"])
-        ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
-        return [VideoActivity(video_id=v, views=n, total_watch_seconds=s, peak_unique_viewers=p)
-                for v, (n, s, p) in ranked]
+        windows = await store().windows("video_windows", now - timedelta(hours=hours), now)
+        return _ranked_totals(windows, "video_id", limit, ("views", "total_watch_seconds"),
+                              peaks={"peak_unique_viewers": "unique_viewers"})
 
     @app.get("/analytics/courses", tags=["analytics"], response_model=list[CourseOverview])
     async def courses(limit: Limit = 100) -> list[dict]:
@@ -344,17 +354,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview)
     async def course(course_id: TextId) -> dict:
-        rows = await store().rows("course", course_id)
-        if not rows:
-            raise _not_found(f"no course {course_id!r} in course_overview")
-        return rows[0]
+        return (await _found(store(), "course", course_id, missing=f"no course {course_id!r} in course_overview"))[0]
 
     @app.get("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment])
     async def course_students(course_id: TextId, limit: Limit = 100) -> list[dict]:
-        rows = await store().rows("course_students", course_id, limit)
-        if not rows:
-            raise _not_found(f"no enrolments in course {course_id!r}")
-        return rows
+        return await _found(store(), "course_students", course_id, limit,
+                            missing=f"no enrolments in course {course_id!r}")
 
     @app.get("/analytics/students", tags=["analytics"], response_model=list[StudentOverview])
     async def students(limit: Limit = 100) -> list[dict]:
@@ -362,31 +367,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview)
     async def student(student_id: TextId) -> dict:
-        rows = await store().rows("student", student_id)
-        if not rows:
-            raise _not_found(f"no student {student_id!r} in student_overview")
-        return rows[0]
+        return (await _found(store(), "student", student_id,
+                             missing=f"no student {student_id!r} in student_overview"))[0]
 
     @app.get("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment])
     async def student_courses(student_id: TextId) -> list[dict]:
-        rows = await store().rows("student_courses", student_id)
-        if not rows:
-            raise _not_found(f"no enrolments of student {student_id!r}")
-        return rows
+        return await _found(store(), "student_courses", student_id,
+                            missing=f"no enrolments of student {student_id!r}")
 
     @app.get("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse)
     async def student_course(student_id: TextId, course_id: TextId) -> dict:
-        rows = await store().rows("student_course", student_id, course_id)
-        if not rows:
-            raise _not_found(f"no activity of student {student_id!r} in course {course_id!r}")
-        return rows[0]
+        return (await _found(store(), "student_course", student_id, course_id,
+                             missing=f"no activity of student {student_id!r} in course {course_id!r}"))[0]
 
     # -- recommendations and predictions -----------------------------------------------------------------------
 
     async def top_n(query: str, table, user_id: int | str) -> Response:
-        rows = await store().rows(query, user_id)
-        if not rows:
-            raise _not_found(f"no recommendations for user {user_id!r} in {table.name}")
+        rows = await _found(store(), query, user_id, missing=f"no recommendations for user {user_id!r} in {table.name}")
         # The hot path: JSON straight from the rows (the response model above documents it; validating it
         # again would cost a third of the request).
         items = [{"rank": r["rank"], "item_id": r[table.item_column], "score": r["score"],
@@ -405,10 +402,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction)
     async def purchase_prediction(user_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
                                   product_id: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict:
-        rows = await store().rows("prediction", user_id, product_id)
-        if not rows:
-            raise _not_found(f"no prediction for user {user_id} and product {product_id}: the pair is not a "
-                             f"candidate (the user never bought the product) or has not been scored")
-        return rows[0]
+        return (await _found(store(), "prediction", user_id, product_id,
+                             missing=f"no prediction for user {user_id} and product {product_id}: the pair is not "
+                                     f"a candidate (the user never bought the product) or has not been scored"))[0]
 
     return app

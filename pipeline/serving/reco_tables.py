@@ -172,17 +172,28 @@ def replace_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_
                               concurrency)
 
 
+def delete_keys_not_in(session: Session, qualified: str, key: tuple[str, ...], wanted: set[tuple],
+                       partition_key: bool = False, concurrency: int = 64) -> int:
+    """Delete every row (or, for a partition `key`, every partition) of the table whose key is not in `wanted`;
+    return how many went. This is the end of every full rewrite here: upsert first, then remove what is gone,
+    so a reader never finds the table empty."""
+    distinct = "DISTINCT " if partition_key else ""
+    present = session.execute(f"SELECT {distinct}{', '.join(key)} FROM {qualified}")
+    stale = [tuple(row) for row in present if tuple(row) not in wanted]
+    delete = session.prepare(f"DELETE FROM {qualified} WHERE " + " AND ".join(f"{k} = ?" for k in key))
+    execute_concurrent(session, ((delete, k) for k in stale), concurrency=concurrency, raise_on_first_error=True)
+    return len(stale)
+
+
 def remove_other_users(session: Session, qualified: str, user_column: str, keep: pd.Series, written: WriteReport,
                        concurrency: int = 64) -> WriteReport:
     """The end of a full rewrite: delete the partitions of every user not in `keep`; `written` is the report of
     the rewrite, returned with the removals counted and timed in."""
     started = time.monotonic()
-    wanted = set(keep.unique().tolist())
-    present = [r[0] for r in session.execute(f"SELECT DISTINCT {user_column} FROM {qualified}")]
-    stale = [u for u in present if u not in wanted]
-    delete = session.prepare(f"DELETE FROM {qualified} WHERE {user_column} = ?")
-    execute_concurrent(session, ((delete, (u,)) for u in stale), concurrency=concurrency, raise_on_first_error=True)
-    return replace(written, users_removed=len(stale), seconds=written.seconds + time.monotonic() - started)
+    wanted = {(u,) for u in keep.unique().tolist()}
+    removed = delete_keys_not_in(session, qualified, (user_column,), wanted, partition_key=True,
+                                 concurrency=concurrency)
+    return replace(written, users_removed=removed, seconds=written.seconds + time.monotonic() - started)
 
 
 def read_top_n(session: Session, table: TopNTable, user) -> list[dict]:

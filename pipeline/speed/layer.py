@@ -38,6 +38,7 @@ class SpeedRefresh:
     too_late: int
     newest_before: pd.Timestamp | None  # newest event time accepted before the batch
     days: list[str] = field(default_factory=list)  # days whose windows were recomputed
+    pruned: list[str] = field(default_factory=list)  # days that left the speed zone (past the retention)
     changed: dict[str, pd.DataFrame] = field(default_factory=dict)  # per view: the windows the batch touched
 
 
@@ -58,9 +59,10 @@ def _read(lake: Lake, paths: list[str]) -> pd.DataFrame:
     """The speed columns of staged or speed-zone objects (categories lack some of them: those become null)."""
     frames = []
     for path in paths:
-        names = pq.read_schema(path, filesystem=lake.filesystem).names
-        frames.append(pq.read_table(path, columns=[c for c in EVENT_COLUMNS if c in names],
-                                    filesystem=lake.filesystem).to_pandas())
+        with lake.filesystem.open_input_file(path) as source:
+            parquet = pq.ParquetFile(source)
+            names = parquet.schema_arrow.names
+            frames.append(parquet.read(columns=[c for c in EVENT_COLUMNS if c in names]).to_pandas())
     return speed_events(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVENT_COLUMNS))
 
 
@@ -131,11 +133,11 @@ def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd
     newest = newest_accepted(lake, batch)
     on_time, late = split_late(events, newest, tolerance, retention)
     _write_batch_events(lake, batch, on_time)
+    refresh = SpeedRefresh(batch, len(events), len(on_time), len(late), newest)
     latest = max([t for t in (newest, on_time["event_time"].max() if len(on_time) else None) if t is not None],
                  default=None)
     if latest is not None:
-        prune(lake, ((latest - retention).normalize() - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
-    refresh = SpeedRefresh(batch, len(events), len(on_time), len(late), newest)
+        refresh.pruned = prune(lake, ((latest - retention).normalize() - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
     if on_time.empty:
         return refresh
     starts = touched_window_starts(on_time)
@@ -151,6 +153,8 @@ def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd
 
 
 def read_windows(lake: Lake, view: str, day: str) -> pd.DataFrame:
+    """The windows of a view that start on `day` (empty if none were written)."""
     path = (*SPEED_ZONE, view, f"date={day}", "windows.parquet")
-    return ds.dataset(lake.path(*path), filesystem=lake.filesystem, format="parquet").to_table().to_pandas() \
-        if lake.is_file(*path) else pd.DataFrame()
+    if not lake.is_file(*path):
+        return pd.DataFrame()
+    return pq.read_table(lake.path(*path), filesystem=lake.filesystem).to_pandas()

@@ -100,6 +100,13 @@ def test_a_retried_batch_sees_the_same_watermark_and_changes_nothing(lake):
     for view, frame in before.items():
         pd.testing.assert_frame_equal(read_windows(lake, view, DAY), frame)
 
+    # A batch that moves the newest event forward: 10:14 is within 2 minutes of 10:05 (the newest before it),
+    # but not of its own 10:20. Its retry must not take its own events as the watermark.
+    stage(lake, "b3", [event("f1", "auth", "LOGIN", "u5", "10:20:00"), event("f2", "auth", "LOGIN", "u6", "10:14:00")])
+    first = refresh_speed(lake, "b3", TOLERANCE, RETENTION)
+    retry = refresh_speed(lake, "b3", TOLERANCE, RETENTION)
+    assert [(r.on_time, r.too_late, r.newest_before) for r in (first, retry)] == [(2, 0, at("10:05:00"))] * 2
+
 
 def test_a_window_across_midnight_counts_the_logins_of_both_days(lake):
     stage(lake, "b1", [event("a", "auth", "LOGIN", "u1", "23:59:50")])
