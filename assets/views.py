@@ -59,10 +59,10 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(o.rows for o in outputs),
-                "dagster/column_schema": table_schema(outputs[0].frame.schema),
+                "dagster/column_schema": table_schema(outputs[0].schema),
                 "input_rows": sum(o.input_rows for o in outputs),
                 "path": outputs[0].path if len(outputs) == 1 else f"views/{view.name}/",
-                "preview": dg.MetadataValue.md(outputs[-1].frame.limit(5).toPandas().to_markdown(index=False)),
+                "preview": dg.MetadataValue.md(outputs[-1].preview.to_markdown(index=False)),
             }
         )
         label = {o.path: o for o in outputs}

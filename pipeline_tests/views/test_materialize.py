@@ -3,6 +3,7 @@
 from pyspark.sql import functions as F
 
 from pipeline.events.cleaning import cleaned_parts
+from pipeline.views.common import event_date
 from pipeline.views.materialize import materialize_view, read_view
 from pipeline.views.registry import View
 from pipeline_tests.views.fixtures import cleaned
@@ -29,6 +30,32 @@ def test_checks_count_duplicate_and_null_keys_and_rates_out_of_range(spark, lake
     out = materialize_view(spark, lake, BROKEN)
     # Rows: SV001 (twice), SV002, null -> 4 rows; SV001's two rows are the duplicates; SV002 has rate 150.
     assert (out.rows, out.duplicate_keys, out.null_keys, out.rates_out_of_range, out.input_rows) == (4, 2, 1, 1, 4)
+
+
+def logins_per_day_with_a_repeated_user(auth):
+    """A deliberately broken date-keyed view: SV001's row of each day appears twice."""
+    counts = auth.groupBy(event_date(), "user_id").agg(F.count("*").alias("logins"))
+    return counts.unionByName(counts.where("user_id = 'SV001'"))
+
+
+BROKEN_DAILY = View(name="broken_daily_logins", group="auth", function=logins_per_day_with_a_repeated_user,
+                    columns=("date", "user_id", "logins"), keys=("date", "user_id"), date_keyed=True,
+                    description="test only")
+
+
+def test_a_date_keyed_view_is_checked_day_by_day_with_its_date(spark, lake):
+    for day, users in (("2026-11-23", ["SV002"]), ("2026-11-24", ["SV001", "SV002", "SV002"])):
+        rows = [{"event_type": "LOGIN", "user_id": u, "event_time": f"{day} 08:00:00", "session_id": f"{day}-{i}"}
+                for i, u in enumerate(users)]
+        cleaned(spark, "auth", rows).write.parquet(lake.uri(*cleaned_parts("auth", day)))
+    clean_day = materialize_view(spark, lake, BROKEN_DAILY, "2026-11-23")
+    broken_day = materialize_view(spark, lake, BROKEN_DAILY, "2026-11-24")
+    assert (clean_day.rows, clean_day.duplicate_keys, clean_day.null_keys) == (1, 0, 0)
+    # 2026-11-24: SV001 twice (the duplicates) and SV002 once, each row dated by its folder.
+    assert (broken_day.rows, broken_day.duplicate_keys, broken_day.null_keys, broken_day.input_rows) == (3, 2, 0, 3)
+    assert sorted((str(d), u, n) for d, u, n in broken_day.preview.itertuples(index=False)) == [
+        ("2026-11-24", "SV001", 1), ("2026-11-24", "SV001", 1), ("2026-11-24", "SV002", 2)]
+    assert [f.name for f in broken_day.schema.fields] == ["date", "user_id", "logins"]
 
 
 def test_date_keyed_views_are_written_per_day_and_read_back_with_their_date(spark, lake):
