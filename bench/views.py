@@ -4,12 +4,12 @@
 
 Events come from the generator and are written to the raw zone as the landing would write them (Kafka is
 not what is measured here), validated, cleaned, then every view is materialised as its asset does it
-(write plus the read-back its checks use). Prints per-view and total seconds.
+(the Spark write, then the counts its checks use). Prints per-view and total seconds.
 Targets (issue 3): all views for one day in at most 60 s; adding an 8th day to a 7-day history at most
 1/3 of the time of recomputing all 7 days.
 
 The same two steps are then timed on a history of a few thousand events over the same days: what is left is
-Spark's cost per materialisation (planning, code generation, stage scheduling, the write and the check job),
+Spark's cost per materialisation (planning, code generation, stage scheduling, committing the write),
 which no incremental algorithm removes. Adding a day on that tiny history, divided by the full recompute,
 is the lowest ratio this one-asset-per-view layout can reach at this scale.
 """
