@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.validation import STAGED_ZONE
 from pipeline.lake import Lake
-from pipeline.speed.windows import EVENT_COLUMNS, SPEED_VIEWS, WINDOW, speed_events, split_late, touched_window_starts
+from pipeline.speed.windows import (EVENT_COLUMNS, SPEED_VIEWS, WINDOW, newest_event_time, speed_events, split_late,
+                                   touched_window_starts)
 
 SPEED_ZONE = ("speed",)
 EVENTS_PARTS = (*SPEED_ZONE, "events")
@@ -134,8 +135,7 @@ def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd
     on_time, late = split_late(events, newest, tolerance, retention)
     _write_batch_events(lake, batch, on_time)
     refresh = SpeedRefresh(batch, len(events), len(on_time), len(late), newest)
-    latest = max([t for t in (newest, on_time["event_time"].max() if len(on_time) else None) if t is not None],
-                 default=None)
+    latest = newest_event_time(events, newest)
     if latest is not None:
         refresh.pruned = prune(lake, ((latest - retention).normalize() - pd.Timedelta(days=1)).strftime("%Y-%m-%d"))
     if on_time.empty:

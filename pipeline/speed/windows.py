@@ -48,13 +48,18 @@ def speed_events(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def newest_event_time(events: pd.DataFrame, newest_before: pd.Timestamp | None) -> pd.Timestamp | None:
+    """The newest event time the speed layer has seen: before this batch, or in it."""
+    in_batch = events["event_time"].max() if len(events) else None
+    return max((t for t in (newest_before, in_batch) if t is not None), default=None)
+
+
 def split_late(events: pd.DataFrame, newest_before: pd.Timestamp | None, tolerance: pd.Timedelta,
                retention: pd.Timedelta) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(on time, too late) for the events of one batch, given the newest event time accepted before it."""
     if events.empty:
         return events, events
-    newest = max(newest_before, events["event_time"].max()) if newest_before is not None else events["event_time"].max()
-    late = events["event_time"] < newest - retention
+    late = events["event_time"] < newest_event_time(events, newest_before) - retention
     if newest_before is not None:
         late |= events["event_time"] < newest_before - tolerance
     return events[~late], events[late]

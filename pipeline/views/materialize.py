@@ -78,7 +78,8 @@ def _read_written(lake: Lake, view: View, day: str | None) -> tuple[pa.Table, pd
     def dated(table: pa.Table) -> pa.Table:
         if not day:
             return table
-        return table.append_column("date", pa.array([pd.Timestamp(day).date()] * table.num_rows, pa.date32()))
+        return table.append_column("date", pa.repeat(pa.scalar(pd.Timestamp(day).date(), pa.date32()),
+                                                      table.num_rows))
 
     stored = [c for c in dict.fromkeys((*view.keys, *view.rates)) if not (day and c == "date")]
     checked = dated(dataset.to_table(columns=stored))

@@ -130,7 +130,8 @@ def test_events_older_than_the_retention_are_too_late_and_old_days_leave_the_spe
     # At 2026-12-02 10:00 the retention starts on the 30th: days before the 29th leave the speed zone (the day
     # before the retention's first day stays, for the windows across midnight).
     stage(lake, "b2", [event("later", "auth", "LOGIN", "u4", "10:00:00", day="2026-12-02")])
-    refresh_speed(lake, "b2", TOLERANCE, RETENTION)
+    second = refresh_speed(lake, "b2", TOLERANCE, RETENTION)
+    assert second.pruned == [DAY]
     assert read_windows(lake, "active_users", DAY).empty
     assert not lake.list_files("speed", "events", f"date={DAY}")
     assert not read_windows(lake, "active_users", "2026-11-30").empty
