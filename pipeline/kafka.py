@@ -6,9 +6,10 @@ sensor gRPC timeout is 60 s).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from pipeline.settings import Settings
@@ -47,7 +48,12 @@ def probe_consumer(config: dict[str, str]) -> Consumer:
 
 
 def watermarks(config: dict[str, str], topics: Iterable[str], timeout: float = 10.0) -> dict[tuple[str, int], tuple[int, int]]:
-    """(low, high) offsets of every partition of the given topics that exist; missing topics are left out."""
+    """(low, high) offsets of every partition of the given topics that exist; missing topics are left out.
+
+    A topic created moments ago is listed before its partitions have a leader, and the broker then answers
+    NOT_LEADER_FOR_PARTITION: such leadership errors are retried until `timeout`, the others raised at once.
+    """
+    deadline = time.monotonic() + timeout
     consumer = probe_consumer(config)
     try:
         metadata = consumer.list_topics(timeout=timeout)
@@ -57,13 +63,46 @@ def watermarks(config: dict[str, str], topics: Iterable[str], timeout: float = 1
             if topic_metadata is None or topic_metadata.error is not None:
                 continue
             for partition in topic_metadata.partitions:
-                low, high = consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=timeout, cached=False
-                )
-                result[(topic, partition)] = (low, high)
+                result[(topic, partition)] = _watermark(consumer, TopicPartition(topic, partition), deadline)
         return result
     finally:
         consumer.close()
+
+
+# Errors a partition gives while its leader is being elected (librdkafka does not flag them retriable here).
+_LEADERSHIP_ERRORS = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+}
+
+
+def _watermark(consumer: Consumer, partition: TopicPartition, deadline: float) -> tuple[int, int]:
+    while True:
+        try:
+            return consumer.get_watermark_offsets(
+                partition, timeout=max(deadline - time.monotonic(), 0.1), cached=False
+            )
+        except KafkaException as exc:
+            if exc.args[0].code() not in _LEADERSHIP_ERRORS or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _wait_for_leaders(admin: AdminClient, topics: list[str], deadline: float) -> None:
+    """Until every partition of `topics` has a leader: producing or reading offsets before that fails."""
+    while True:
+        listed = admin.list_topics(timeout=max(deadline - time.monotonic(), 1.0)).topics
+        waiting = [
+            t for t in topics
+            if t not in listed or listed[t].error is not None
+            or any(p.leader < 0 for p in listed[t].partitions.values())
+        ]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics {waiting} have partitions without a leader")
+        time.sleep(0.2)
 
 
 def ensure_topics(
@@ -72,7 +111,8 @@ def ensure_topics(
     replication_factor: int = 1,
     timeout: float = 30.0,
 ) -> list[str]:
-    """Create the (topic, partitions, config) topics that do not exist yet; return the ones created."""
+    """Create the (topic, partitions, config) topics that do not exist yet; return the ones created, once
+    every partition of them has a leader (so a producer or a sensor can use them at once)."""
     admin = AdminClient(config)
     existing = set(admin.list_topics(timeout=timeout).topics)
     new = [
@@ -88,4 +128,6 @@ def ensure_topics(
         except KafkaException as exc:  # created concurrently by someone else: fine
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
-    return [t.topic for t in new]
+    created = [t.topic for t in new]
+    _wait_for_leaders(admin, created, time.monotonic() + timeout)
+    return created

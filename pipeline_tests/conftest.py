@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.events.producer import topic_specs
-from pipeline.kafka import client_config, ensure_topics
+from pipeline.kafka import client_config
 from pipeline.lake import Lake
 from pipeline.settings import Settings, get_settings
-from pipeline_tests.topics import delete_topics
+from pipeline_tests.topics import recreate_topics
 from resources import SparkResource
 
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
@@ -62,14 +61,5 @@ def lake(lake_env: Settings) -> Lake:
 def fresh_topics(services: Settings) -> dict[str, str]:
     """Delete and re-create the 6 learning-event topics, so a test sees only the records it produced."""
     config = client_config(services)
-    deadline = delete_topics(config, [name for name, _, _ in topic_specs()])
-    while True:
-        try:
-            ensure_topics(config, topic_specs())
-            break
-        except Exception as exc:  # the broker may still be finishing the deletion
-            if time.monotonic() > deadline:
-                raise
-            print(f"re-creating topics: {exc}")
-            time.sleep(1)
+    recreate_topics(config, topic_specs())
     return config

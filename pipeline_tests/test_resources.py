@@ -2,8 +2,11 @@
 
 import dagster as dg
 import pytest
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from pipeline import kafka
 from pipeline.settings import Settings
+from pipeline_tests.topics import delete_topics, recreate_topics
 from resources import SparkResource, build_resources
 
 
@@ -45,3 +48,42 @@ def test_cassandra_resource_talks_to_the_local_cassandra(services):
 def test_kafka_resource_reads_end_offsets_of_the_local_broker(fresh_topics, services):
     offsets = build_resources(services)["kafka"].end_offsets(["auth_topic", "no_such_topic"])
     assert offsets == {("auth_topic", 0): (0, 0), ("auth_topic", 1): (0, 0), ("auth_topic", 2): (0, 0)}
+
+
+@pytest.mark.services
+def test_a_topic_is_readable_as_soon_as_ensure_topics_returns(services):
+    # A re-created topic is listed before its partitions have a leader; reading offsets then failed with
+    # NOT_LEADER_FOR_PARTITION in about 1 round in 10 here. Many rounds, because the window is short.
+    config = kafka.client_config(services)
+    try:
+        for _ in range(15):
+            assert recreate_topics(config, [("leader_probe", 3, {})]) == ["leader_probe"]
+            assert kafka.watermarks(config, ["leader_probe"]) == {("leader_probe", p): (0, 0) for p in range(3)}
+    finally:
+        delete_topics(config, ["leader_probe"])
+
+
+class _ElectingConsumer:
+    """Answers like a partition whose leader is still being elected, `failures` times, then (3, 7)."""
+
+    def __init__(self, failures: int, code: int = KafkaError.NOT_LEADER_FOR_PARTITION):
+        self.failures, self.code, self.calls = failures, code, 0
+
+    def get_watermark_offsets(self, partition, timeout, cached):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise KafkaException(KafkaError(self.code))
+        return 3, 7
+
+
+def test_watermarks_wait_out_a_leader_election_but_not_other_errors():
+    partition = TopicPartition("t", 0)
+    electing = _ElectingConsumer(failures=2)
+    assert kafka._watermark(electing, partition, deadline=float("inf")) == (3, 7)
+    assert electing.calls == 3
+    with pytest.raises(KafkaException):  # the election outlasts the deadline: the error is raised
+        kafka._watermark(_ElectingConsumer(failures=1), partition, deadline=0.0)
+    denied = _ElectingConsumer(failures=1, code=KafkaError.TOPIC_AUTHORIZATION_FAILED)
+    with pytest.raises(KafkaException):
+        kafka._watermark(denied, partition, deadline=float("inf"))
+    assert denied.calls == 1

@@ -1,10 +1,14 @@
-"""Deleting Kafka topics in tests, so a test sees only the records it produced."""
+"""Deleting and re-creating Kafka topics in tests, so a test sees only the records it produced."""
 
 from __future__ import annotations
 
 import time
 
+from collections.abc import Iterable
+
 from confluent_kafka.admin import AdminClient
+
+from pipeline.kafka import ensure_topics
 
 
 def delete_topics(config: dict[str, str], names: list[str], timeout: float = 60.0) -> float:
@@ -21,3 +25,17 @@ def delete_topics(config: dict[str, str], names: list[str], timeout: float = 60.
             raise TimeoutError(f"topics {sorted(set(names))} were not deleted within {timeout:.0f} s")
         time.sleep(0.5)
     return deadline
+
+
+def recreate_topics(config: dict[str, str], specs: Iterable[tuple[str, int, dict[str, str]]]) -> list[str]:
+    """Delete the (topic, partitions, config) topics and create them empty; returns the topics created."""
+    specs = list(specs)
+    deadline = delete_topics(config, [name for name, _, _ in specs])
+    while True:
+        try:
+            return ensure_topics(config, specs)
+        except Exception as exc:  # the broker may still be finishing the deletion
+            if time.monotonic() > deadline:
+                raise
+            print(f"re-creating topics: {exc}")
+            time.sleep(1)
