@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import Cluster, Session
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from pydantic import Field
 
@@ -26,17 +26,19 @@ class CassandraResource(dg.ConfigurableResource):
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:
         auth = PlainTextAuthProvider(self.username, self.password) if self.username else None
+        profile = ExecutionProfile(
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
+            request_timeout=self.request_timeout_seconds,
+        )
         cluster = Cluster(
             [h.strip() for h in self.contact_points.split(",") if h.strip()],
             port=self.port,
             auth_provider=auth,
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
+            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             protocol_version=5,
             connect_timeout=self.connect_timeout_seconds,
         )
         try:
-            session = cluster.connect(keyspace)
-            session.default_timeout = self.request_timeout_seconds
-            yield session
+            yield cluster.connect(keyspace)
         finally:
             cluster.shutdown()

@@ -3,7 +3,6 @@
 import dagster as dg
 
 from assets.learning_events import CLEANED_KEYS, QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS
-from assets.partitions import daily_partitions
 from assets.serving_tables import DAILY_ACTIVE_USERS_TABLE, SERVING_TABLE_KEYS
 from assets.speed import refresh_speed_views
 from assets.views import ALL_TIME_VIEW_KEYS, DATE_KEYED_VIEW_KEYS
@@ -13,7 +12,6 @@ SPARK_TAGS = {"pipeline/spark": "true"}  # dagster.yaml limits how many of these
 land_learning_events = dg.define_asset_job(
     "land_learning_events",
     selection=dg.AssetSelection.assets(RAW_EVENTS, STAGED_EVENTS, QUARANTINE_EVENTS, *refresh_speed_views.keys),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     description="Land Kafka offset ranges into the raw zone, validate them into staged + quarantine, and add the "
                 "staged events to the speed layer's windows (speed zone and Cassandra).",
@@ -22,7 +20,6 @@ land_learning_events = dg.define_asset_job(
 refresh_learning_day = dg.define_asset_job(
     "refresh_learning_day",
     selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, DAILY_ACTIVE_USERS_TABLE),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     tags=SPARK_TAGS,
     description="Rebuild one UTC day: the cleaned tables from every staged batch of that day, then the "
@@ -42,7 +39,6 @@ daily_learning_analytics_job = dg.define_asset_job(
     "daily_learning_analytics",
     selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, *ALL_TIME_VIEW_KEYS,
                                        *SERVING_TABLE_KEYS),
-    partitions_def=daily_partitions,
     executor_def=dg.in_process_executor,
     tags=SPARK_TAGS,
     description="One day's cleaned tables and date-keyed views, then every all-time view, then the serving tables "
