@@ -21,8 +21,8 @@ $(BIN)/pipeline: pyproject.toml
 
 setup: $(BIN)/pipeline  ## Python environment with the project installed (editable)
 
-dagster-home:  ## the Dagster instance folder, with this project's dagster.yaml
-	@mkdir -p $(DAGSTER_HOME) && [ -f $(DAGSTER_HOME)/dagster.yaml ] || cp dagster.yaml $(DAGSTER_HOME)/
+dagster-home:  ## the Dagster instance folder, with this project's dagster.yaml (refreshed when the project's is newer)
+	@mkdir -p $(DAGSTER_HOME) && cp -u dagster.yaml $(DAGSTER_HOME)/
 
 # The compose test validates docker-compose.yml with Debian's docker-compose (no Docker engine needed).
 tools:

@@ -139,12 +139,13 @@ def _lake_check(args: argparse.Namespace) -> int:
 
 
 def dagster_home() -> Path:
-    """DAGSTER_HOME (default ./.dagster_home), holding the project's dagster.yaml."""
+    """DAGSTER_HOME (default ./.dagster_home), holding the project's dagster.yaml (copied again when the project's
+    is newer, so an instance created before a change of the run queue gets it)."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / ".dagster_home"))).resolve()
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copy(PROJECT_ROOT / "dagster.yaml", config)
+    config, project = home / "dagster.yaml", PROJECT_ROOT / "dagster.yaml"
+    if not config.exists() or config.stat().st_mtime < project.stat().st_mtime:
+        shutil.copy(project, config)
     return home
 
 

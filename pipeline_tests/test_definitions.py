@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
+import yaml
+from dagster._utils.tags import TagConcurrencyLimitsCounter
 
 from pipeline.definitions import defs
 
@@ -35,6 +37,7 @@ SERVING_ASSETS = {f"cassandra/university_analytics/{t}" for t in (
     "student_course_detailed", "auth_daily_active_users", "engagement_distribution", "system_summary")}
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")  # the CLI of this environment
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule():
@@ -111,6 +114,30 @@ def test_daily_schedule_refreshes_yesterday_at_five_past_midnight_utc():
                                         repository_def=defs.get_repository_def())
     [request] = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2026-11-24"
+
+
+def test_the_batches_of_one_stream_run_one_at_a_time(tmp_path):
+    # What the daemon's run queue decides, with the limits the local instance actually loads.
+    (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    deploy = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())["run_coordinator"]["config"]
+    assert deploy["tag_concurrency_limits"] == limits  # the docker-compose stack queues the same way
+
+    class Run:  # what the counter reads of a run: the tags the job gives it
+        def __init__(self, job: str):
+            self.tags = dict(defs.resolve_job_def(job).tags)
+
+    def blocked(job: str, running: str) -> bool:
+        return TagConcurrencyLimitsCounter(limits, [Run(running)]).is_blocked(Run(job))
+
+    streams = ["land_learning_events", "refresh_movie_recommendations", "refresh_course_recommendations",
+               "score_purchase_features"]
+    for job in streams:
+        assert blocked(job, running=job), f"two {job} runs at once"
+        assert not any(blocked(job, running=other) for other in streams if other != job)
+        assert not blocked(job, running="refresh_learning_day")
+    assert blocked("refresh_all_time_views", running="refresh_learning_day")  # one Spark run at a time
 
 
 def test_dagster_cli_validates_the_code_location_both_ways(tmp_path):

@@ -9,10 +9,19 @@ from assets.views import ALL_TIME_VIEW_KEYS, DATE_KEYED_VIEW_KEYS
 
 SPARK_TAGS = {"pipeline/spark": "true"}  # dagster.yaml limits how many of these run at once
 
+
+def serial(stream: str) -> dict[str, str]:
+    """Tags that make a stream's runs go one at a time (dagster.yaml: one run per value). Each batch reads state
+    earlier batches wrote (the speed zone's day events, a user's whole history) and writes results from it: two
+    batches at once could each miss the other's records and the later write would keep that gap."""
+    return {"pipeline/serial": stream}
+
+
 land_learning_events = dg.define_asset_job(
     "land_learning_events",
     selection=dg.AssetSelection.assets(RAW_EVENTS, STAGED_EVENTS, QUARANTINE_EVENTS, *refresh_speed_views.keys),
     executor_def=dg.in_process_executor,
+    tags=serial("learning_events"),
     description="Land Kafka offset ranges into the raw zone, validate them into staged + quarantine, and add the "
                 "staged events to the speed layer's windows (speed zone and Cassandra).",
 )

@@ -22,6 +22,7 @@ from pipeline.ml.streams import RAW_ZONE, InteractionStream
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
 from pipeline.settings import get_settings
 from resources import KafkaResource, LakeResource
+from sensors.jobs import serial
 from sensors.offsets import ends_of, plan_landing
 
 
@@ -38,6 +39,7 @@ def build_stream_job_and_sensor(stream: InteractionStream, serving: dg.AssetKey,
         job_name,
         selection=dg.AssetSelection.assets(stream_key(stream), serving),
         executor_def=dg.in_process_executor,
+        tags=serial(topic),
         description=f"Land a batch of `{topic}` and {refreshes}.",
     )
 
