@@ -1,12 +1,17 @@
 """The speed zone: accepted events of each landing batch, and the windows of the speed views per day.
 
     speed/events/date=<d>/batch=<batch id>.parquet     events a batch added (on time), by event day
+    speed/events/date=<d>/compacted.parquet            earlier batches' events of day d, merged
     speed/<view>/date=<d>/windows.parquet             every window of the view starting on day d
 
-A batch writes its own event objects (a retry overwrites them, so two landing runs never race on a shared
-file), then recomputes the days whose windows it touched from all accepted events of those days (and the
-next day's first minute, for the windows that cross midnight). Events are de-duplicated by event_id there,
-so a duplicate delivered in another batch counts once.
+A batch writes its own event objects (a retry overwrites them), then recomputes the days whose windows it
+touched from all accepted events of those days (and the next day's first minute, for the windows that cross
+midnight). Events are de-duplicated by event_id there, so a duplicate delivered in another batch counts once.
+Landing runs go one at a time (dagster.yaml), because each reads the day's events the previous ones wrote.
+
+A landing batch every few seconds would leave thousands of small objects per day, each read again by every
+later batch of that day; once a day holds more than COMPACT_AFTER objects of earlier batches, they are merged
+into one. A crash between that write and the deletes leaves events twice, which the de-duplication absorbs.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from pipeline.speed.windows import (EVENT_COLUMNS, SPEED_VIEWS, WINDOW, newest_e
 
 SPEED_ZONE = ("speed",)
 EVENTS_PARTS = (*SPEED_ZONE, "events")
+COMPACTED = "compacted.parquet"
+COMPACT_AFTER = 16  # objects of earlier batches a day may hold before they are merged
 
 
 @dataclass
@@ -41,6 +48,7 @@ class SpeedRefresh:
     days: list[str] = field(default_factory=list)  # days whose windows were recomputed
     pruned: list[str] = field(default_factory=list)  # days that left the speed zone (past the retention)
     changed: dict[str, pd.DataFrame] = field(default_factory=dict)  # per view: the windows the batch touched
+    compacted: int = 0  # objects of earlier batches merged into their day's compacted object
 
 
 def _batch_files(lake: Lake, parts: tuple[str, ...], batch: str) -> list[str]:
@@ -102,6 +110,22 @@ def day_events(lake: Lake, day: str) -> pd.DataFrame:
     return _read(lake, _event_files(lake, day)).drop_duplicates("event_id")
 
 
+def compact_day(lake: Lake, day: str, batch: str, threshold: int = COMPACT_AFTER) -> int:
+    """Merge a day's event objects into its compacted object once more than `threshold` of them come from other
+    batches than `batch` (whose own object stays, so a retry of it still overwrites only that); returns how
+    many objects were merged."""
+    own = f"/batch={batch}.parquet"
+    earlier = [p for p in _event_files(lake, day) if not p.endswith(own)]
+    if len(earlier) <= threshold:
+        return 0
+    merged = _read(lake, earlier).drop_duplicates("event_id")
+    lake.write_parquet(pa.Table.from_pandas(merged, preserve_index=False), *EVENTS_PARTS, f"date={day}", COMPACTED)
+    for path in earlier:
+        if not path.endswith(f"/{COMPACTED}"):
+            lake.filesystem.delete_file(path)
+    return len(earlier)
+
+
 def windows_of_day(lake: Lake, day: str) -> dict[str, pd.DataFrame]:
     """Every window of every speed view that starts on `day`."""
     following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
@@ -127,7 +151,8 @@ def prune(lake: Lake, before_day: str) -> list[str]:
     return sorted(set(removed))
 
 
-def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd.Timedelta) -> SpeedRefresh:
+def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd.Timedelta,
+                  compact_after: int = COMPACT_AFTER) -> SpeedRefresh:
     """Add one landing batch to the speed layer; return what changed. Days older than the retention (and the
     day before, which windows across midnight read) are removed from the speed zone."""
     events = _read(lake, staged_batch_paths(lake, batch))
@@ -144,6 +169,7 @@ def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd
     refresh.days = sorted(set(starts.strftime("%Y-%m-%d")))
     changed: dict[str, list[pd.DataFrame]] = {v.name: [] for v in SPEED_VIEWS}
     for day in refresh.days:
+        refresh.compacted += compact_day(lake, day, batch, compact_after)
         for name, windows in windows_of_day(lake, day).items():
             lake.write_parquet(pa.Table.from_pandas(windows, preserve_index=False),
                                *SPEED_ZONE, name, f"date={day}", "windows.parquet")

@@ -135,3 +135,28 @@ def test_events_older_than_the_retention_are_too_late_and_old_days_leave_the_spe
     assert read_windows(lake, "active_users", DAY).empty
     assert not lake.list_files("speed", "events", f"date={DAY}")
     assert not read_windows(lake, "active_users", "2026-11-30").empty
+
+
+def test_a_day_of_many_small_batches_is_compacted_and_still_counts_each_event_once(lake):
+    # 18 batches of one view each: e<i> by u<i mod 3> at 10:00:<i>, watching i+1 seconds; the last batch also
+    # delivers e0 again. All fall in the video window of the minute 10:00.
+    for i in range(18):
+        events = [event(f"e{i}", "video", "VIDEO_WATCHED", f"u{i % 3}", f"10:00:{i:02d}", "c1", "v1", i + 1)]
+        if i == 17:
+            events.append(event("e0", "video", "VIDEO_WATCHED", "u0", "10:00:00", "c1", "v1", 1))
+        stage(lake, f"b{i:02d}", events)
+        refresh = refresh_speed(lake, f"b{i:02d}", TOLERANCE, RETENTION)
+        # Merged once the day holds more than 16 objects of earlier batches: at the 18th batch, b00..b16.
+        assert refresh.compacted == (17 if i == 17 else 0)
+    names = [p.rsplit("/", 1)[1] for p in lake.list_files("speed", "events", f"date={DAY}")]
+    assert names == ["batch=b17.parquet", "compacted.parquet"]
+    # 18 distinct views by 3 viewers, 1 + 2 + ... + 18 = 171 seconds (e0 once).
+    views = {("10:00:00", "v1", 18, 3, 171)}
+    assert rows(read_windows(lake, "video_engagement", DAY), "video_id", "views", "unique_viewers",
+                "total_watch_seconds") == views
+
+    # A crash between the merge and the deletes leaves an object whose events are also merged: counted once.
+    stage(lake, "b05", [event("e5", "video", "VIDEO_WATCHED", "u2", "10:00:05", "c1", "v1", 6)])
+    refresh_speed(lake, "b05", TOLERANCE, RETENTION)
+    assert rows(read_windows(lake, "video_engagement", DAY), "video_id", "views", "unique_viewers",
+                "total_watch_seconds") == views
