@@ -68,7 +68,7 @@ class Lake:
             scheme=endpoint.split("://", 1)[0] if endpoint else "https",
         )
 
-    def write_parquet(self, table: pa.Table, *parts: str) -> str:
+    def write_parquet(self, table: pa.Table, *parts: str, row_group_size: int | None = None) -> str:
         """Write a Parquet object so that readers never see it half-written, and return its path.
 
         Locally the file is written beside its final name and renamed (atomic on POSIX); an S3 object only
@@ -77,7 +77,7 @@ class Lake:
         fs, final = self.filesystem, self.path(*parts)
         fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
         target = final if self.is_s3 else f"{final}.tmp-{uuid.uuid4().hex}"
-        pq.write_table(table, target, filesystem=fs, compression="zstd")
+        pq.write_table(table, target, filesystem=fs, compression="zstd", row_group_size=row_group_size)
         if target != final:
             fs.move(target, final)
         return final

@@ -4,20 +4,20 @@
     speed/events/date=<d>/compacted.parquet            earlier batches' events of day d, merged
     speed/<view>/date=<d>/windows.parquet             every window of the view starting on day d
 
-A batch writes its own event objects (a retry overwrites them), then recomputes the days whose windows it
-touched from all accepted events of those days (and the next day's first minute, for the windows that cross
-midnight). Events are de-duplicated by event_id there, so a duplicate delivered in another batch counts once.
-Landing runs go one at a time (dagster.yaml), because each reads the day's events the previous ones wrote.
+A batch writes its own event objects (a retry overwrites them), then recomputes the windows its events fall
+in from every accepted event of their time range (across midnight too), and replaces those windows in the
+days' window objects. Events are de-duplicated by event_id there, so a duplicate delivered in another batch
+counts once. Landing runs go one at a time (dagster.yaml), because each reads what the previous ones wrote.
 
-A landing batch every few seconds would leave thousands of small objects per day, each read again by every
+A stream landed every few seconds would leave thousands of small objects per day, each opened again by every
 later batch of that day; once a day holds more than COMPACT_AFTER objects of earlier batches, they are merged
-into one. A crash between that write and the deletes leaves events twice, which the de-duplication absorbs.
+into one, sorted by time, so a batch reads only the row groups of its time range. A crash between that write
+and the deletes leaves events twice, which the de-duplication absorbs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 import pandas as pd
 import pyarrow as pa
@@ -36,6 +36,7 @@ SPEED_ZONE = ("speed",)
 EVENTS_PARTS = (*SPEED_ZONE, "events")
 COMPACTED = "compacted.parquet"
 COMPACT_AFTER = 16  # objects of earlier batches a day may hold before they are merged
+COMPACTED_ROW_GROUP = 50_000  # rows: a batch's time range then reads one or two row groups of a compacted day
 
 
 @dataclass
@@ -105,9 +106,21 @@ def _write_batch_events(lake: Lake, batch: str, events: pd.DataFrame) -> None:
             lake.filesystem.delete_file(path)
 
 
-def day_events(lake: Lake, day: str) -> pd.DataFrame:
-    """Accepted events of a day, each event_id once."""
-    return _read(lake, _event_files(lake, day)).drop_duplicates("event_id")
+def _read_accepted(lake: Lake, paths: list[str], start: pd.Timestamp | None = None,
+                   end: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Speed-zone events of the objects, each event_id once; only start <= event_time < end when given (a
+    compacted day is sorted by time, so its row-group statistics skip the rest of the day)."""
+    filters = None if start is None else [("event_time", ">=", start), ("event_time", "<", end)]
+    frames = [pq.read_table(path, filesystem=lake.filesystem, columns=EVENT_COLUMNS, filters=filters).to_pandas()
+              for path in paths]
+    return speed_events(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVENT_COLUMNS)
+                        ).drop_duplicates("event_id")
+
+
+def events_between(lake: Lake, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """Accepted events with start <= event_time < end, each event_id once."""
+    days = pd.date_range(start.normalize(), (end - pd.Timedelta(1)).normalize(), freq="D")
+    return _read_accepted(lake, [p for d in days for p in _event_files(lake, d.strftime("%Y-%m-%d"))], start, end)
 
 
 def compact_day(lake: Lake, day: str, batch: str, threshold: int = COMPACT_AFTER) -> int:
@@ -118,25 +131,35 @@ def compact_day(lake: Lake, day: str, batch: str, threshold: int = COMPACT_AFTER
     earlier = [p for p in _event_files(lake, day) if not p.endswith(own)]
     if len(earlier) <= threshold:
         return 0
-    merged = _read(lake, earlier).drop_duplicates("event_id")
-    lake.write_parquet(pa.Table.from_pandas(merged, preserve_index=False), *EVENTS_PARTS, f"date={day}", COMPACTED)
+    merged = _read_accepted(lake, earlier).sort_values("event_time")
+    lake.write_parquet(pa.Table.from_pandas(merged, preserve_index=False), *EVENTS_PARTS, f"date={day}", COMPACTED,
+                       row_group_size=COMPACTED_ROW_GROUP)
     for path in earlier:
         if not path.endswith(f"/{COMPACTED}"):
             lake.filesystem.delete_file(path)
     return len(earlier)
 
 
-def windows_of_day(lake: Lake, day: str) -> dict[str, pd.DataFrame]:
-    """Every window of every speed view that starts on `day`."""
-    following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-    events = pd.concat([day_events(lake, day), day_events(lake, following)], ignore_index=True)
-    start = pd.Timestamp(day, tz="UTC")
-    events = events[events["event_time"] < start + pd.Timedelta(days=1) + WINDOW]
+def touched_windows(lake: Lake, starts: pd.DatetimeIndex) -> dict[str, pd.DataFrame]:
+    """Per speed view, its windows that start at one of `starts`, from every accepted event they cover."""
+    events = events_between(lake, starts.min(), starts.max() + WINDOW)
     out = {}
     for view in SPEED_VIEWS:
         windows = view.compute(events)
-        out[view.name] = windows[windows["window_start"].dt.strftime("%Y-%m-%d") == day].reset_index(drop=True)
+        out[view.name] = windows[windows["window_start"].isin(starts)].reset_index(drop=True)
     return out
+
+
+def _merge_day_windows(lake: Lake, view: str, day: str, fresh: pd.DataFrame, starts: pd.DatetimeIndex) -> None:
+    """Replace the windows of `starts` in the day's windows object by `fresh` (the day's recomputed ones)."""
+    kept = read_windows(lake, view, day)
+    if len(kept):
+        kept = kept[~kept["window_start"].isin(starts)]
+    parts = [f for f in (kept, fresh) if len(f)]
+    merged = pd.concat(parts, ignore_index=True) if parts else fresh
+    order = [c for c in ("window_start", "course_id", "video_id") if c in merged.columns]
+    lake.write_parquet(pa.Table.from_pandas(merged.sort_values(order, ignore_index=True), preserve_index=False),
+                       *SPEED_ZONE, view, f"date={day}", "windows.parquet")
 
 
 def prune(lake: Lake, before_day: str) -> list[str]:
@@ -167,14 +190,13 @@ def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd
         return refresh
     starts = touched_window_starts(on_time)
     refresh.days = sorted(set(starts.strftime("%Y-%m-%d")))
-    changed: dict[str, list[pd.DataFrame]] = {v.name: [] for v in SPEED_VIEWS}
     for day in refresh.days:
         refresh.compacted += compact_day(lake, day, batch, compact_after)
-        for name, windows in windows_of_day(lake, day).items():
-            lake.write_parquet(pa.Table.from_pandas(windows, preserve_index=False),
-                               *SPEED_ZONE, name, f"date={day}", "windows.parquet")
-            changed[name].append(windows[windows["window_start"].isin(starts)])
-    refresh.changed = {name: pd.concat(frames, ignore_index=True) for name, frames in changed.items()}
+    refresh.changed = touched_windows(lake, starts)
+    for name, windows in refresh.changed.items():
+        window_days = windows["window_start"].dt.strftime("%Y-%m-%d")
+        for day in refresh.days:
+            _merge_day_windows(lake, name, day, windows[window_days == day], starts)
     return refresh
 
 

@@ -3,11 +3,13 @@ the 2-minute tolerance; every expected window below is counted by hand from the 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from pipeline.events.validation import STAGED_ZONE, batch_parts
 from pipeline.speed.layer import read_windows, refresh_speed
+from pipeline.speed.windows import SPEED_VIEWS, speed_events
 
 DAY = "2026-11-28"
 TOLERANCE = pd.Timedelta(minutes=2)
@@ -160,3 +162,44 @@ def test_a_day_of_many_small_batches_is_compacted_and_still_counts_each_event_on
     refresh_speed(lake, "b05", TOLERANCE, RETENTION)
     assert rows(read_windows(lake, "video_engagement", DAY), "video_id", "views", "unique_viewers",
                 "total_watch_seconds") == views
+
+
+def test_windows_built_batch_by_batch_equal_the_windows_of_all_events_at_once(lake):
+    # 60 batches of 20 events from 23:50 to 00:20 across midnight, each reaching up to a minute back, every
+    # fifth one only 60-110 s back (older than what came before it, yet within the tolerance: every event is
+    # accepted), some delivered twice; compaction after 3 objects. The windows the layer merged batch by batch
+    # must equal the views computed once over every distinct event.
+    rng = np.random.default_rng(11)
+    start, accepted = at("23:50:00"), []
+    for index in range(60):
+        end = start + index * pd.Timedelta(seconds=30)
+        batch = []
+        for n in range(20):
+            back = rng.integers(60, 110) if index % 5 == 4 else rng.integers(0, 60)
+            moment = end - pd.Timedelta(seconds=int(back))
+            category = ["auth", "video", "course"][n % 3]
+            batch.append(event(f"b{index}-{n}", category, {"auth": "LOGIN", "video": "VIDEO_WATCHED",
+                                                           "course": "COURSE_VIEW"}[category],
+                               f"u{rng.integers(0, 8)}", moment.strftime("%H:%M:%S"), f"c{rng.integers(0, 3)}",
+                               f"v{rng.integers(0, 4)}", int(rng.integers(1, 100)), day=moment.strftime("%Y-%m-%d")))
+            if category == "auth":
+                batch[-1].update(course_id=None, video_id=None, watch_duration_seconds=None)
+        if index and index % 7 == 0:
+            batch.append(accepted[-5])  # delivered again in a later batch
+        stage(lake, f"b{index:02d}", batch)
+        refresh = refresh_speed(lake, f"b{index:02d}", TOLERANCE, RETENTION, compact_after=3)
+        assert refresh.too_late == 0
+        accepted += batch
+    everything = speed_events(pd.DataFrame(accepted)).drop_duplicates("event_id")
+    assert len(everything) == 60 * 20
+    for view in SPEED_VIEWS:
+        expected = view.compute(everything)
+        for day in ("2026-11-28", "2026-11-29"):
+            want = expected[expected["window_start"].dt.strftime("%Y-%m-%d") == day]
+            got = read_windows(lake, view.name, day)
+            assert len(got) == len(want) > 0
+            columns = list(want.columns)
+            pd.testing.assert_frame_equal(
+                got[columns].sort_values(columns, ignore_index=True),
+                want.sort_values(columns, ignore_index=True), check_dtype=False)
+    assert len(lake.list_files("speed", "events", "date=2026-11-28")) <= 4
