@@ -65,8 +65,8 @@ def staged_batch_paths(lake: Lake, batch: str) -> list[str]:
     return [p for c in CATEGORIES for p in _batch_files(lake, (*STAGED_ZONE, f"category={c.name}"), batch)]
 
 
-def _read(lake: Lake, paths: list[str]) -> pd.DataFrame:
-    """The speed columns of staged or speed-zone objects (categories lack some of them: those become null)."""
+def _read_staged(lake: Lake, paths: list[str]) -> pd.DataFrame:
+    """The speed columns of staged objects (categories lack some of them: those become null)."""
     frames = []
     for path in paths:
         with lake.filesystem.open_input_file(path) as source:
@@ -178,7 +178,7 @@ def refresh_speed(lake: Lake, batch: str, tolerance: pd.Timedelta, retention: pd
                   compact_after: int = COMPACT_AFTER) -> SpeedRefresh:
     """Add one landing batch to the speed layer; return what changed. Days older than the retention (and the
     day before, which windows across midnight read) are removed from the speed zone."""
-    events = _read(lake, staged_batch_paths(lake, batch))
+    events = _read_staged(lake, staged_batch_paths(lake, batch))
     newest = newest_accepted(lake, batch)
     on_time, late = split_late(events, newest, tolerance, retention)
     _write_batch_events(lake, batch, on_time)
