@@ -89,30 +89,14 @@ def _watermark(consumer: Consumer, partition: TopicPartition, deadline: float) -
             time.sleep(0.2)
 
 
-def _wait_for_leaders(admin: AdminClient, topics: list[str], deadline: float) -> None:
-    """Until every partition of `topics` has a leader: producing or reading offsets before that fails."""
-    while True:
-        listed = admin.list_topics(timeout=max(deadline - time.monotonic(), 1.0)).topics
-        waiting = [
-            t for t in topics
-            if t not in listed or listed[t].error is not None
-            or any(p.leader < 0 for p in listed[t].partitions.values())
-        ]
-        if not waiting:
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"topics {waiting} have partitions without a leader")
-        time.sleep(0.2)
-
-
 def ensure_topics(
     config: dict[str, str],
     specs: Iterable[tuple[str, int, dict[str, str]]],
     replication_factor: int = 1,
     timeout: float = 30.0,
 ) -> list[str]:
-    """Create the (topic, partitions, config) topics that do not exist yet; return the ones created, once
-    every partition of them has a leader (so a producer or a sensor can use them at once)."""
+    """Create the (topic, partitions, config) topics that do not exist yet; return the ones created. (Their
+    partitions may still be electing a leader: `watermarks` waits that out, producers retry by themselves.)"""
     admin = AdminClient(config)
     existing = set(admin.list_topics(timeout=timeout).topics)
     new = [
@@ -128,6 +112,4 @@ def ensure_topics(
         except KafkaException as exc:  # created concurrently by someone else: fine
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
-    created = [t.topic for t in new]
-    _wait_for_leaders(admin, created, time.monotonic() + timeout)
-    return created
+    return [t.topic for t in new]

@@ -51,7 +51,7 @@ def test_kafka_resource_reads_end_offsets_of_the_local_broker(fresh_topics, serv
 
 
 @pytest.mark.services
-def test_a_topic_is_readable_as_soon_as_ensure_topics_returns(services):
+def test_the_offsets_of_a_re_created_topic_are_readable_at_once(services):
     # A re-created topic is listed before its partitions have a leader; reading offsets then failed with
     # NOT_LEADER_FOR_PARTITION in about 1 round in 10 here. Many rounds, because the window is short.
     config = kafka.client_config(services)
