@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.cluster import Session
 from pydantic import Field
+
+from pipeline.cassandra import open_cluster
 
 
 class CassandraResource(dg.ConfigurableResource):
@@ -25,19 +25,8 @@ class CassandraResource(dg.ConfigurableResource):
 
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:
-        auth = PlainTextAuthProvider(self.username, self.password) if self.username else None
-        profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.local_dc)),
-            request_timeout=self.request_timeout_seconds,
-        )
-        cluster = Cluster(
-            [h.strip() for h in self.contact_points.split(",") if h.strip()],
-            port=self.port,
-            auth_provider=auth,
-            execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-            protocol_version=5,
-            connect_timeout=self.connect_timeout_seconds,
-        )
+        cluster = open_cluster(self.contact_points, self.port, self.username, self.password, self.local_dc,
+                               self.request_timeout_seconds, self.connect_timeout_seconds)
         try:
             yield cluster.connect(keyspace)
         finally:

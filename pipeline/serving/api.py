@@ -19,14 +19,13 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from cassandra import DriverException, RequestExecutionException
-from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.cluster import Cluster, NoHostAvailable, Session
 from cassandra.query import PreparedStatement, dict_factory
 from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from pipeline.cassandra import open_cluster
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.predictions import ensure_predictions_table
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table
@@ -59,14 +58,9 @@ QUERIES = {
 
 
 def connect(settings: Settings) -> tuple[Cluster, Session]:
-    auth = (PlainTextAuthProvider(settings.cassandra_username, settings.cassandra_password)
-            if settings.cassandra_username else None)
-    profile = ExecutionProfile(
-        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(settings.cassandra_local_dc)),
-        row_factory=dict_factory, request_timeout=10)
-    cluster = Cluster([h.strip() for h in settings.cassandra_contact_points.split(",") if h.strip()],
-                      port=settings.cassandra_port, auth_provider=auth, protocol_version=5,
-                      execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+    cluster = open_cluster(settings.cassandra_contact_points, settings.cassandra_port, settings.cassandra_username,
+                           settings.cassandra_password, settings.cassandra_local_dc, request_timeout=10,
+                           row_factory=dict_factory)
     return cluster, cluster.connect()
 
 
