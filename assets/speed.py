@@ -50,11 +50,12 @@ def refresh_speed_views(context: dg.AssetExecutionContext, config: LandingBatch,
             rows = changed.assign(date=changed["window_start"].dt.strftime("%Y-%m-%d"), source="speed")
             written[name] = tables.upsert(session, tables.SPEED_TABLES[name], rows, keyspace,
                                           ttl_seconds=int(retention.total_seconds())).rows
-        if refresh.days:
-            latest = refresh.days[-1]
-            summary = tables.speed_summary(read_windows(the_lake, "active_users", latest),
-                                           read_windows(the_lake, "course_popularity", latest))
-            tables.upsert(session, tables.SYSTEM_SUMMARY, summary, keyspace)
+        # Every batch marks the speed layer as working, even one whose events were all too late.
+        latest = refresh.days[-1] if refresh.days else None
+        windows = [read_windows(the_lake, view, latest) if latest else pd.DataFrame()
+                   for view in ("active_users", "course_popularity")]
+        summary = tables.speed_summary(*windows, refreshed_at=pd.Timestamp.now(tz="UTC"))
+        tables.upsert(session, tables.SYSTEM_SUMMARY, summary, keyspace)
     for view in SPEED_VIEWS:
         yield dg.MaterializeResult(asset_key=speed_key(view), metadata={
             "windows_upserted": written.get(view.name, 0),

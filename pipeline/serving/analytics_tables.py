@@ -35,6 +35,7 @@ class AnalyticsTable:
     partition_key: tuple[str, ...]
     clustering: tuple[str, ...] = ()
     descending: bool = False  # clustering order
+    added_columns: tuple[str, ...] = ()  # added after the table first shipped: tables created before lack them
 
     @property
     def column_names(self) -> list[str]:
@@ -95,9 +96,10 @@ ENGAGEMENT_DISTRIBUTION = AnalyticsTable(
                                 ("upper_bound", "int")), ("category",))
 SYSTEM_SUMMARY = AnalyticsTable(
     "system_summary", (("id", "text"), ("latest_active_users", "int"), ("latest_window_end", "timestamp"),
-                       ("active_courses_last_hour", "int"), ("total_courses", "int"), ("total_students", "int"),
-                       ("batch_last_run", "timestamp")), ("id",))
-SUMMARY_ID = "main"  # the one row; the speed refresh writes its first three columns, the batch sync the others
+                       ("active_courses_last_hour", "int"), ("speed_refreshed_at", "timestamp"),
+                       ("total_courses", "int"), ("total_students", "int"), ("batch_last_run", "timestamp")),
+    ("id",), added_columns=("speed_refreshed_at",))
+SUMMARY_ID = "main"  # the one row; the speed refresh writes the four columns after id, the batch sync the others
 
 BATCH_TABLES = {t.name: t for t in (COURSE_OVERVIEW, STUDENT_OVERVIEW, STUDENT_COURSE_ENROLLMENT,
                                     COURSE_STUDENT_ENROLLMENT, STUDENT_COURSE_DETAILED, AUTH_DAILY_ACTIVE_USERS)}
@@ -105,9 +107,13 @@ ALL_TABLES = (*SPEED_TABLES.values(), *BATCH_TABLES.values(), ENGAGEMENT_DISTRIB
 
 
 def ensure_analytics_schema(session: Session, keyspace: str = KEYSPACE, replication_factor: int = 1) -> None:
+    """Create the keyspace and tables if absent, and add the columns that tables created before them lack."""
     ensure_keyspace(session, keyspace, replication_factor)
     for table in ALL_TABLES:
         session.execute(table.create_cql(keyspace))
+        types = dict(table.columns)
+        for column in table.added_columns:
+            session.execute(f"ALTER TABLE {keyspace}.{table.name} ADD IF NOT EXISTS {column} {types[column]}")
 
 
 @dataclass(frozen=True)
@@ -188,15 +194,18 @@ def batch_summary(course_overview: pd.DataFrame, student_overview: pd.DataFrame,
                           "total_students": student_overview["student_id"].nunique(), "batch_last_run": now}])
 
 
-def speed_summary(active_users: pd.DataFrame, course_popularity: pd.DataFrame) -> pd.DataFrame:
-    """The speed columns of the system_summary row: the newest active_users window, and the courses with an
-    interaction in the hour before its end."""
+def speed_summary(active_users: pd.DataFrame, course_popularity: pd.DataFrame,
+                  refreshed_at: pd.Timestamp) -> pd.DataFrame:
+    """The speed columns of the system_summary row: the newest active_users window, the courses with an
+    interaction in the hour before its end, and when the speed layer processed a batch (`refreshed_at`), which
+    tells an idle speed layer from a working one."""
+    refreshed = {"id": SUMMARY_ID, "speed_refreshed_at": refreshed_at}
     if active_users.empty and course_popularity.empty:
-        return pd.DataFrame(columns=["id"])
+        return pd.DataFrame([refreshed])
     newest = active_users.loc[active_users["window_start"].idxmax()] if len(active_users) else None
     end = newest["window_end"] if newest is not None else course_popularity["window_end"].max()
     recent = course_popularity[course_popularity["window_end"] > end - pd.Timedelta(hours=1)]
-    return pd.DataFrame([{"id": SUMMARY_ID, "latest_window_end": end,
+    return pd.DataFrame([{**refreshed, "latest_window_end": end,
                           "latest_active_users": None if newest is None else int(newest["active_users"]),
                           "active_courses_last_hour": recent["course_id"].nunique()}])
 

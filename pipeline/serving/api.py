@@ -1,13 +1,14 @@
 """The HTTP API over the serving tables (FastAPI; `pipeline serve`, OpenAPI docs at /docs).
 
 Analytics come from `university_analytics` (seed-facts §7.2): batch tables synced from the views, speed tables
-from the landing runs. The DAU endpoint merges both, Lambda-style: batch rows for closed days, speed windows
-for today, each row tagged with its source. Recommendations and purchase predictions come from `reco`.
+from the landing runs. The DAU endpoint merges both, Lambda-style: batch rows per day (today's marked partial),
+speed windows of today, each row tagged with its source. Recommendations and purchase predictions come from `reco`.
 
 Every query is a statement prepared once at start-up and run asynchronously on the driver's event loop, so
 a request never blocks a worker thread. The tables are created at start-up if absent (idempotent), so the API
 can start before the first sync and answer 404 until data arrives. Bad input gets a 422 from the parameter
-declarations; an id the tables do not hold gets a 404 that says what was looked up.
+declarations; an id the tables do not hold gets a 404 that says what was looked up; Cassandra unreachable gets a
+503. The OpenAPI document declares each of these answers on the routes that can give it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import json
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from cassandra import DriverException, RequestExecutionException
 from cassandra.cluster import Cluster, NoHostAvailable, Session
@@ -31,7 +32,7 @@ from pipeline.serving.predictions import ensure_predictions_table
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table
 from pipeline.settings import Settings, get_settings
 
-SPEED_STALE_AFTER = timedelta(minutes=10)  # no newer speed window than this: the speed layer is "stale"
+SPEED_IDLE_AFTER = timedelta(minutes=10)  # no landing batch processed for this long: the speed layer is "idle"
 TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Hours = Annotated[int, Query(ge=1, le=48, description="How far back the speed windows go.")]
@@ -134,14 +135,28 @@ def _ranked_totals(windows: list[dict], key: str, limit: int, sums: tuple[str, .
 
 # -- response shapes (the OpenAPI docs show them) ---------------------------------------------------------------
 
+class Problem(BaseModel):
+    """The body of a 404 or 503 answer (a 422 has FastAPI's validation error body)."""
+
+    detail: str  # what was looked up and not found, or what Cassandra said
+
+
+# Declared once: the app declares CASSANDRA_DOWN on every route, the look-up routes NOT_FOUND.
+CASSANDRA_DOWN: dict[int | str, dict[str, Any]] = {
+    503: {"model": Problem, "description": "Cassandra did not answer (unreachable, or the query failed)."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "The tables hold no row for what was looked up; the detail names it."}}
+
+
 class Summary(BaseModel):
     total_courses: int | None
     total_students: int | None
     batch_last_run: datetime | None
     latest_active_users: int | None
-    latest_window_end: datetime | None
+    latest_window_end: datetime | None  # event time: the end of the newest active_users window
     active_courses_last_hour: int | None
-    speed_layer_status: str  # healthy, stale (no window for SPEED_STALE_AFTER) or no_data
+    speed_refreshed_at: datetime | None  # processing time: when the speed layer last processed a landing batch
+    speed_layer_status: Literal["healthy", "idle", "no_data"]
 
 
 class RecentActivity(BaseModel):
@@ -162,10 +177,11 @@ class EngagementLevel(BaseModel):
 
 
 class DauRow(BaseModel):
-    source: str  # batch (a closed day, from views/auth_daily_active_users) or speed (a window of today)
+    source: str  # batch (a UTC day, from views/auth_daily_active_users) or speed (a 1-minute window of today)
     time: datetime  # the day's start, or the window's start
     date: date
     active_users: int
+    partial: bool  # the day or window had not ended when answered: its count can still grow
     window_end: datetime | None = None
     total_sessions: int | None = None
 
@@ -259,7 +275,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Learning platform serving API", version="1.0",
                   description="Learning analytics (batch views merged with the speed layer), movie and course "
-                              "recommendations, and purchase predictions, from Cassandra.", lifespan=lifespan)
+                              "recommendations, and purchase predictions, from Cassandra.", lifespan=lifespan,
+                  responses=CASSANDRA_DOWN)
 
     def store() -> Store:
         return app.state.store
@@ -281,14 +298,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # -- analytics ---------------------------------------------------------------------------------------------
 
-    @app.get("/analytics/summary", tags=["analytics"], response_model=Summary)
+    @app.get("/analytics/summary", tags=["analytics"], response_model=Summary, responses=NOT_FOUND)
     async def summary() -> Summary:
+        """Courses and students with an enrolment (batch sync), the latest speed window's active users and the
+        courses active in the hour before it. `speed_layer_status` says whether the speed layer is working, from
+        `speed_refreshed_at` (when it last processed a landing batch, processing time): `healthy` if that was
+        within the last 10 minutes, `idle` if not (no new events have landed, or the landing sensor is stopped),
+        `no_data` if it never has. Event times play no part: a batch of events a few minutes old is healthy."""
         row = (await _found(store(), "summary", tables.SUMMARY_ID,
                             missing="no summary yet: the serving tables have not been synced and no events have "
                                     "landed"))[0]
-        end = row.get("latest_window_end")
-        status = ("no_data" if end is None else
-                  "healthy" if datetime.now(timezone.utc) - end <= SPEED_STALE_AFTER else "stale")
+        refreshed = row.get("speed_refreshed_at")
+        status = ("no_data" if refreshed is None else
+                  "healthy" if datetime.now(timezone.utc) - refreshed <= SPEED_IDLE_AFTER else "idle")
         return Summary(**{k: row.get(k) for k in Summary.model_fields if k != "speed_layer_status"},
                        speed_layer_status=status)
 
@@ -305,7 +327,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               peak_active_users=max((r["active_users"] for r in active), default=0),
                               windows=len({r["window_start"] for r in (*courses, *videos, *active)}))
 
-    @app.get("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel])
+    @app.get("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel],
+             responses=NOT_FOUND)
     async def engagement_distribution() -> list[dict]:
         order = [level for level, _, _ in tables.ENGAGEMENT_LEVELS]
         rows = await _found(store(), "engagement",
@@ -313,19 +336,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return sorted(rows, key=lambda r: order.index(r["category"]))
 
     @app.get("/analytics/dau", tags=["analytics"], response_model=list[DauRow])
-    async def daily_active_users(days: Annotated[int, Query(ge=1, le=366, description="Closed days (batch).")] = 7,
-                                 hours: Hours = 6) -> list[DauRow]:
+    async def daily_active_users(
+            days: Annotated[int, Query(ge=1, le=366, description="Closed days (batch), besides today.")] = 7,
+            hours: Hours = 6) -> list[DauRow]:
+        """Daily active users, sorted by `time`, each row once:
+
+        - `source: batch`: distinct users who logged in on a UTC day (views/auth_daily_active_users, with its
+          sessions), for each of the last `days` closed days (`partial: false`) and for today (`partial: true`:
+          the events landed so far, synced minutes after they land, late ones included). A day without logins,
+          or not synced yet, has no row.
+        - `source: speed`: distinct users who logged in during a 1-minute window of today (sliding every 30 s)
+          that starts within the last `hours`, from the speed layer: seconds after events land, but without the
+          events that came later than its tolerance. `partial: true` while the window has not ended.
+        """
         now = datetime.now(timezone.utc)
         today = now.date()
-        closed = [(today - timedelta(days=i)).isoformat() for i in range(days, 0, -1)]
+        batch_days = [(today - timedelta(days=i)).isoformat() for i in range(days, -1, -1)]
         since = max(now - timedelta(hours=hours), datetime.combine(today, datetime.min.time(), timezone.utc))
-        batch, speed = await asyncio.gather(store().rows("dau_days", closed),
+        batch, speed = await asyncio.gather(store().rows("dau_days", batch_days),
                                             store().windows("active_users", since, now))
         rows = [DauRow(source="batch", time=datetime.fromisoformat(r["date"]).replace(tzinfo=timezone.utc),
                        date=date.fromisoformat(r["date"]), active_users=r["daily_active_users"],
-                       total_sessions=r["total_sessions"]) for r in batch]
+                       partial=r["date"] == today.isoformat(), total_sessions=r["total_sessions"]) for r in batch]
         rows += [DauRow(source="speed", time=r["window_start"], date=r["window_start"].date(),
-                        active_users=r["active_users"], window_end=r["window_end"]) for r in speed]
+                        active_users=r["active_users"], partial=r["window_end"] > now, window_end=r["window_end"])
+                 for r in speed]
         return sorted(rows, key=lambda r: r.time)
 
     @app.get("/analytics/course_popularity", tags=["analytics"], response_model=list[CoursePopularity])
@@ -346,11 +381,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def courses(limit: Limit = 100) -> list[dict]:
         return await store().rows("courses", limit)
 
-    @app.get("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview)
+    @app.get("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview, responses=NOT_FOUND)
     async def course(course_id: TextId) -> dict:
         return (await _found(store(), "course", course_id, missing=f"no course {course_id!r} in course_overview"))[0]
 
-    @app.get("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment])
+    @app.get("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment],
+             responses=NOT_FOUND)
     async def course_students(course_id: TextId, limit: Limit = 100) -> list[dict]:
         return await _found(store(), "course_students", course_id, limit,
                             missing=f"no enrolments in course {course_id!r}")
@@ -359,17 +395,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def students(limit: Limit = 100) -> list[dict]:
         return await store().rows("students", limit)
 
-    @app.get("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview)
+    @app.get("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview,
+             responses=NOT_FOUND)
     async def student(student_id: TextId) -> dict:
         return (await _found(store(), "student", student_id,
                              missing=f"no student {student_id!r} in student_overview"))[0]
 
-    @app.get("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment])
+    @app.get("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment],
+             responses=NOT_FOUND)
     async def student_courses(student_id: TextId) -> list[dict]:
         return await _found(store(), "student_courses", student_id,
                             missing=f"no enrolments of student {student_id!r}")
 
-    @app.get("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse)
+    @app.get("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse,
+             responses=NOT_FOUND)
     async def student_course(student_id: TextId, course_id: TextId) -> dict:
         return (await _found(store(), "student_course", student_id, course_id,
                              missing=f"no activity of student {student_id!r} in course {course_id!r}"))[0]
@@ -385,15 +424,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  for r in rows]
         return Response(json.dumps({"user_id": user_id, "items": items}), media_type="application/json")
 
-    @app.get("/recommendations/movies/{user_id}", tags=["recommendations"], response_model=Recommendations)
+    @app.get("/recommendations/movies/{user_id}", tags=["recommendations"], response_model=Recommendations,
+             responses=NOT_FOUND)
     async def movie_recommendations(user_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
         return await top_n("movie_recs", MOVIE_RECOMMENDATIONS, user_id)
 
-    @app.get("/recommendations/courses/{user_id}", tags=["recommendations"], response_model=Recommendations)
+    @app.get("/recommendations/courses/{user_id}", tags=["recommendations"], response_model=Recommendations,
+             responses=NOT_FOUND)
     async def course_recommendations(user_id: TextId) -> Response:
         return await top_n("course_recs", COURSE_RECOMMENDATIONS, user_id)
 
-    @app.get("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction)
+    @app.get("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction, responses=NOT_FOUND)
     async def purchase_prediction(user_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
                                   product_id: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict:
         return (await _found(store(), "prediction", user_id, product_id,

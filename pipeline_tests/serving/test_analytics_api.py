@@ -15,7 +15,7 @@ from pipeline.serving import analytics_tables as t
 from pipeline.serving.api import create_app
 from pipeline.serving.predictions import write_predictions
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, write_top_n
-from resources import CassandraResource
+from pipeline_tests.keyspaces import scratch_keyspaces
 
 pytestmark = pytest.mark.services
 ANALYTICS, RECO = "analytics_api_test", "reco_api_test"
@@ -36,13 +36,8 @@ def speed_rows(table: t.AnalyticsTable, rows: list[dict]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def session(services):
-    resource = CassandraResource(contact_points=services.cassandra_contact_points, port=services.cassandra_port)
-    with resource.session() as s:
-        for keyspace in (ANALYTICS, RECO):
-            s.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+    with scratch_keyspaces(services, ANALYTICS, RECO) as s:
         yield s
-        for keyspace in (ANALYTICS, RECO):
-            s.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +59,7 @@ def client(services, session):
         write(t.AUTH_DAILY_ACTIVE_USERS, [
             {"date": str(TWO_DAYS_AGO), "daily_active_users": 30, "total_sessions": 41},
             {"date": str(YESTERDAY), "daily_active_users": 20, "total_sessions": 25},
-            {"date": str(TODAY), "daily_active_users": 5, "total_sessions": 5},  # today is the speed layer's
+            {"date": str(TODAY), "daily_active_users": 5, "total_sessions": 5},  # today so far: partial
         ])
         write(t.ENGAGEMENT_DISTRIBUTION, t.engagement_distribution(pd.DataFrame(
             {"total_videos_watched": [0, 3, 40, 60], "total_assignments_submitted": [0, 2, 5, 0],
@@ -98,20 +93,26 @@ def client(services, session):
         yield api
 
 
-def test_dau_returns_batch_rows_for_closed_days_and_speed_rows_for_today_each_tagged(client):
+def test_dau_returns_batch_rows_per_day_today_partial_and_speed_rows_for_today_each_once(client):
+    asked_at = pd.Timestamp.now(tz="UTC")
     rows = client.get("/analytics/dau", params={"days": 2, "hours": 1}).json()
-    assert [(r["source"], r["date"], r["active_users"]) for r in rows] == [
-        ("batch", str(TWO_DAYS_AGO), 30), ("batch", str(YESTERDAY), 20),
-        ("speed", str((RECENT - pd.Timedelta(seconds=30)).date()), 4), ("speed", str(RECENT.date()), 3)]
-    assert rows[0]["total_sessions"] == 41 and rows[2]["window_end"] is not None
-    # One closed day only: the day before yesterday is left out.
-    assert [r["date"] for r in client.get("/analytics/dau?days=1").json() if r["source"] == "batch"] == [str(YESTERDAY)]
+    # Today's batch row (written above) is there, marked partial; the closed days are not. The two speed windows
+    # of the last hour come once each, and ended (a minute after their start) before the request.
+    earlier = RECENT - pd.Timedelta(seconds=30)
+    assert [(r["source"], r["date"], r["active_users"], r["partial"]) for r in rows] == [
+        ("batch", str(TWO_DAYS_AGO), 30, False), ("batch", str(YESTERDAY), 20, False), ("batch", str(TODAY), 5, True),
+        ("speed", str(earlier.date()), 4, earlier + pd.Timedelta(minutes=1) > asked_at),
+        ("speed", str(RECENT.date()), 3, RECENT + pd.Timedelta(minutes=1) > asked_at)]
+    assert (rows[0]["total_sessions"], rows[2]["total_sessions"]) == (41, 5)
+    assert rows[2]["time"].startswith(f"{TODAY}T00:00:00") and rows[4]["window_end"] is not None
+    # One closed day only: the day before yesterday is left out, today stays.
+    assert [(r["date"], r["partial"]) for r in client.get("/analytics/dau?days=1").json() if r["source"] == "batch"] \
+        == [(str(YESTERDAY), False), (str(TODAY), True)]
 
 
 def test_analytics_endpoints_answer_for_known_ids(client):
     summary = client.get("/analytics/summary").json()
-    assert (summary["total_courses"], summary["latest_active_users"], summary["active_courses_last_hour"],
-            summary["speed_layer_status"]) == (1, 3, 2, "healthy")
+    assert (summary["total_courses"], summary["latest_active_users"], summary["active_courses_last_hour"]) == (1, 3, 2)
     assert client.get("/analytics/course/CS101").json()["total_videos_watched"] == 5
     assert [s["student_id"] for s in client.get("/analytics/course/CS101/students").json()] == ["S1"]
     assert client.get("/analytics/student/S1").json()["avg_assignment_score"] == 7.5
@@ -130,6 +131,20 @@ def test_analytics_endpoints_answer_for_known_ids(client):
     recent = client.get("/analytics/recent_activity?hours=1").json()
     assert (recent["interactions"], recent["video_views"], recent["total_watch_seconds"],
             recent["peak_active_users"]) == (12, 4, 360, 4)
+
+
+@pytest.mark.parametrize("refreshed_ago,status", [(pd.Timedelta(0), "healthy"), (pd.Timedelta(minutes=11), "idle"),
+                                                   (None, "no_data")])
+def test_summary_status_says_whether_the_speed_layer_processed_a_batch_lately(client, session, refreshed_ago, status):
+    # A batch of old events processed just now is healthy: only the processing time counts, not the window's end.
+    refreshed = None if refreshed_ago is None else pd.Timestamp.now(tz="UTC").floor("ms") - refreshed_ago
+    an_hour_old_window = pd.Timestamp(NOW) - pd.Timedelta(hours=1)
+    t.upsert(session, t.SYSTEM_SUMMARY, pd.DataFrame([{"id": "main", "speed_refreshed_at": refreshed,
+                                                       "latest_window_end": an_hour_old_window}]), ANALYTICS)
+    summary = client.get("/analytics/summary").json()
+    assert summary["speed_layer_status"] == status
+    answered = summary["speed_refreshed_at"]
+    assert (None if answered is None else pd.Timestamp(answered)) == refreshed
 
 
 def test_recommendations_and_predictions_answer_for_known_ids(client):
@@ -195,4 +210,33 @@ def test_replace_leaves_exactly_the_new_rows_and_upsert_keeps_other_columns(sess
     t.upsert(session, t.SYSTEM_SUMMARY, pd.DataFrame([{"id": "main", "total_courses": 4}]), keyspace)
     row = session.execute(f"SELECT * FROM {keyspace}.system_summary WHERE id = 'main'").one()
     assert (row.total_courses, row.latest_active_users) == (4, 3)
+    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+
+
+def test_ensure_schema_adds_the_speed_refresh_column_to_a_summary_table_created_without_it(session):
+    keyspace = "analytics_schema_test"
+    session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+    session.execute(f"CREATE KEYSPACE {keyspace} "
+                    f"WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}")
+    # system_summary as it was created before speed_refreshed_at existed, with a batch sync's row.
+    session.execute(f"CREATE TABLE {keyspace}.system_summary (id text PRIMARY KEY, latest_active_users int, "
+                    f"latest_window_end timestamp, active_courses_last_hour int, total_courses int, "
+                    f"total_students int, batch_last_run timestamp)")
+    session.execute(f"INSERT INTO {keyspace}.system_summary (id, total_courses) VALUES ('main', 4)")
+    t.ensure_analytics_schema(session, keyspace)
+    t.ensure_analytics_schema(session, keyspace)  # a second start-up finds the column there
+
+    refreshed = pd.Timestamp("2026-11-24 12:00:05.250Z")
+    active = speed_rows(t.ACTIVE_USERS, [{"window_start": "2026-11-24 11:58:30Z", "active_users": 6}])
+    courses = speed_rows(t.COURSE_POPULARITY, [{"window_start": "2026-11-24 11:58:00Z", "course_id": "CS101",
+                                                "interactions": 2, "views": 1}])
+    t.upsert(session, t.SYSTEM_SUMMARY, t.speed_summary(active, courses, refreshed), keyspace)
+    row = session.execute(f"SELECT * FROM {keyspace}.system_summary WHERE id = 'main'").one()
+    # The newest active-users window ends at 11:59:30; the course window (11:58-11:59) is within the hour before.
+    assert (row.total_courses, row.latest_active_users, row.active_courses_last_hour, row.latest_window_end,
+            row.speed_refreshed_at) == (4, 6, 1, datetime(2026, 11, 24, 11, 59, 30),
+                                        datetime(2026, 11, 24, 12, 0, 5, 250000))
+    # A batch with no window to show still records that the speed layer processed it.
+    assert t.speed_summary(pd.DataFrame(), pd.DataFrame(), refreshed).to_dict("records") == [
+        {"id": "main", "speed_refreshed_at": refreshed}]
     session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")

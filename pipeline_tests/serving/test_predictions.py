@@ -12,7 +12,7 @@ from pipeline.serving.predictions import (
     replace_predictions,
     write_predictions,
 )
-from resources import CassandraResource
+from pipeline_tests.keyspaces import scratch_keyspaces
 
 pytestmark = pytest.mark.services
 KEYSPACE = "predictions_test"
@@ -20,13 +20,10 @@ KEYSPACE = "predictions_test"
 
 @pytest.fixture
 def session(services):
-    resource = CassandraResource(contact_points=services.cassandra_contact_points, port=services.cassandra_port)
-    with resource.session() as s:
-        s.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+    with scratch_keyspaces(services, KEYSPACE) as s:
         ensure_predictions_table(s, KEYSPACE)
         ensure_predictions_table(s, KEYSPACE)  # idempotent
         yield s
-        s.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
 
 
 def rows(pairs: list[tuple[int, int]], probability: float = 0.25) -> pd.DataFrame:

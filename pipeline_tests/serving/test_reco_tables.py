@@ -13,7 +13,7 @@ from pipeline.serving.reco_tables import (
     replace_top_n,
     write_top_n,
 )
-from resources import CassandraResource
+from pipeline_tests.keyspaces import scratch_keyspaces
 
 pytestmark = pytest.mark.services
 KEYSPACE = "reco_tables_test"
@@ -23,14 +23,11 @@ COURSES = COURSE_RECOMMENDATIONS.in_keyspace(KEYSPACE)
 
 @pytest.fixture(scope="module")
 def session(services):
-    resource = CassandraResource(contact_points=services.cassandra_contact_points, port=services.cassandra_port)
-    with resource.session() as s:
-        s.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+    with scratch_keyspaces(services, KEYSPACE) as s:
         ensure_top_n_table(s, MOVIES)
         ensure_top_n_table(s, MOVIES)  # idempotent
         ensure_top_n_table(s, COURSES)
         yield s
-        s.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
 
 
 def lists(users: list[int], n: int, offset: int = 0) -> pd.DataFrame:

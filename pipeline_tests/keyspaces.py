@@ -1,0 +1,23 @@
+"""Scratch Cassandra keyspaces for tests: dropped before and after, so a test never sees or leaves other rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from cassandra.cluster import Session
+
+from pipeline.settings import Settings
+from resources import CassandraResource
+
+
+@contextmanager
+def scratch_keyspaces(settings: Settings, *keyspaces: str) -> Iterator[Session]:
+    """A session on the settings' Cassandra, with `keyspaces` dropped on entry and on exit."""
+    resource = CassandraResource(contact_points=settings.cassandra_contact_points, port=settings.cassandra_port)
+    with resource.session() as session:
+        for keyspace in keyspaces:
+            session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+        yield session
+        for keyspace in keyspaces:
+            session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
