@@ -108,6 +108,12 @@ class Lake:
             if info.type == pafs.FileType.File and info.path.endswith(suffix)
         )
 
+    def folders(self, *parts: str) -> list[str]:
+        """The names of the folders directly under a prefix (empty if the prefix is absent); reads no object."""
+        selector = pafs.FileSelector(self.path(*parts), recursive=False, allow_not_found=True)
+        return sorted(info.base_name for info in self.filesystem.get_file_info(selector)
+                      if info.type == pafs.FileType.Directory)
+
     def is_file(self, *parts: str) -> bool:
         return self.filesystem.get_file_info(self.path(*parts)).type == pafs.FileType.File
 

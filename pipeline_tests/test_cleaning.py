@@ -76,6 +76,15 @@ CASES = [
     # A problem after the timestamp checks keeps the event's own day: 2026-11-23 23:15 UTC.
     ("video", event("video", "VIDEO_WATCHED", video_id="V1", course_id="C1", session_id="s", watch_duration_seconds=-5,
                     timestamp="2026-11-24T06:15:00+07:00"), "invalid_value", "watch_duration_seconds", "2026-11-23"),
+    # Who may send an event type (seed-facts §1.2, §1.3): VIDEO_WATCHED is a student's, GRADE_ASSIGNMENT a teacher's.
+    ("video", event("video", "VIDEO_WATCHED", role="teacher", user_id="GV001", video_id="V1", course_id="C1",
+                    session_id="s", watch_duration_seconds=60),
+     "role_not_allowed", "teacher may not send VIDEO_WATCHED", "2026-11-24"),
+    ("assessment", event("assessment", "GRADE_ASSIGNMENT", student_id="SV002", assignment_id="A1", course_id="C1",
+                         score=80), "role_not_allowed", "student may not send GRADE_ASSIGNMENT", "2026-11-24"),
+    # The role rule comes last: a teacher's VIDEO_WATCHED with a negative duration is an invalid value first.
+    ("video", event("video", "VIDEO_WATCHED", role="teacher", video_id="V1", course_id="C1", session_id="s",
+                    watch_duration_seconds=-5), "invalid_value", "watch_duration_seconds", "2026-11-24"),
 ]
 
 
@@ -83,6 +92,22 @@ CASES = [
 def test_each_rule_quarantines_with_its_reason(category, value, reason, detail, day):
     result = verdict(category, value)
     assert (result.reason.value, result.detail, result.day) == (reason, detail, day)
+
+
+ALLOWED_SENDERS = [
+    # (category, raw value, the role the cleaned row carries)
+    ("auth", event("auth", "LOGIN", session_id="s1", role="teacher", user_id="GV001"), "teacher"),
+    ("auth", event("auth", "LOGIN", session_id="s1", role="student"), "student"),
+    # No role at all (as on the original course events) is not a wrong role, even on a teacher-only type.
+    ("assessment", {k: v for k, v in event("assessment", "GRADE_ASSIGNMENT", student_id="SV002", assignment_id="A1",
+                                           course_id="C1", score=80).items() if k != "role"}, None),
+]
+
+
+@pytest.mark.parametrize("category,value,role", ALLOWED_SENDERS, ids=["teacher-login", "student-login", "no-role"])
+def test_a_role_the_event_type_allows_or_no_role_is_accepted(category, value, role):
+    result = verdict(category, value)
+    assert (result.reason, result.detail, result.row["role"]) == (None, None, role)
 
 
 def test_valid_events_are_typed_and_converted_to_utc():

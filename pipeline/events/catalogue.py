@@ -50,6 +50,18 @@ class Field:
     minimum: int | None = None  # inclusive lower bound for INT fields
     maximum: int | None = None  # inclusive upper bound for INT fields
     allowed: tuple[str, ...] | None = None  # enumerated values for STRING fields
+    description: str = ""  # what the field holds, for the column schema of the cleaned tables
+
+    @property
+    def described_with_rule(self) -> str:
+        """The description followed by the values the field may take."""
+        if self.allowed:
+            return f"{self.description} One of {', '.join(self.allowed)}."
+        if self.minimum is not None and self.maximum is not None:
+            return f"{self.description} Between {self.minimum} and {self.maximum}."
+        if self.minimum is not None:
+            return f"{self.description} At least {self.minimum}."
+        return self.description
 
     def breaks_rule(self, value: object) -> bool:
         """Whether a value of the right type is outside the field's range or allowed values."""
@@ -106,6 +118,24 @@ class Category:
             ]
         )
 
+    def cleaned_column_descriptions(self) -> dict[str, str]:
+        """A description of every column of `cleaned_schema`, in order: a category field's says which event
+        types carry it (it is null on the others)."""
+        described = {f.name: f.described_with_rule for f in (*ENVELOPE, *OPTIONAL_ENVELOPE)}
+        described |= {f.name: f"{f.described_with_rule} {self._carried_by(f.name)}" for f in self.fields}
+        described |= ADDED_COLUMN_DESCRIPTIONS
+        return {name: described[name] for name in self.cleaned_schema.fieldNames()}
+
+    def _carried_by(self, field: str) -> str:
+        required = [e.name for e in self.event_types if field in e.required]
+        optional = [e.name for e in self.event_types if field in e.optional]
+        if len(required) == len(self.event_types):
+            return "Carried by every event."
+        text = f"Carried by {', '.join(required)}" if required else ""
+        if optional:
+            text += f"; optional on {', '.join(optional)}" if text else f"Optional on {', '.join(optional)}"
+        return f"{text}."
+
 
 ROLES = ("student", "teacher")
 STUDENT = ("student",)
@@ -115,17 +145,19 @@ TEACHER = ("teacher",)
 # cleaning then derives a deterministic id from the payload (see cleaning.py).
 REQUIRED_ENVELOPE = ("event_category", "event_type", "user_id", "timestamp")
 ENVELOPE = (
-    Field("event_id"),
-    Field("event_category"),
-    Field("event_type"),
-    Field("user_id"),
-    Field("role", allowed=ROLES),
-    Field("timestamp"),
+    Field("event_id", description="The event's UUID, unique in the table; an event of the original producer, which "
+                                  "has none, gets one derived from its record (MD5 of the Kafka value)."),
+    Field("event_category", description="The event's category in upper case, the same in every row of a table."),
+    Field("event_type", description="What happened: one of the category's event types."),
+    Field("user_id", description="The user who acted, a student or a teacher (see role)."),
+    Field("role", allowed=ROLES, description="The acting user's role; null when the event carried none."),
+    Field("timestamp"),  # in the cleaned tables as event_time
 )
 # Optional common fields of the spec; the original producer never sent them.
 OPTIONAL_ENVELOPE = (
-    Field("device_type", allowed=("desktop", "mobile", "tablet")),
-    Field("ip_address"),
+    Field("device_type", allowed=("desktop", "mobile", "tablet"),
+          description="The device the event came from; null when not sent."),
+    Field("ip_address", description="The client's IP address; null when not sent."),
 )
 # Where each cleaned row came from, kept for lineage and deterministic de-duplication.
 LINEAGE_FIELDS = [
@@ -134,6 +166,16 @@ LINEAGE_FIELDS = [
     T.StructField("kafka_offset", T.LongType(), False),
     T.StructField("kafka_timestamp", T.TimestampType(), True),
 ]
+# The cleaned columns that cleaning derives rather than copies from a field of the event.
+ADDED_COLUMN_DESCRIPTIONS = {
+    "event_time": "When the event happened, as a UTC instant: its timestamp as sent (ISO-8601 with an offset, or a "
+                  "bare local time in EVENTS_SOURCE_TIMEZONE). Its UTC day is the row's date partition.",
+    "kafka_topic": "The Kafka topic the record was read from.",
+    "kafka_partition": "The topic partition the record was read from.",
+    "kafka_offset": "The record's offset in its partition; of several records with one event_id, the first in "
+                    "(topic, partition, offset) order is kept.",
+    "kafka_timestamp": "The Kafka record's timestamp (UTC): when it was produced or appended to the topic.",
+}
 
 NOTIFICATION_FIELDS = ("notification_id", "notification_type", "channel", "related_object_id")
 
@@ -144,9 +186,9 @@ CATEGORIES: tuple[Category, ...] = (
         weight=15,
         partitions=3,
         fields=(
-            Field("session_id"),
-            Field("email"),
-            Field("registration_source", allowed=("web", "mobile", "admin")),
+            Field("session_id", description="The login session: a LOGOUT carries the session_id of its LOGIN."),
+            Field("email", description="The new user's email address."),
+            Field("registration_source", allowed=("web", "mobile", "admin"), description="Where the user signed up."),
         ),
         event_types=(
             EventType("LOGIN", required=("session_id",)),
@@ -160,16 +202,20 @@ CATEGORIES: tuple[Category, ...] = (
         weight=25,
         partitions=5,
         fields=(
-            Field("assignment_id"),
-            Field("quiz_id"),
-            Field("course_id"),
-            Field("assignment_type", allowed=("homework", "project", "essay", "lab")),
-            Field("file_url"),
-            Field("correct_answers", FieldType.INT, minimum=0),
-            Field("score", FieldType.INT, minimum=0, maximum=100),
-            Field("feedback"),
-            Field("student_id"),
-            Field("new_due_date"),
+            Field("assignment_id", description="The assignment."),
+            Field("quiz_id", description="The completed quiz."),
+            Field("course_id", description="The course of the assignment or quiz."),
+            Field("assignment_type", allowed=("homework", "project", "essay", "lab"),
+                  description="The assignment's type."),
+            Field("file_url", description="Where the submitted or edited file is stored."),
+            Field("correct_answers", FieldType.INT, minimum=0,
+                  description="Correct answers in the quiz: a count, not a percentage (quiz lengths are unknown)."),
+            Field("score", FieldType.INT, minimum=0, maximum=100, description="The grade given, in points."),
+            Field("feedback", description="The teacher's comment on the grade."),
+            Field("student_id", description="The student whose work the teacher (user_id) viewed, graded or "
+                                            "reopened."),
+            Field("new_due_date", description="The reopened assignment's new deadline as sent, text "
+                                              "'yyyy-MM-dd HH:mm:ss' in the producer's local time (not converted)."),
         ),
         event_types=(
             EventType("VIEW_ASSIGNMENT_FIRST_TIME", ("assignment_id", "course_id", "assignment_type"), roles=STUDENT),
@@ -189,10 +235,11 @@ CATEGORIES: tuple[Category, ...] = (
         weight=35,
         partitions=5,
         fields=(
-            Field("video_id"),
-            Field("course_id"),
-            Field("session_id"),
-            Field("watch_duration_seconds", FieldType.INT, minimum=0),
+            Field("video_id", description="The watched video."),
+            Field("course_id", description="The course of the video."),
+            Field("session_id", description="The viewing session (its own id, not a login session's)."),
+            Field("watch_duration_seconds", FieldType.INT, minimum=0,
+                  description="How long the video was watched in this event, in seconds."),
         ),
         event_types=(
             EventType("VIDEO_WATCHED", ("video_id", "course_id", "session_id", "watch_duration_seconds"),
@@ -205,15 +252,17 @@ CATEGORIES: tuple[Category, ...] = (
         weight=18,
         partitions=3,
         fields=(
-            Field("course_id"),
-            Field("course_name"),
-            Field("course_code"),
-            Field("semester"),
-            Field("max_students", FieldType.INT, minimum=1),
-            Field("item_id"),
-            Field("item_type", allowed=("lesson", "module", "quiz", "assignment", "discussion")),
-            Field("material_id"),
-            Field("material_type", allowed=("pdf", "slides", "video", "code", "dataset")),
+            Field("course_id", description="The course."),
+            Field("course_name", description="The new course's name."),
+            Field("course_code", description="The new course's code (e.g. CS101)."),
+            Field("semester", description="The semester the new course runs in (e.g. Fall 2025)."),
+            Field("max_students", FieldType.INT, minimum=1, description="The new course's enrolment capacity."),
+            Field("item_id", description="The clicked course item."),
+            Field("item_type", allowed=("lesson", "module", "quiz", "assignment", "discussion"),
+                  description="The clicked item's type."),
+            Field("material_id", description="The downloaded or accessed course material."),
+            Field("material_type", allowed=("pdf", "slides", "video", "code", "dataset"),
+                  description="The accessed material's type."),
         ),
         event_types=(
             EventType("COURSE_CREATED", ("course_id", "course_name", "course_code", "semester", "max_students"),
@@ -233,20 +282,22 @@ CATEGORIES: tuple[Category, ...] = (
         weight=3,
         partitions=2,
         fields=(
-            Field("email"),
-            Field("full_name"),
-            Field("date_of_birth"),
-            Field("gender", allowed=("male", "female", "other")),
-            Field("phone_number"),
-            Field("major"),
-            Field("enrollment_year", FieldType.INT, minimum=1900, maximum=2100),
-            Field("updated_fields", FieldType.STRING_ARRAY),
-            Field("old_email"),
-            Field("new_email"),
-            Field("old_phone"),
-            Field("new_phone"),
-            Field("picture_url"),
-            Field("change_reason"),
+            Field("email", description="The profile's email address."),
+            Field("full_name", description="The user's full name."),
+            Field("date_of_birth", description="The user's date of birth as sent, text 'yyyy-MM-dd'."),
+            Field("gender", allowed=("male", "female", "other"), description="The user's gender."),
+            Field("phone_number", description="The user's phone number."),
+            Field("major", description="The student's major (students only)."),
+            Field("enrollment_year", FieldType.INT, minimum=1900, maximum=2100,
+                  description="The year the student enrolled at the university."),
+            Field("updated_fields", FieldType.STRING_ARRAY, description="Names of the profile fields the update "
+                                                                         "changed (e.g. email, phone_number)."),
+            Field("old_email", description="The email address before the update."),
+            Field("new_email", description="The email address after the update."),
+            Field("old_phone", description="The phone number before the update."),
+            Field("new_phone", description="The phone number after the update."),
+            Field("picture_url", description="Where the new profile picture is stored."),
+            Field("change_reason", description="Why the password was changed (e.g. forgot, periodic)."),
         ),
         event_types=(
             EventType("CREATE_PROFILE", ("email", "full_name", "date_of_birth", "gender", "phone_number"),
@@ -265,11 +316,13 @@ CATEGORIES: tuple[Category, ...] = (
         weight=4,
         partitions=2,
         fields=(
-            Field("notification_id"),
+            Field("notification_id", description="The notification: its send, opens and clicks share this id."),
             Field("notification_type", allowed=("assignment_reminder", "grade_posted", "course_announcement",
-                                                "deadline_approaching", "new_message")),
-            Field("channel", allowed=("email", "push", "sms", "in_app")),
-            Field("related_object_id"),
+                                                "deadline_approaching", "new_message"),
+                  description="What the notification is about."),
+            Field("channel", allowed=("email", "push", "sms", "in_app"),
+                  description="How the notification was delivered."),
+            Field("related_object_id", description="The assignment or course the notification refers to."),
         ),
         event_types=(
             EventType("NOTIFICATION_SENT", NOTIFICATION_FIELDS),
@@ -285,7 +338,12 @@ TOPICS = tuple(c.topic for c in CATEGORIES)
 
 
 class Reason(str, Enum):
-    """Why a record went to quarantine. The first failing rule, in this order, is recorded."""
+    """Why a record went to quarantine. The first failing rule, in this order, is recorded.
+
+    ROLE_NOT_ALLOWED is checked last: it needs a known event type and a role among ROLES (any other role is an
+    INVALID_VALUE), so it only ever names a well-formed event sent by the wrong kind of user (seed-facts §1.1-§1.6,
+    "Who"). An event without a role (the original course events had none) is not checked.
+    """
 
     INVALID_JSON = "invalid_json"
     NOT_AN_OBJECT = "not_an_object"
@@ -297,6 +355,7 @@ class Reason(str, Enum):
     FUTURE_TIMESTAMP = "future_timestamp"
     TIMESTAMP_BEFORE_START = "timestamp_before_start"
     INVALID_VALUE = "invalid_value"
+    ROLE_NOT_ALLOWED = "role_not_allowed"
 
 
 QUARANTINE_SCHEMA = T.StructType(

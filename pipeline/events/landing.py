@@ -179,6 +179,12 @@ def land_ranges(
     return landed
 
 
+def landing_days(lake: Lake, zone: tuple[str, ...] = RAW_EVENTS_ZONE) -> set[str]:
+    """The UTC days on which a batch of any topic was landed into a raw zone (folder names only)."""
+    return {folder.removeprefix("date=") for topic in lake.folders(*zone)
+            for folder in lake.folders(*zone, topic) if folder.startswith("date=")}
+
+
 def landed_ranges(lake: Lake, zone: tuple[str, ...] = RAW_EVENTS_ZONE) -> list[OffsetRange]:
     """Every range in a raw zone, read from the object names (the source of truth)."""
     found = (OffsetRange.from_file_name(p) for p in lake.list_files(*zone))

@@ -129,6 +129,9 @@ class Validator:
         invalid += [f.name for f in self.ruled if event.get(f.name) is not None and f.breaks_rule(event[f.name])]
         if invalid:
             return bad(Reason.INVALID_VALUE, ",".join(invalid), when)
+        role, event_type = event.get("role"), event["event_type"]
+        if role is not None and role not in self.category.event_type_by_name[event_type].roles:
+            return bad(Reason.ROLE_NOT_ALLOWED, f"{role} may not send {event_type}", when)
         row = {name: event.get(name) for name in self.columns}
         row |= {"event_id": event_id, "event_time": when}
         return Verdict(None, None, when.strftime("%Y-%m-%d"), True, row)
@@ -207,6 +210,12 @@ def stage_batch(lake: Lake, raw_paths: list[str], batch: str, rules: ValidationR
 
 def batch_parts(zone: tuple[str, ...], category: str, day: str | date, batch: str) -> tuple[str, ...]:
     return (*zone, f"category={category}", f"date={day}", f"batch={batch}.parquet")
+
+
+def days_with_records(lake: Lake, category: str) -> set[str]:
+    """The UTC days under which a category has staged or quarantined records (folder names only)."""
+    return {folder.removeprefix("date=") for zone in (STAGED_ZONE, QUARANTINE_ZONE)
+            for folder in lake.folders(*zone, f"category={category}") if folder.startswith("date=")}
 
 
 def _rows(lake: Lake, paths: list[str]) -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
+from pipeline.views.columns import COLUMN_DESCRIPTIONS, VIEW_COLUMN_NOTES
+
 CATEGORY_GROUPS = ("auth", "assessment", "video", "course", "profile_notification", "serving")
 
 
@@ -44,6 +46,14 @@ class View:
 
     def compute(self, tables: dict[str, DataFrame]) -> DataFrame:
         return self.function(**{name: tables[name] for name in self.inputs}).select(*self.columns)
+
+    def column_descriptions(self) -> dict[str, str]:
+        """A description of every output column, in order: the view's own note, else the glossary's
+        (pipeline/views/columns.py)."""
+        described = {**COLUMN_DESCRIPTIONS, **VIEW_COLUMN_NOTES.get(self.name, {})}
+        if missing := [c for c in self.columns if c not in described]:
+            raise KeyError(f"{self.name}: no description of {missing} in pipeline/views/columns.py")
+        return {c: described[c] for c in self.columns}
 
 
 HISTORY = "_history"
