@@ -7,7 +7,7 @@ import dagster as dg
 from assets.metadata import table_schema
 from pipeline.ml.csv_tables import CsvTable, clean_csv, read_cleaned
 from pipeline.settings import get_settings
-from resources import LakeResource, SparkResource
+from resources import SPARK_POOL, LakeResource, SparkResource
 
 
 def cleaned_table_key(table: CsvTable) -> dg.AssetKey:
@@ -31,7 +31,7 @@ def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: s
         key=key,
         deps=[raw, *[cleaned_table_key(t) for _, t in references]],
         group_name=group,
-        kinds={"spark", "parquet"},
+        kinds={"spark", "parquet"}, pool=SPARK_POOL,
         description=(
             f"{table.description} Cleaned from `raw/{source}/{table.file_name}`: every field typed, one row per "
             f"({key_text}), rows that fail a rule in `quarantine/{table.name}/` with a reason (wrong_field_count, "

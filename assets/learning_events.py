@@ -8,14 +8,14 @@ functions, and report counts and checks.
 import dagster as dg
 import pyarrow.parquet as pq
 
-from assets.metadata import same_columns, table_schema
+from assets.metadata import row_counts, same_columns, table_schema
 from assets.partitions import daily_partitions
 from pipeline.events.catalogue import CATEGORIES, QUARANTINE_SCHEMA, Category
 from pipeline.events.cleaning import clean_partition
 from pipeline.events.landing import OffsetRange, batch_id, find_gaps, land_ranges, landed_ranges, raw_parts
 from pipeline.events.validation import ValidationRules, batch_counts, stage_batch
 from pipeline.settings import get_settings
-from resources import KafkaResource, LakeResource, SparkResource
+from resources import SPARK_POOL, KafkaResource, LakeResource, SparkResource
 
 GROUP = "learning_events"
 RAW_EVENTS = dg.AssetKey(["raw", "events"])
@@ -110,8 +110,8 @@ def raw_ranges_contiguous(lake: LakeResource) -> dg.AssetCheckResult:
             description=(
                 "Every record that failed parsing or validation, with its Kafka coordinates, raw value, a reason code "
                 "(invalid_json, not_an_object, missing_field, wrong_type, category_mismatch, unknown_event_type, "
-                "invalid_timestamp, future_timestamp, timestamp_before_start, invalid_value) and a detail: "
-                "`quarantine/events/category=<c>/date=<day>/batch=<batch id>.parquet`."
+                "invalid_timestamp, future_timestamp, timestamp_before_start, invalid_value, role_not_allowed) and a "
+                "detail: `quarantine/events/category=<c>/date=<day>/batch=<batch id>.parquet`."
             ),
             metadata={"dagster/column_schema": table_schema(QUARANTINE_SCHEMA)},
         ),
@@ -192,12 +192,14 @@ def build_cleaned_asset(category: Category) -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"spark", "parquet"},
+        pool=SPARK_POOL,
         description=(
             f"Cleaned {category.upper} events from `{category.topic}` ({event_types}): typed by the catalogue, "
             f"timestamps in UTC (`event_time`), one row per `event_id` (the first in Kafka order), "
             f"`cleaned/{category.name}/date=<UTC day>/`."
         ),
-        metadata={"dagster/column_schema": table_schema(category.cleaned_schema)},
+        metadata={"dagster/column_schema": table_schema(category.cleaned_schema,
+                                                        category.cleaned_column_descriptions())},
         check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CLEANED_CHECKS.items()],
     )
     def cleaned(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
@@ -211,7 +213,7 @@ def build_cleaned_asset(category: Category) -> dg.AssetsDefinition:
                              f"{r.duplicates} duplicates, {r.quarantined_rows} quarantined")
         yield dg.MaterializeResult(
             metadata={
-                "dagster/row_count": sum(r.cleaned_rows for r in results),
+                **row_counts({r.day: r.cleaned_rows for r in results}),
                 "days": [r.day for r in results],
                 "staged": sum(r.staged_rows for r in results),
                 "duplicates": sum(r.duplicates for r in results),

@@ -10,7 +10,7 @@ from pipeline.ml.model_store import ModelStore, compare
 from pipeline.ml.recommendations import MOVIES
 from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS
 from pipeline.settings import get_settings
-from resources import LakeResource, SparkResource
+from resources import SPARK_POOL, LakeResource, SparkResource
 
 GROUP = "movie_recs"
 RAW = dg.AssetKey(["raw", "movielens"])
@@ -49,6 +49,7 @@ class TuningGrid(dg.Config):
 
 
 @dg.asset(key=TUNING, group_name=GROUP, deps=[cleaned_table_key(movielens.RATINGS)], kinds={"spark", "mllib"},
+          pool=SPARK_POOL,
           description="Grid search for the explicit rating model: every combination of rank × maxIter × regParam "
                       "cross-validated (RMSE) on the training 80%. The table of every score and the best parameters "
                       "are kept in `models/als_ratings/tuning.json`; the rating model trains with the best.")
@@ -72,7 +73,7 @@ def als_ratings_tuning(context: dg.AssetExecutionContext, config: TuningGrid, sp
 
 
 @dg.asset(key=RATING_MODEL, group_name=GROUP, deps=[TUNING, cleaned_table_key(movielens.RATINGS)],
-          kinds={"spark", "mllib"},
+          kinds={"spark", "mllib"}, pool=SPARK_POOL,
           description="The seed's explicit-feedback ALS (nonnegative, cold start 'drop') with the tuned parameters "
                       "(the seed's rank 12, maxIter 15, regParam 0.05 before any tuning), trained on the random "
                       "80/20 split with seed 42 and measured by RMSE on the 20% beside an item-mean baseline. "

@@ -8,3 +8,8 @@ from pipeline.settings import get_settings
 daily_partitions = dg.DailyPartitionsDefinition(
     start_date=get_settings().events_start_date, timezone="UTC", end_offset=1
 )
+
+# Eager (after an input changed, not while one is being written) without waiting for every daily partition of
+# an input: a partition is missing while its day has no events yet (today until the first one arrives, or a
+# category that had none), and an all-time view or a serving table must not wait for days that may never come.
+AFTER_INPUTS_CHANGE = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())

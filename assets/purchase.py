@@ -19,7 +19,7 @@ from pipeline.ml.purchase.generator import OrdersSize, generate_orders
 from pipeline.ml.purchase.model import SEED_PARAMS
 from pipeline.serving import predictions
 from pipeline.settings import get_settings
-from resources import CassandraResource, LakeResource, SparkResource
+from resources import SPARK_POOL, CassandraResource, LakeResource, SparkResource
 
 GROUP = "purchase"
 RAW = dg.AssetKey(["raw", "orders"])
@@ -83,7 +83,8 @@ def build_feature_asset(step: FeatureStep) -> dg.AssetsDefinition:
                                 description="Train rows have a 0/1 label, test rows none.")
               ] if step.name == "candidates" else []
 
-    @dg.asset(key=key, group_name=GROUP, kinds={"spark", "parquet"}, deps=[_input_key(i) for i in step.inputs],
+    @dg.asset(key=key, group_name=GROUP, kinds={"spark", "parquet"}, pool=SPARK_POOL,
+              deps=[_input_key(i) for i in step.inputs],
               description=f"{step.description} Written to `{'/'.join(reorder_model.feature_parts(step.name))}/`.",
               check_specs=checks)
     def feature_table(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):

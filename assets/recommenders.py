@@ -16,7 +16,7 @@ from pipeline.ml.recommendations import Recommender, all_top_n, rescore, train_r
 from pipeline.ml.streams import read_staged
 from pipeline.serving import reco_tables
 from pipeline.settings import get_settings
-from resources import CassandraResource, LakeResource, SparkResource
+from resources import SPARK_POOL, CassandraResource, LakeResource, SparkResource
 
 
 def model_key(rec: Recommender) -> dg.AssetKey:
@@ -42,7 +42,7 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
     stream, model, serving = stream_key(rec.stream), model_key(rec), table_key(table)
 
     @dg.asset(
-        key=model, group_name=group, deps=training_deps + [stream], kinds={"spark", "mllib"},
+        key=model, group_name=group, deps=training_deps + [stream], kinds={"spark", "mllib"}, pool=SPARK_POOL,
         description=(
             f"Implicit-feedback ALS ranking model for {rec.name} (confidence 1 + alpha·rating), trained on every "
             f"interaction (the cleaned table plus the `{rec.stream.topic}` stream). Evaluated first on a split ("

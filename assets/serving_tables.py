@@ -4,6 +4,7 @@ materialise (eager automation, and the jobs that build those views), replaced wi
 import dagster as dg
 
 from assets.metadata import cql_schema
+from assets.partitions import AFTER_INPUTS_CHANGE
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.analytics_sync import SYNCS, Sync, sync_table
 from pipeline.settings import get_settings
@@ -20,10 +21,8 @@ def table_key(table: tables.AnalyticsTable) -> dg.AssetKey:
 
 def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
     table = sync.table
-    # A table fed by a daily-partitioned view syncs after any day changed, even though most days have no data.
-    automation = dg.AutomationCondition.eager()
-    if DATE_KEYED_VIEWS & set(sync.views):
-        automation = automation.without(~dg.AutomationCondition.any_deps_missing())
+    # A table fed by a daily-partitioned view must not wait for its days without events.
+    automation = AFTER_INPUTS_CHANGE if DATE_KEYED_VIEWS & set(sync.views) else dg.AutomationCondition.eager()
     how = ("Replaced on every sync: new rows are upserted, then keys no longer in the view are deleted, so "
            "readers never see the table empty." if sync.replace else "Upserted on every sync.")
 

@@ -7,12 +7,12 @@ all-time views read the whole cleaned history and are recomputed when a cleaned 
 import dagster as dg
 
 from assets.learning_events import cleaned_key
-from assets.metadata import table_schema
-from assets.partitions import daily_partitions
+from assets.metadata import row_counts, table_schema
+from assets.partitions import AFTER_INPUTS_CHANGE, daily_partitions
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.views.materialize import materialize_view
 from pipeline.views.registry import View, all_views
-from resources import LakeResource, SparkResource
+from resources import SPARK_POOL, LakeResource, SparkResource
 
 VIEW_CHECKS = {
     "keys_unique": "No two rows share the view's key columns.",
@@ -37,6 +37,13 @@ def _description(view: View) -> str:
     return text
 
 
+def _declared_column_schema(view: View) -> dg.TableSchema:
+    """The columns known before any run: names and descriptions. The types come from Spark with each
+    materialization; an empty type is one the UI leaves blank."""
+    return dg.TableSchema(columns=[dg.TableColumn(name, type="", description=text)
+                                   for name, text in view.column_descriptions().items()])
+
+
 def build_view_asset(view: View) -> dg.AssetsDefinition:
     key = view_key(view)
 
@@ -46,10 +53,12 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
         group_name=f"views_{view.group}",
         partitions_def=daily_partitions if view.date_keyed else None,
         backfill_policy=dg.BackfillPolicy.single_run() if view.date_keyed else None,
-        automation_condition=None if view.date_keyed else dg.AutomationCondition.eager(),
+        automation_condition=None if view.date_keyed else AFTER_INPUTS_CHANGE,
         kinds={"spark", "parquet"},
+        pool=SPARK_POOL,
         description=_description(view),
         tags={"pipeline/view_group": view.group},
+        metadata={"dagster/column_schema": _declared_column_schema(view)},
         check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in VIEW_CHECKS.items()],
     )
     def _view(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
@@ -58,8 +67,9 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
         outputs = [materialize_view(session, the_lake, view, day) for day in days]
         yield dg.MaterializeResult(
             metadata={
-                "dagster/row_count": sum(o.rows for o in outputs),
-                "dagster/column_schema": table_schema(outputs[0].schema),
+                **(row_counts({d: o.rows for d, o in zip(days, outputs)}) if view.date_keyed
+                   else {"dagster/row_count": outputs[0].rows}),
+                "dagster/column_schema": table_schema(outputs[0].schema, view.column_descriptions()),
                 "input_rows": sum(o.input_rows for o in outputs),
                 "path": outputs[0].path if len(outputs) == 1 else f"views/{view.name}/",
                 "preview": dg.MetadataValue.md(outputs[-1].preview.to_markdown(index=False)),

@@ -1,4 +1,8 @@
-"""The code location: every asset, check, job, sensor and schedule, with the resources built from settings."""
+"""The code location: every asset, check, job, sensor and schedule, with the resources built from settings.
+
+Every run executes in-process, whoever launches it (a job, the UI's Materialize, `dagster asset materialize`,
+the automation sensor): one process per run, so one Spark driver per run; dagster.yaml queues the runs.
+"""
 
 import warnings
 
@@ -21,6 +25,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=SENSORS,
         schedules=SCHEDULES,
         resources=build_resources(settings),
+        executor=dg.in_process_executor,
     )
 
 

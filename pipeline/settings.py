@@ -81,6 +81,8 @@ class Settings:
     stream_sensor_interval_seconds: int = field(
         default_factory=lambda: int(_env("STREAM_SENSOR_INTERVAL_SECONDS", "5"))
     )
+    # The daily rebuild of yesterday (cleaned tables, date-keyed views, all-time views, serving tables), UTC.
+    daily_analytics_cron: str = field(default_factory=lambda: _env("DAILY_ANALYTICS_CRON", "5 0 * * *"))
     landing_starting_offsets: str = field(default_factory=lambda: _env("LANDING_STARTING_OFFSETS", "earliest"))
 
     # Speed layer: events later than this behind the newest accepted one are left to the batch layer.

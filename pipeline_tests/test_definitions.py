@@ -116,13 +116,15 @@ def test_daily_schedule_refreshes_yesterday_at_five_past_midnight_utc():
     assert request.partition_key == "2026-11-24"
 
 
-def test_the_batches_of_one_stream_run_one_at_a_time(tmp_path):
+def test_the_batches_of_one_stream_run_one_at_a_time_and_spark_runs_one_at_a_time(tmp_path):
     # What the daemon's run queue decides, with the limits the local instance actually loads.
     (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
-        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
-    deploy = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())["run_coordinator"]["config"]
-    assert deploy["tag_concurrency_limits"] == limits  # the docker-compose stack queues the same way
+        config = instance.get_concurrency_config()
+    limits = config.run_queue_config.tag_concurrency_limits
+    deploy = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())["concurrency"]
+    assert deploy["runs"]["tag_concurrency_limits"] == limits  # the docker-compose stack queues the same way
+    assert deploy["pools"] == {"granularity": "run", "default_limit": 1}
 
     class Run:  # what the counter reads of a run: the tags the job gives it
         def __init__(self, job: str):
@@ -137,7 +139,22 @@ def test_the_batches_of_one_stream_run_one_at_a_time(tmp_path):
         assert blocked(job, running=job), f"two {job} runs at once"
         assert not any(blocked(job, running=other) for other in streams if other != job)
         assert not blocked(job, running="refresh_learning_day")
-    assert blocked("refresh_all_time_views", running="refresh_learning_day")  # one Spark run at a time
+
+    # One run holding a Spark asset at a time, however it is launched: the limit is the assets' pool, enforced
+    # per run, not a tag that only some jobs carry. (The daemon test watches it hold.)
+    assert (config.pool_config.pool_granularity.value, config.pool_config.default_pool_limit) == ("run", 1)
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert (node.pools == {"spark"}) == ("spark" in node.kinds), key.to_user_string()
+
+
+def test_every_run_executes_in_process_whoever_launches_it():
+    """One process per run, so one Spark driver: the UI's Materialize and the automation sensor use the implicit
+    asset job, which takes the Definitions' executor like every named job."""
+    jobs = [defs.resolve_implicit_global_asset_job_def(), *(defs.resolve_job_def(j.name) for j in defs.jobs)]
+    for job in jobs:
+        assert job.executor_def.name == dg.in_process_executor.name, job.name
 
 
 def test_dagster_cli_validates_the_code_location_both_ways(tmp_path):
@@ -147,3 +164,10 @@ def test_dagster_cli_validates_the_code_location_both_ways(tmp_path):
                                 timeout=300, env=env)
         assert result.returncode == 0, (target, result.stdout[-2000:], result.stderr[-2000:])
         assert "Validation successful" in result.stdout + result.stderr, target
+
+
+def test_every_sensor_job_and_schedule_says_what_it_does():
+    described = [*defs.sensors, *defs.schedules, *(defs.resolve_job_def(j.name) for j in defs.jobs)]
+    assert len(described) == 6 + 3 + 9
+    for definition in described:
+        assert definition.description and len(definition.description) > 40, definition.name

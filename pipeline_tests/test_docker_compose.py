@@ -329,8 +329,8 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path: Path, monkeypa
     config = yaml.safe_load(DEPLOY_DAGSTER_YAML.read_text())
     assert config["run_retries"]["enabled"] is True
     assert config["run_retries"]["max_retries"] == 2
-    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    assert config["run_coordinator"]["config"]["max_concurrent_runs"] == 2
+    assert config["concurrency"]["runs"]["max_concurrent_runs"] == 2  # queued by the default QueuedRunCoordinator
+    assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
     assert config["run_launcher"]["class"] == "DefaultRunLauncher"
     assert config["telemetry"]["enabled"] is False
     pg = config["storage"]["postgres"]["postgres_db"]
@@ -349,7 +349,7 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path: Path, monkeypa
         monkeypatch.setenv(key, value)
     (tmp_path / "dagster.yaml").write_text(DEPLOY_DAGSTER_YAML.read_text())
     dagster_instance_config(str(tmp_path))
-    for section in ("run_coordinator", "run_launcher", "compute_logs"):
+    for section in ("run_launcher", "compute_logs"):
         # The instance schema leaves a class's `config` open; check it against the class itself.
         klass = class_from_code_pointer(config[section]["module"], config[section]["class"])
         result = validate_config(klass.config_type(), config[section].get("config") or {})

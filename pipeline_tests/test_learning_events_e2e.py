@@ -19,12 +19,14 @@ from datetime import datetime, timezone
 import dagster as dg
 import pytest
 
+from assets.partitions import daily_partitions
 from pipeline.definitions import build_definitions
 from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.generator import EventGenerator
 from pipeline.events.landing import find_gaps, landed_ranges
 from pipeline.events.producer import produce
 from pipeline.kafka import watermarks
+from sensors.learning_events import RANGE_END, RANGE_START
 from sensors.tick import run_sensor_tick
 
 pytestmark = pytest.mark.services
@@ -36,6 +38,15 @@ def produce_events(config, seed: int, count: int, **options):
     generator = EventGenerator(seed=seed, days=2, **options)
     records = list(generator.generate(count))
     return records, produce(config, records, count, progress=None)
+
+
+def requested_days(requests: list[dg.RunRequest]) -> list[str]:
+    """The days the cleaning requests cover: a partition each, or a range of consecutive days each."""
+    days = []
+    for request in requests:
+        first, last = request.tags.get(RANGE_START, request.partition_key), request.tags.get(RANGE_END)
+        days += daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(first, last or first))
+    return sorted(days)
 
 
 def cleaned_event_ids(spark, lake) -> Counter:
@@ -113,7 +124,7 @@ def test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_qu
         rerun = defs.resolve_job_def("land_learning_events").execute_in_process(
             run_config=request.run_config, partition_key=request.partition_key, instance=instance)
         assert rerun.success
-        for day in sorted({r.partition_key for r in cleaning.requests}):
+        for day in requested_days(cleaning.requests):
             assert defs.resolve_job_def("refresh_learning_day").execute_in_process(
                 partition_key=day, instance=instance).success
     assert find_gaps(landed_ranges(lake)) == []
@@ -121,7 +132,7 @@ def test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_qu
     assert quarantined(spark, lake) == malformed
 
     # The CLI materialises one cleaned partition: rebuild a day of auth events from the staged zone.
-    day = max(r.partition_key for r in cleaning.requests)
+    day = requested_days(cleaning.requests)[-1]
     expected_rows = sum(
         1 for r in records
         if r.topic == "auth_topic" and r.expected_reason is None and not r.duplicate

@@ -10,9 +10,9 @@ from pipeline.settings import Settings, get_settings
 from resources.cassandra import CassandraResource
 from resources.kafka import KafkaResource
 from resources.lake import LakeResource
-from resources.spark import SparkResource
+from resources.spark import SPARK_POOL, SparkResource
 
-__all__ = ["CassandraResource", "KafkaResource", "LakeResource", "SparkResource", "build_resources"]
+__all__ = ["SPARK_POOL", "CassandraResource", "KafkaResource", "LakeResource", "SparkResource", "build_resources"]
 
 
 def _secret(name: str, value: str | None) -> dg.EnvVar | None:

@@ -9,6 +9,10 @@ import dagster as dg
 from pydantic import Field
 from pyspark.sql import SparkSession
 
+# The concurrency pool of every asset that runs Spark. dagster.yaml gives it one slot at run granularity: one
+# run holding a Spark driver at a time, however the run was launched (UI, CLI, sensor, schedule, automation).
+SPARK_POOL = "spark"
+
 
 class SparkResource(dg.ConfigurableResource):
     """Builds (or reuses) the process's SparkSession.

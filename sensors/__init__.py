@@ -1,4 +1,5 @@
-"""Everything that decides when to run: jobs, the Kafka sensor, the automation of all-time views, the schedule."""
+"""Everything that decides when to run: jobs, the Kafka sensors, the empty-days sensor, the automation of all-time
+views and serving tables, the schedules."""
 
 import dagster as dg
 
@@ -12,6 +13,7 @@ from sensors.jobs import (
     train_purchase_model,
     train_recommenders,
 )
+from sensors.empty_days import empty_days_sensor
 from sensors.learning_events import learning_events_sensor
 from sensors.streams import (
     movielens_ratings_sensor,
@@ -23,19 +25,22 @@ from sensors.streams import (
 )
 from sensors.schedules import daily_learning_analytics, weekly_purchase_training, weekly_recommender_training
 
-# All-time views and serving tables carry AutomationCondition.eager(): this sensor recomputes a view after a
-# cleaned table it reads has changed (and not while one is still being written), and syncs a serving table
-# after its views did.
+# All-time views and serving tables carry AFTER_INPUTS_CHANGE (assets/partitions.py): this sensor recomputes a
+# view after a cleaned table it reads has changed (and not while one is still being written), and syncs a serving
+# table after its views did. Its runs execute in-process like every run, and queue in the Spark pool.
 analytics_automation = dg.AutomationConditionSensorDefinition(
     "analytics_automation",
     target=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS, *SERVING_TABLE_KEYS),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
+    description="Recomputes the all-time views after a cleaned table they read changed (a landing day was "
+                "cleaned, from any launch), then syncs the serving tables in Cassandra after their views changed. "
+                "Every 30 s; the Automation tab of each asset shows why it was or was not requested.",
 )
 
 JOBS = [land_learning_events, refresh_learning_day, refresh_all_time_views, daily_learning_analytics_job,
         train_recommenders, refresh_movie_recommendations, refresh_course_recommendations, train_purchase_model,
         score_purchase_features]
-SENSORS = [learning_events_sensor, analytics_automation, movielens_ratings_sensor, user_course_interact_sensor,
-           purchase_features_sensor]
+SENSORS = [learning_events_sensor, empty_days_sensor, analytics_automation, movielens_ratings_sensor,
+           user_course_interact_sensor, purchase_features_sensor]
 SCHEDULES = [daily_learning_analytics, weekly_recommender_training, weekly_purchase_training]

@@ -1,4 +1,5 @@
-"""The jobs the sensor and the schedule launch. Spark jobs run in-process: one SparkSession per run."""
+"""The jobs the sensors and schedules launch. Every run executes in-process (the executor of the Definitions):
+one process, so one SparkSession, per run."""
 
 import dagster as dg
 
@@ -6,8 +7,6 @@ from assets.learning_events import CLEANED_KEYS, QUARANTINE_EVENTS, RAW_EVENTS, 
 from assets.serving_tables import DAILY_ACTIVE_USERS_TABLE, SERVING_TABLE_KEYS
 from assets.speed import refresh_speed_views
 from assets.views import ALL_TIME_VIEW_KEYS, DATE_KEYED_VIEW_KEYS
-
-SPARK_TAGS = {"pipeline/spark": "true"}  # dagster.yaml limits how many of these run at once
 
 
 def serial(stream: str) -> dict[str, str]:
@@ -20,7 +19,6 @@ def serial(stream: str) -> dict[str, str]:
 land_learning_events = dg.define_asset_job(
     "land_learning_events",
     selection=dg.AssetSelection.assets(RAW_EVENTS, STAGED_EVENTS, QUARANTINE_EVENTS, *refresh_speed_views.keys),
-    executor_def=dg.in_process_executor,
     tags=serial("learning_events"),
     description="Land Kafka offset ranges into the raw zone, validate them into staged + quarantine, and add the "
                 "staged events to the speed layer's windows (speed zone and Cassandra).",
@@ -29,17 +27,13 @@ land_learning_events = dg.define_asset_job(
 refresh_learning_day = dg.define_asset_job(
     "refresh_learning_day",
     selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, DAILY_ACTIVE_USERS_TABLE),
-    executor_def=dg.in_process_executor,
-    tags=SPARK_TAGS,
-    description="Rebuild one UTC day: the cleaned tables from every staged batch of that day, then the "
-                "date-keyed views, then the daily-active-users serving table.",
+    description="Rebuild one UTC day (or a range of days, in one run): the cleaned tables from every staged batch "
+                "of that day, then the date-keyed views, then the daily-active-users serving table.",
 )
 
 refresh_all_time_views = dg.define_asset_job(
     "refresh_all_time_views",
     selection=dg.AssetSelection.assets(*ALL_TIME_VIEW_KEYS, *SERVING_TABLE_KEYS),
-    executor_def=dg.in_process_executor,
-    tags=SPARK_TAGS,
     description="Recompute the all-time views (per user, per course, per video) from the whole cleaned zone, "
                 "then sync the serving tables in Cassandra.",
 )
@@ -48,8 +42,6 @@ daily_learning_analytics_job = dg.define_asset_job(
     "daily_learning_analytics",
     selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, *ALL_TIME_VIEW_KEYS,
                                        *SERVING_TABLE_KEYS),
-    executor_def=dg.in_process_executor,
-    tags=SPARK_TAGS,
     description="One day's cleaned tables and date-keyed views, then every all-time view, then the serving tables "
                 "(the daily schedule).",
 )
@@ -61,8 +53,6 @@ RECOMMENDER_TRAINING = (dg.AssetSelection.groups("movie_recs", "course_recs")
 train_recommenders = dg.define_asset_job(
     "train_recommenders",
     selection=RECOMMENDER_TRAINING,
-    executor_def=dg.in_process_executor,
-    tags=SPARK_TAGS,
     description="Copy and clean the MovieLens and MOOC sources, tune and train the ALS models, and rewrite the "
                 "Cassandra top-10 tables from the models that pass their checks.",
 )
@@ -70,8 +60,6 @@ train_recommenders = dg.define_asset_job(
 train_purchase_model = dg.define_asset_job(
     "train_purchase_model",
     selection=dg.AssetSelection.groups("purchase") - dg.AssetSelection.key_prefixes(["raw", "streams"]),
-    executor_def=dg.in_process_executor,
-    tags=SPARK_TAGS,
     description="Copy and clean the order history, build the features, train the XGBoost reorder model and "
                 "rewrite the Cassandra purchase predictions from it if it passes its checks.",
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
@@ -37,9 +37,26 @@ class Cursor:
         return json.dumps({"offsets": self.offsets, "staged_after": self.staged_after}, sort_keys=True)
 
 
+# The tags with which Dagster runs one partition range of single-run-backfill assets in one run (what
+# `dagster asset materialize --partition-range` sets).
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+def contiguous(days: list[str]) -> list[list[str]]:
+    """Sorted days split where a day is missing: [d1, d2, d4] -> [[d1, d2], [d4]]."""
+    groups: list[list[str]] = []
+    for day in sorted(days):
+        if groups and date.fromisoformat(day) - date.fromisoformat(groups[-1][-1]) == timedelta(days=1):
+            groups[-1].append(day)
+        else:
+            groups.append([day])
+    return groups
+
+
 def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> list[dg.RunRequest]:
-    """One run per day touched by batches staged since the cursor: the cleaned tables of the categories touched
-    and the date-keyed views that read them."""
+    """For the days touched by batches staged since the cursor: the cleaned tables of the categories touched and
+    the date-keyed views that read them, one run per stretch of consecutive days (the assets take a day range in
+    one run, so one Spark session cleans a batch that spans midnight, or a backfill of late events)."""
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=STAGED_EVENTS, after_storage_id=cursor.staged_after or None),
         limit=1000,
@@ -52,19 +69,21 @@ def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> li
             for day in days:
                 touched.setdefault(day, set()).add(category)
         cursor.staged_after = max(cursor.staged_after, record.storage_id)
+    # Days outside the partitions (tomorrow, within the future tolerance) are left to the daily schedule.
     known_days = set(daily_partitions.get_partition_keys())
-    return [
-        dg.RunRequest(
+    requests = []
+    for days in contiguous([d for d in touched if d in known_days]):
+        categories = set().union(*(touched[d] for d in days))
+        first, last = days[0], days[-1]
+        requests.append(dg.RunRequest(
             job_name=refresh_learning_day.name,
-            partition_key=day,
-            run_key=f"clean-{day}-{cursor.staged_after}",
+            partition_key=first if first == last else None,
+            run_key=f"clean-{first}-{last}-{cursor.staged_after}",
+            tags={} if first == last else {RANGE_START: first, RANGE_END: last},
             asset_selection=[cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)]
             + [view_key(v) for v in VIEWS if v.date_keyed and set(v.categories) & categories],
-        )
-        # Days outside the partitions (tomorrow, within the future tolerance) are left to the daily schedule.
-        for day, categories in sorted(touched.items())
-        if day in known_days
-    ]
+        ))
+    return requests
 
 
 def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka: KafkaResource,

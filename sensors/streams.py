@@ -38,7 +38,6 @@ def build_stream_job_and_sensor(stream: InteractionStream, serving: dg.AssetKey,
     job = dg.define_asset_job(
         job_name,
         selection=dg.AssetSelection.assets(stream_key(stream), serving),
-        executor_def=dg.in_process_executor,
         tags=serial(topic),
         description=f"Land a batch of `{topic}` and {refreshes}.",
     )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
+from sensors.learning_events import RANGE_END, RANGE_START
+
 
 @dataclass
 class TickOutcome:
@@ -40,7 +42,9 @@ def run_sensor_tick(
     results = []
     for request in data.run_requests or []:
         job = defs.resolve_job_def(request.job_name)
-        partition = f" partition {request.partition_key}" if request.partition_key else ""
+        first, last = request.tags.get(RANGE_START), request.tags.get(RANGE_END)
+        partition = (f" partition {request.partition_key}" if request.partition_key else
+                     f" partitions {first}...{last}" if first else "")
         log(f"  run {request.job_name}{partition} ({request.run_key})")
         results.append(
             job.execute_in_process(
