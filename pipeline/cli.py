@@ -184,10 +184,6 @@ def _demo(args: argparse.Namespace) -> int:
             cursor_file.write_text(cursor or "")
             results += outcome.results
             print(f"  tick {tick}: {len(outcome.requests)} run(s)" + (f"; {outcome.skip_reason}" if outcome.skip_reason else ""))
-        print("  run refresh_all_time_views (per user, per course, per video; then the serving tables)")
-        results.append(defs.resolve_job_def("refresh_all_time_views").execute_in_process(
-            instance=instance, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}}))
         print("4/7 recommenders: MovieLens and MOOC sources, tuned rating model, ranking models, Cassandra; "
               "then a few ratings and enrolments through Kafka")
         results += _demo_recommenders(defs, instance)

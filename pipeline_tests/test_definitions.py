@@ -54,7 +54,7 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
             assert (f"cleaned/{category}", name) in check_names
     sensor = defs.resolve_sensor_def("learning_events_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    assert {j.name for j in sensor.jobs} == {"land_learning_events", "refresh_learning_day"}
+    assert {j.name for j in sensor.jobs} == {"land_learning_events", "daily_learning_analytics"}
 
 
 def test_landing_runs_refresh_the_speed_layer_and_view_jobs_sync_the_serving_tables():

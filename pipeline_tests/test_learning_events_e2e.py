@@ -105,7 +105,7 @@ def test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_qu
         landing = run_sensor_tick(defs, instance, None)
         assert [r.job_def.name for r in landing.results] == ["land_learning_events"] and landing.success
         cleaning = run_sensor_tick(defs, instance, landing.cursor)
-        assert cleaning.results and all(r.job_def.name == "refresh_learning_day" for r in cleaning.results)
+        assert cleaning.results and all(r.job_def.name == "daily_learning_analytics" for r in cleaning.results)
         assert cleaning.success
         checks = [c for r in landing.results + cleaning.results for c in r.get_asset_check_evaluations()]
         assert checks and [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR] == []

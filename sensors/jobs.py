@@ -42,8 +42,9 @@ daily_learning_analytics_job = dg.define_asset_job(
     "daily_learning_analytics",
     selection=dg.AssetSelection.assets(*CLEANED_KEYS, *DATE_KEYED_VIEW_KEYS, *ALL_TIME_VIEW_KEYS,
                                        *SERVING_TABLE_KEYS),
-    description="One day's cleaned tables and date-keyed views, then every all-time view, then the serving tables "
-                "(the daily schedule).",
+    description="A day's (or a range of days') cleaned tables and date-keyed views, then the all-time views, then "
+                "the serving tables: the daily schedule runs all of it for yesterday, the landing sensor what its "
+                "batches touched.",
 )
 
 # Everything of the two recommenders except their Kafka streams (which only the stream sensors land).

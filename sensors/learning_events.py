@@ -1,4 +1,4 @@
-"""The Kafka sensor: plans landing batches from end offsets, then cleaning runs for the days they touched.
+"""The Kafka sensor: plans landing batches from end offsets, then refresh runs for what they touched.
 
 It never consumes and never commits. Its cursor holds, per topic-partition, the next offset to schedule,
 and the storage id of the last `staged/events` materialisation it has turned into cleaning runs.
@@ -14,13 +14,15 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 
 from assets.learning_events import STAGED_EVENTS, LandingBatch, cleaned_key
-from assets.views import VIEWS, view_key
 from assets.partitions import daily_partitions
+from assets.serving_tables import table_key
+from assets.views import VIEWS, view_key
 from pipeline.events.catalogue import CATEGORY_BY_NAME, TOPICS
 from pipeline.events.landing import batch_id, landed_ranges
 from pipeline.settings import get_settings
 from resources import KafkaResource, LakeResource
-from sensors.jobs import land_learning_events, refresh_learning_day
+from pipeline.serving.analytics_sync import SYNCS
+from sensors.jobs import daily_learning_analytics_job, land_learning_events
 from sensors.offsets import ends_of, plan_landing
 
 
@@ -53,10 +55,20 @@ def contiguous(days: list[str]) -> list[list[str]]:
     return groups
 
 
+def refresh_selection(categories: set[str]) -> list[dg.AssetKey]:
+    """What new events of these categories change: their cleaned tables, every view that reads them (date-keyed
+    ones for the run's days, all-time ones over the whole history) and the serving tables synced from those views.
+    One run for all of it starts one Spark driver, where a run per layer would start three."""
+    views = [v for v in VIEWS if set(v.categories) & categories]
+    names = {v.name for v in views}
+    return ([cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)] + [view_key(v) for v in views]
+            + [table_key(sync.table) for sync in SYNCS if names & set(sync.views)])
+
+
 def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> list[dg.RunRequest]:
-    """For the days touched by batches staged since the cursor: the cleaned tables of the categories touched and
-    the date-keyed views that read them, one run per stretch of consecutive days (the assets take a day range in
-    one run, so one Spark session cleans a batch that spans midnight, or a backfill of late events)."""
+    """For the days touched by batches staged since the cursor: `refresh_selection` of the categories touched, one
+    run per stretch of consecutive days (the daily assets take a day range in one run, so one Spark session cleans
+    a batch that spans midnight, or late events of several days)."""
     records = context.instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=STAGED_EVENTS, after_storage_id=cursor.staged_after or None),
         limit=1000,
@@ -76,12 +88,11 @@ def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> li
         categories = set().union(*(touched[d] for d in days))
         first, last = days[0], days[-1]
         requests.append(dg.RunRequest(
-            job_name=refresh_learning_day.name,
+            job_name=daily_learning_analytics_job.name,
             partition_key=first if first == last else None,
             run_key=f"clean-{first}-{last}-{cursor.staged_after}",
             tags={} if first == last else {RANGE_START: first, RANGE_END: last},
-            asset_selection=[cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)]
-            + [view_key(v) for v in VIEWS if v.date_keyed and set(v.categories) & categories],
+            asset_selection=refresh_selection(categories),
         ))
     return requests
 
@@ -110,11 +121,11 @@ def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka:
 
 @dg.sensor(
     name="learning_events_sensor",
-    jobs=[land_learning_events, refresh_learning_day],
+    jobs=[land_learning_events, daily_learning_analytics_job],
     minimum_interval_seconds=get_settings().landing_sensor_interval_seconds,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Lands new Kafka offsets of the 6 learning-event topics, then refreshes the days they touched "
-                "(cleaned tables and date-keyed views).",
+    description="Lands new Kafka offsets of the 6 learning-event topics, then refreshes what they touched in one "
+                "run: the cleaned tables and date-keyed views of their days, the all-time views, the serving tables.",
 )
 def learning_events_sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
     cursor = Cursor.parse(context.cursor)
