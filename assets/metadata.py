@@ -21,10 +21,10 @@ def table_schema(schema: T.StructType, descriptions: dict[str, str] | None = Non
     )
 
 
-def row_counts(rows_per_day: dict[str, int]) -> dict:
-    """Row-count metadata of a daily-partitioned materialisation. A run over a range of days (a backfill, or the
-    sensor's run for a batch that spans midnight) records the same metadata on every partition of the range, so a
-    total would be wrong for each of them: a range reports its count per day instead."""
+def row_counts(rows_per_day: dict[str | None, int]) -> dict:
+    """Row-count metadata of a materialisation (day None: unpartitioned). A run over a range of days (a backfill, or
+    the sensor's run for a batch that spans midnight) records the same metadata on every partition of the range, so
+    a total would be wrong for each of them: a range reports its count per day instead."""
     if len(rows_per_day) == 1:
         return {"dagster/row_count": next(iter(rows_per_day.values()))}
     return {"rows_per_day": rows_per_day, "rows_in_run": sum(rows_per_day.values())}

@@ -67,8 +67,7 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
         outputs = [materialize_view(session, the_lake, view, day) for day in days]
         yield dg.MaterializeResult(
             metadata={
-                **(row_counts({d: o.rows for d, o in zip(days, outputs)}) if view.date_keyed
-                   else {"dagster/row_count": outputs[0].rows}),
+                **row_counts({day: o.rows for day, o in zip(days, outputs)}),
                 "dagster/column_schema": table_schema(outputs[0].schema, view.column_descriptions()),
                 "input_rows": sum(o.input_rows for o in outputs),
                 "path": outputs[0].path if len(outputs) == 1 else f"views/{view.name}/",

@@ -19,9 +19,9 @@ from assets.serving_tables import table_key
 from assets.views import VIEWS, view_key
 from pipeline.events.catalogue import CATEGORY_BY_NAME, TOPICS
 from pipeline.events.landing import batch_id, landed_ranges
+from pipeline.serving.analytics_sync import SYNCS
 from pipeline.settings import get_settings
 from resources import KafkaResource, LakeResource
-from pipeline.serving.analytics_sync import SYNCS
 from sensors.jobs import daily_learning_analytics_job, land_learning_events
 from sensors.offsets import ends_of, plan_landing
 
