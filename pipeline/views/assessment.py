@@ -6,7 +6,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pipeline.views.common import event_date, of_type
-from pipeline.views.registry import View
+from pipeline.views.view import View
 
 UNKNOWN_TYPE = "unknown"  # assignment_type of a submission whose assignment has no first-view event
 

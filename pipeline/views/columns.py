@@ -3,7 +3,7 @@
 `COLUMN_DESCRIPTIONS` describes the names that mean the same in every view that has them; `VIEW_COLUMN_NOTES`
 describes, per view, the columns whose meaning is that view's own: names no other view uses, and shared names
 computed differently there (`total_sessions`, for one, is a different count in each of its three views).
-`View.column_descriptions()` (registry.py) takes a view's note first, then the glossary. Timestamps are UTC
+`View.column_descriptions()` (view.py) takes a view's note first, then the glossary. Timestamps are UTC
 instants; "events" are rows of the cleaned tables, so duplicates of one event_id never count twice.
 """
 

@@ -10,7 +10,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from pipeline.views.common import event_date, of_type
-from pipeline.views.registry import View
+from pipeline.views.view import View
 
 ENROLLED = "COURSE_ENROLLED"
 ACCESSED = "ACCESS_COURSE_MATERIAL"

@@ -19,7 +19,7 @@ from pyspark.sql import types as T
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import cleaned_row_count, read_cleaned
 from pipeline.lake import Lake
-from pipeline.views.registry import View, input_category, reads_history
+from pipeline.views.view import View, input_category, reads_history
 
 VIEWS_ZONE = ("views",)
 PREVIEW_ROWS = 5

@@ -7,7 +7,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from pipeline.views.common import event_date, of_type
-from pipeline.views.registry import View
+from pipeline.views.view import View
 
 GROUP = "profile_notification"
 SENT, CLICKED = "NOTIFICATION_SENT", "NOTIFICATION_CLICKED"

@@ -1,74 +1,31 @@
-"""The registry of analytic views: one `View` row per view, next to its function in the category module.
+"""The registry of analytic views: every view of every category module, in one tuple.
 
-A view is a pure PySpark function from cleaned tables to one DataFrame. Its parameters are named after the
-cleaned categories it reads (`auth`, `assessment`, `video`, `course`, `profile`, `notification`), each a
-DataFrame with that category's cleaned schema (see `pipeline.events.catalogue`; `event_time` is a UTC
-timestamp). Date-keyed views get one day of input and return that day's rows; all-time views get the whole
-history. A parameter named `<category>_history` always gets that category's whole history, even in a
-date-keyed view (for look-ups such as an assignment's type). The Dagster assets `views/<name>` are
-generated from `all_views()` (assets/views.py).
+Each category module (auth, assessment, video, course, profile_notification, serving) declares its `VIEWS`
+beside the functions; this module collects them, checks that names are unique and groups known, and is what
+the rest of the code asks for the views: the Dagster assets `views/<name>` are generated from `all_views()`
+(assets/views.py). `View` and the parameter helpers live in `pipeline.views.view` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter
 
-from pyspark.sql import DataFrame
+from pipeline.views import assessment, auth, course, profile_notification, serving, video
+from pipeline.views.view import CATEGORY_GROUPS, HISTORY, View, input_category, reads_history
 
-from pipeline.views.columns import COLUMN_DESCRIPTIONS, VIEW_COLUMN_NOTES
+__all__ = ["CATEGORY_GROUPS", "HISTORY", "VIEWS", "VIEWS_BY_NAME", "View", "all_views", "input_category",
+           "reads_history"]
 
-CATEGORY_GROUPS = ("auth", "assessment", "video", "course", "profile_notification", "serving")
+VIEWS: tuple[View, ...] = (*auth.VIEWS, *assessment.VIEWS, *video.VIEWS, *course.VIEWS,
+                           *profile_notification.VIEWS, *serving.VIEWS)
+VIEWS_BY_NAME: dict[str, View] = {view.name: view for view in VIEWS}
 
-
-@dataclass(frozen=True)
-class View:
-    name: str  # also the asset key views/<name> and the lake folder views/<name>/
-    group: str  # one of CATEGORY_GROUPS: the original batch job the view belongs to
-    function: Callable[..., DataFrame]
-    columns: tuple[str, ...]  # the output columns, in order (seed-facts §2 / §2.1)
-    keys: tuple[str, ...]  # columns that identify a row (unique, never null)
-    date_keyed: bool  # True: one row set per UTC day, daily partitioned; False: over all history
-    description: str
-    deviation: str | None = None  # what differs from the original system, and why
-    rates: tuple[str, ...] = ()  # percentage columns, checked to lie within 0..100
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """The function's parameter names: cleaned categories, some with the `_history` suffix."""
-        return tuple(inspect.signature(self.function).parameters)
-
-    @property
-    def categories(self) -> tuple[str, ...]:
-        """The cleaned categories the view reads."""
-        return tuple(dict.fromkeys(input_category(name) for name in self.inputs))
-
-    def compute(self, tables: dict[str, DataFrame]) -> DataFrame:
-        return self.function(**{name: tables[name] for name in self.inputs}).select(*self.columns)
-
-    def column_descriptions(self) -> dict[str, str]:
-        """A description of every output column, in order: the view's own note, else the glossary's
-        (pipeline/views/columns.py)."""
-        described = {**COLUMN_DESCRIPTIONS, **VIEW_COLUMN_NOTES.get(self.name, {})}
-        if missing := [c for c in self.columns if c not in described]:
-            raise KeyError(f"{self.name}: no description of {missing} in pipeline/views/columns.py")
-        return {c: described[c] for c in self.columns}
-
-
-HISTORY = "_history"
-
-
-def input_category(name: str) -> str:
-    return name.removesuffix(HISTORY)
-
-
-def reads_history(name: str) -> bool:
-    return name.endswith(HISTORY)
+if shared := sorted(name for name, n in Counter(v.name for v in VIEWS).items() if n > 1):
+    raise ValueError(f"views sharing a name: {shared}")
+if unknown := {v.group for v in VIEWS} - set(CATEGORY_GROUPS):
+    raise ValueError(f"views in unknown groups {sorted(unknown)}; the groups are {CATEGORY_GROUPS}")
 
 
 def all_views() -> list[View]:
-    from pipeline.views import assessment, auth, course, profile_notification, serving, video
-
-    return [*auth.VIEWS, *assessment.VIEWS, *video.VIEWS, *course.VIEWS, *profile_notification.VIEWS,
-            *serving.VIEWS]
+    """Every registered view, in registry order (a new list: callers may sort or filter it)."""
+    return list(VIEWS)

@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from pipeline.views.common import of_type
-from pipeline.views.registry import View
+from pipeline.views.view import View
 
 STUDENT_COURSE = ["student_id", "course_id"]
 

@@ -5,7 +5,8 @@ from pyspark.sql import functions as F
 from pipeline.events.cleaning import cleaned_parts
 from pipeline.views.common import event_date
 from pipeline.views.materialize import materialize_view, read_view
-from pipeline.views.registry import View
+from pipeline.views.registry import VIEWS_BY_NAME
+from pipeline.views.view import View
 from pipeline_tests.views.fixtures import cleaned
 
 
@@ -59,9 +60,7 @@ def test_a_date_keyed_view_is_checked_day_by_day_with_its_date(spark, lake):
 
 
 def test_date_keyed_views_are_written_per_day_and_read_back_with_their_date(spark, lake):
-    from pipeline.views.auth import VIEWS
-
-    dau = next(v for v in VIEWS if v.name == "auth_daily_active_users")
+    dau = VIEWS_BY_NAME["auth_daily_active_users"]
     for day, users in (("2026-11-23", ["SV001"]), ("2026-11-24", ["SV001", "SV002", "SV002"])):
         rows = [{"event_type": "LOGIN", "user_id": u, "event_time": f"{day} 08:00:00", "session_id": f"{day}-{i}"}
                 for i, u in enumerate(users)]

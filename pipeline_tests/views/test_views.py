@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.views.registry import all_views, input_category
+from pipeline.views.registry import all_views
+from pipeline.views.view import input_category
 from pipeline_tests.views import (
     cases_assessment,
     cases_auth,
