@@ -9,6 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DAGSTER_HOME=/opt/dagster/home \
+    DATA_CACHE_DIR=/opt/dagster/app/.cache \
     JAVA_HOME=/opt/java
 
 # Java for Spark (procps: Spark's scripts call `ps`). /opt/java is an architecture-independent
@@ -23,13 +24,12 @@ RUN set -eux; \
 
 WORKDIR /opt/dagster/app
 
-# Dependencies first, in their own layer, so editing the project's code does not reinstall PySpark.
-# dagster-postgres is only needed here: deploy/dagster.yaml keeps the instance in Postgres. recbole only
-# carries the MovieLens 100k files (read, never imported), so none of its dependencies are installed.
-COPY pyproject.toml ./
+# Dependencies first, in their own layer, so editing the project's code does not reinstall PySpark, at the
+# versions of constraints.txt (`make lock`). dagster-postgres is only needed here: deploy/dagster.yaml keeps
+# the instance in Postgres.
+COPY pyproject.toml constraints.txt ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt "dagster-postgres==${DAGSTER_POSTGRES_VERSION}" \
- && pip install --no-deps recbole==1.2.1 \
+ && pip install -c constraints.txt -r /tmp/requirements.txt "dagster-postgres==${DAGSTER_POSTGRES_VERSION}" \
  && rm /tmp/requirements.txt
 
 # The project itself (the packages named in [tool.hatch.build.targets.wheel]).
@@ -38,8 +38,10 @@ COPY pipeline ./pipeline
 COPY assets ./assets
 COPY resources ./resources
 COPY sensors ./sensors
+# MovieLens 100k into $DATA_CACHE_DIR/ml-100k, as `make movielens` does (extracted from the recbole wheel).
 RUN pip install --no-deps . \
- && python -c "import pipeline.settings"
+ && python -c "import pipeline.settings" \
+ && pipeline fetch movielens
 
 # An unprivileged user; $DAGSTER_HOME/storage exists in the image so that the named volume mounted
 # there starts out owned by this user.

@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make demo   set everything up, start Kafka and Cassandra, produce events, land and clean them, print a summary
+#   make demo   set everything up, start Kafka and Cassandra, run the whole product once (pipeline/demo.py)
 #   make test   set everything up, start the services once, run every test, stop the services
 # Everything else is a step of those two.
 
@@ -8,18 +8,42 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: demo test setup tools dagster-home services-up services-status services-down ui bench clean
+.PHONY: demo test test-fast setup lock movielens tools dagster-home services-up services-status services-down ui bench clean
 
-$(BIN)/pipeline: pyproject.toml
+# The project with its test extras, every package at the exact version of constraints.txt (see `lock`).
+$(BIN)/pipeline: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
-	@# The real MovieLens 100k release, read from where recbole installs it (its own dependencies, torch
-	@# included, are not needed: nothing imports it).
-	$(BIN)/pip install --quiet --no-deps recbole==1.2.1
+	@# What earlier versions of the project installed and it no longer uses (xgboost-cpu replaces xgboost and its
+	@# NVIDIA library; MovieLens comes from `make movielens`, not recbole), so an existing .venv follows too.
+	$(BIN)/pip uninstall --quiet --yes xgboost nvidia-nccl-cu12 recbole 2>/dev/null || true
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	@touch $@
 
-setup: $(BIN)/pipeline  ## Python environment with the project installed (editable)
+setup: $(BIN)/pipeline movielens  ## Python environment with the project installed (editable), and MovieLens 100k
+
+# constraints.txt pins the whole environment. To update it (after changing pyproject.toml, or to take newer
+# releases within its ranges): `make lock` resolves pyproject.toml from scratch in a throw-away virtualenv,
+# without constraints, checks it with `pip check` and writes its `pip freeze`; review the diff, then `make setup`.
+lock:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "resolving .[test] from pyproject.toml in a throw-away virtualenv ($$tmp)"; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/pip" install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/pip" install --quiet -e ".[test]"; \
+	"$$tmp/venv/bin/pip" check; \
+	python_version=$$("$$tmp/venv/bin/python" -c 'import platform; print(platform.python_version(), platform.system(), platform.machine())'); \
+	{ echo "# The whole environment at exact versions; make setup installs: pip install -c constraints.txt -e '.[test]'"; \
+	  echo "# Written by make lock: pip install -e '.[test]' (pyproject.toml's ranges, no constraints) into a throw-away"; \
+	  echo "# virtualenv (Python $$python_version), then pip freeze --exclude-editable."; \
+	  echo "# Do not edit by hand: change pyproject.toml and run make lock."; \
+	  "$$tmp/venv/bin/pip" freeze --exclude-editable; } > constraints.txt.tmp; \
+	mv constraints.txt.tmp constraints.txt; \
+	echo "constraints.txt: $$(grep -vc '^#' constraints.txt) packages"
+
+# MovieLens 100k (the recbole 1.2.1 wheel's bundled copy) into DATA_CACHE_DIR/ml-100k; nothing when it is there.
+movielens: $(BIN)/pipeline
+	$(BIN)/pipeline fetch movielens
 
 dagster-home:  ## the Dagster instance folder, with this project's dagster.yaml (refreshed when the project's is newer)
 	@mkdir -p $(DAGSTER_HOME) && cp -u dagster.yaml $(DAGSTER_HOME)/
@@ -36,7 +60,12 @@ demo: setup dagster-home
 	$(BIN)/pipeline demo
 
 test: setup tools dagster-home
+	$(BIN)/pip check
 	$(BIN)/python -m pytest
+
+# The inner loop: unit and Spark tests, no Kafka, Cassandra or `dagster dev` (markers set in pipeline_tests/conftest.py).
+test-fast: setup tools dagster-home
+	$(BIN)/python -m pytest -m "not services and not daemon and not slow" --durations=15
 
 services-up: setup
 	$(BIN)/pipeline services up

@@ -1,21 +1,19 @@
 """Course recommendations: MOOC CSVs (generated, or a real copy) → cleaned tables → ALS ranking model → Cassandra."""
 
-import tempfile
-from pathlib import Path
-
 import dagster as dg
 
-from assets.csv_tables import build_cleaned_table, cleaned_table_key
+from assets.csv_tables import build_cleaned_table
+from assets.keys import cleaned_table_key, raw_source_key
 from assets.recommenders import build_recommender
 from pipeline.ml import mooc
 from pipeline.ml.mooc_data import MoocSize, generate_mooc
 from pipeline.ml.recommendations import COURSES
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS
-from pipeline.settings import get_settings
-from resources import LakeResource
+from pipeline.ml.raw_sources import copy_or_generate
+from resources import LakeResource, SourcesResource
 
 GROUP = "course_recs"
-RAW = dg.AssetKey(["raw", "mooc"])
+RAW = raw_source_key(mooc.SOURCE)
 
 
 class MoocSource(dg.Config):
@@ -28,19 +26,13 @@ class MoocSource(dg.Config):
                       "`course_map.csv`. Copied from MOOC_DIR when set; otherwise written by the seeded generator "
                       "with the seed's shapes (power-law course popularity, topic-driven enrolment sequences, a few "
                       "malformed and duplicate rows for the quarantine), scaled by MOOC_USERS.")
-def raw_mooc(context: dg.AssetExecutionContext, config: MoocSource, lake: LakeResource) -> dg.MaterializeResult:
-    settings, the_lake = get_settings(), lake.get_lake()
-    names = [t.file_name for t in mooc.TABLES]
-    if settings.mooc_dir:
-        folder, metadata = Path(settings.mooc_dir), {"source": f"MOOC copy in {settings.mooc_dir}"}
-        for name in names:
-            the_lake.write_file(folder / name, "raw", mooc.SOURCE, name)
-        return dg.MaterializeResult(metadata=metadata)
-    size = MoocSize.scaled(config.users or settings.mooc_users)
-    with tempfile.TemporaryDirectory() as tmp:
-        report = generate_mooc(tmp, size, seed=config.seed)
-        for name in names:
-            the_lake.write_file(Path(tmp) / name, "raw", mooc.SOURCE, name)
+def raw_mooc(context: dg.AssetExecutionContext, config: MoocSource, lake: LakeResource,
+             sources: SourcesResource) -> dg.MaterializeResult:
+    size = MoocSize.scaled(config.users or sources.mooc_users)
+    report = copy_or_generate(lake.get_lake(), mooc.SOURCE, [t.file_name for t in mooc.TABLES], sources.mooc_dir,
+                              lambda folder: generate_mooc(folder, size, seed=config.seed))
+    if report is None:
+        return dg.MaterializeResult(metadata={"source": f"MOOC copy in {sources.mooc_dir}"})
     context.log.info(f"generated {report}")
     return dg.MaterializeResult(metadata={
         "source": f"generator, seed {config.seed}", "size": str(size), "rows": report.rows,

@@ -4,14 +4,10 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from assets.keys import cleaned_table_key
 from assets.metadata import table_schema
 from pipeline.ml.csv_tables import CsvTable, clean_csv, read_cleaned
-from pipeline.settings import get_settings
-from resources import SPARK_POOL, LakeResource, SparkResource
-
-
-def cleaned_table_key(table: CsvTable) -> dg.AssetKey:
-    return dg.AssetKey(["cleaned", *table.name.split("/")])
+from resources import SPARK_POOL, LakeResource, QualityResource, SparkResource
 
 
 def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: str,
@@ -41,7 +37,7 @@ def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: s
         metadata={"dagster/column_schema": table_schema(table.schema, dict(table.column_descriptions))},
         check_specs=checks,
     )
-    def cleaned(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
+    def cleaned(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource, quality: QualityResource):
         session, the_lake = spark.get_session(), lake.get_lake()
         if optional and not the_lake.is_file(*table.raw_parts(source)):
             session.createDataFrame([], table.schema).write.mode("overwrite").parquet(
@@ -64,7 +60,7 @@ def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: s
         yield dg.AssetCheckResult(check_name="reconciles", passed=result.reconciles,
                                   metadata={"rows": result.rows, "cleaned": result.cleaned,
                                             "duplicates": result.duplicates, "quarantined": quarantined})
-        threshold = get_settings().quarantine_max_share
+        threshold = quality.quarantine_max_share
         share = quarantined / result.rows if result.rows else 0.0
         yield dg.AssetCheckResult(check_name="quarantine_share_below_threshold", passed=share <= threshold,
                                   metadata={"share": round(share, 5), "threshold": threshold})

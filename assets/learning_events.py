@@ -8,19 +8,16 @@ functions, and report counts and checks.
 import dagster as dg
 import pyarrow.parquet as pq
 
+from assets.keys import QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS, cleaned_key
 from assets.metadata import row_counts, same_columns, table_schema
 from assets.partitions import daily_partitions
 from pipeline.events.catalogue import CATEGORIES, QUARANTINE_SCHEMA, Category
 from pipeline.events.cleaning import clean_partition
 from pipeline.events.landing import OffsetRange, batch_id, find_gaps, land_ranges, landed_ranges, raw_parts
-from pipeline.events.validation import ValidationRules, batch_counts, stage_batch
-from pipeline.settings import get_settings
-from resources import SPARK_POOL, KafkaResource, LakeResource, SparkResource
+from pipeline.events.validation import batch_counts, stage_batch
+from resources import SPARK_POOL, KafkaResource, LakeResource, LearningEventsResource, QualityResource, SparkResource
 
 GROUP = "learning_events"
-RAW_EVENTS = dg.AssetKey(["raw", "events"])
-STAGED_EVENTS = dg.AssetKey(["staged", "events"])
-QUARANTINE_EVENTS = dg.AssetKey(["quarantine", "events"])
 
 
 class OffsetRangeConfig(dg.Config):
@@ -42,11 +39,6 @@ class LandingBatch(dg.Config):
     def of(cls, ranges: list[OffsetRange]) -> "LandingBatch":
         return cls(ranges=[OffsetRangeConfig(topic=r.topic, partition=r.partition, start=r.start, end=r.end)
                            for r in ranges])
-
-
-def validation_rules() -> ValidationRules:
-    s = get_settings()
-    return ValidationRules(s.events_source_timezone, s.future_tolerance_seconds, s.events_start_date)
 
 
 @dg.asset(
@@ -131,11 +123,12 @@ def raw_ranges_contiguous(lake: LakeResource) -> dg.AssetCheckResult:
     partitions_def=daily_partitions,
     name="stage_learning_events",
 )
-def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatch, lake: LakeResource):
+def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatch, lake: LakeResource,
+                          events: LearningEventsResource, quality: QualityResource):
     ranges, the_lake = config.offset_ranges(), lake.get_lake()
     batch = batch_id(ranges)
     raw_paths = [the_lake.path(*raw_parts(r, context.partition_key)) for r in ranges]
-    counts = stage_batch(the_lake, raw_paths, batch, validation_rules())
+    counts = stage_batch(the_lake, raw_paths, batch, events.validation_rules())
     raw_rows = sum(pq.ParquetFile(p, filesystem=the_lake.filesystem).metadata.num_rows for p in raw_paths)
     staged_back, quarantined_back = batch_counts(the_lake, batch, counts)
     touched: dict[str, list[str]] = {}
@@ -156,7 +149,7 @@ def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatc
         passed=raw_rows == staged_back + quarantined_back,
         metadata={"raw": raw_rows, "staged": staged_back, "quarantined": quarantined_back},
     )
-    threshold = get_settings().quarantine_max_share
+    threshold = quality.quarantine_max_share
     shares = counts.quarantine_shares()
     yield dg.AssetCheckResult(
         asset_key=STAGED_EVENTS,
@@ -166,19 +159,17 @@ def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatc
     )
 
 
-def cleaned_key(category: Category) -> dg.AssetKey:
-    return dg.AssetKey(["cleaned", category.name])
-
-
 CLEANED_CHECKS = {
-    "schema_matches": "The written table has exactly the catalogue's columns and types.",
-    "no_duplicate_event_ids": "Every event_id occurs once.",
+    "schema_matches": "The written table has exactly the catalogue's columns and types. Blocking.",
+    "no_duplicate_event_ids": "Every event_id occurs once. Blocking.",
     "reconciles": "Records routed to this category and day = cleaned + duplicates + quarantined.",
     "quarantine_share_below_threshold": (
         "Quarantined / all records of this day is at most QUARANTINE_MAX_SHARE (records without a usable timestamp "
         "are counted by the batch-level check on staged/events, since their day is unknown)."
     ),
 }
+# The views read the cleaned tables by their catalogue schema and count events by event_id.
+BLOCKING_CLEANED_CHECKS = {"schema_matches", "no_duplicate_event_ids"}
 
 
 def build_cleaned_asset(category: Category) -> dg.AssetsDefinition:
@@ -187,7 +178,10 @@ def build_cleaned_asset(category: Category) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        deps=[STAGED_EVENTS],
+        # Staged is partitioned by landing day, cleaned by event day, and a landing can hold events of any day:
+        # late ones of any earlier day, and ones up to the future tolerance ahead. Cleaning a day reads every
+        # batch staged under that event day, whenever it was landed: every staged partition is an input.
+        deps=[dg.AssetDep(STAGED_EVENTS, partition_mapping=dg.AllPartitionMapping())],
         group_name=GROUP,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -200,11 +194,12 @@ def build_cleaned_asset(category: Category) -> dg.AssetsDefinition:
         ),
         metadata={"dagster/column_schema": table_schema(category.cleaned_schema,
                                                         category.cleaned_column_descriptions())},
-        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in CLEANED_CHECKS.items()],
+        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING_CLEANED_CHECKS)
+                     for name, text in CLEANED_CHECKS.items()],
     )
-    def cleaned(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
+    def cleaned(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource, quality: QualityResource):
         session, the_lake = spark.get_session(), lake.get_lake()
-        threshold = get_settings().quarantine_max_share
+        threshold = quality.quarantine_max_share
         results = []
         for day in context.partition_keys:  # one day from the sensor; a range in a single-run backfill
             results.append(clean_partition(session, the_lake, category, day))

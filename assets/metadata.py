@@ -5,6 +5,8 @@ from __future__ import annotations
 import dagster as dg
 from pyspark.sql import types as T
 
+from pipeline.serving.cassandra_tables import CassandraTable
+
 
 def table_schema(schema: T.StructType, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
     descriptions = descriptions or {}
@@ -40,10 +42,10 @@ def same_columns(expected: T.StructType, actual: T.StructType) -> list[str]:
     return problems
 
 
-def cql_schema(columns: tuple[tuple[str, str], ...], key: tuple[str, ...]) -> dg.TableSchema:
-    """The column schema of a Cassandra table: (name, CQL type) pairs, key columns marked."""
+def cql_schema(table: CassandraTable) -> dg.TableSchema:
+    """The column schema of a Cassandra table, key columns marked."""
     return dg.TableSchema(columns=[
-        dg.TableColumn(name=name, type=cql_type, description="primary key" if name in key else None,
-                       constraints=dg.TableColumnConstraints(nullable=name not in key))
-        for name, cql_type in columns
+        dg.TableColumn(name=name, type=cql_type, description="primary key" if name in table.key else None,
+                       constraints=dg.TableColumnConstraints(nullable=name not in table.key))
+        for name, cql_type in table.columns
     ])

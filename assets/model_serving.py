@@ -7,14 +7,13 @@ import dagster as dg
 
 from pipeline.ml.model_store import Comparison, ModelStore, compare
 from pipeline.serving.reco_tables import WriteReport
-from pipeline.settings import get_settings
-from resources import LakeResource
+from resources import LakeResource, QualityResource
 
-Judge = Callable[[dict], Comparison]  # a verdict on a model card
+Judge = Callable[[dict, QualityResource], Comparison]  # a verdict on a model card, under the run's tolerances
 
 
-def not_worse_than_replaced(card: dict) -> Comparison:
-    return compare(card, get_settings().model_tolerance)
+def not_worse_than_replaced(card: dict, quality: QualityResource) -> Comparison:
+    return compare(card, quality.model_tolerance)
 
 
 def model_check(key: dg.AssetKey, model: str, judge: Judge = not_worse_than_replaced,
@@ -25,25 +24,26 @@ def model_check(key: dg.AssetKey, model: str, judge: Judge = not_worse_than_repl
 
     @dg.asset_check(asset=key, name=name, blocking=True,
                     description=f"{description} Blocking: a failing model is never served.")
-    def check(lake: LakeResource) -> dg.AssetCheckResult:
+    def check(lake: LakeResource, quality: QualityResource) -> dg.AssetCheckResult:
         store = ModelStore(lake.get_lake(), model)
         latest = store.latest()
         if latest is None:
             return dg.AssetCheckResult(passed=False, description="no model version has been saved yet")
-        verdict = judge(store.card(latest))
+        verdict = judge(store.card(latest), quality)
         return dg.AssetCheckResult(passed=verdict.passed, description=verdict.text, metadata={"version": latest})
 
     return check
 
 
-def version_to_serve(store: ModelStore, table: str, judges: Sequence[Judge] = (not_worse_than_replaced,)) -> str:
+def version_to_serve(store: ModelStore, table: str, quality: QualityResource,
+                     judges: Sequence[Judge] = (not_worse_than_replaced,)) -> str:
     """The newest version, if every judge passes it (the same verdicts as its checks); else the run fails."""
     version = store.latest()
     if version is None:
         raise dg.Failure(f"no version of {store.model} yet: materialise models/{store.model} first")
     card = store.card(version)
     for judge in judges:
-        verdict = judge(card)
+        verdict = judge(card, quality)
         if not verdict.passed:
             raise dg.Failure(f"not rewriting {table} from {version}: {verdict.text}")
     return version

@@ -1,30 +1,32 @@
 """Movie recommendations: MovieLens CSVs → cleaned tables → tuned rating model and ranking model → Cassandra."""
 
+from pathlib import Path
+
 import dagster as dg
 
-from assets.csv_tables import build_cleaned_table, cleaned_table_key
+from assets.csv_tables import build_cleaned_table
+from assets.keys import cleaned_table_key, model_key, raw_source_key
 from assets.recommenders import build_recommender
 from assets.model_serving import model_check
 from pipeline.ml import als, movielens, rating_model
 from pipeline.ml.model_store import ModelStore, compare
 from pipeline.ml.recommendations import MOVIES
 from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS
-from pipeline.settings import get_settings
-from resources import SPARK_POOL, LakeResource, SparkResource
+from resources import SPARK_POOL, LakeResource, QualityResource, SourcesResource, SparkResource
 
 GROUP = "movie_recs"
-RAW = dg.AssetKey(["raw", "movielens"])
-TUNING = dg.AssetKey(["models", "als_ratings_tuning"])
-RATING_MODEL = dg.AssetKey(["models", rating_model.MODEL])
+RAW = raw_source_key(movielens.SOURCE)
+TUNING = model_key("als_ratings_tuning")
+RATING_MODEL = model_key(rating_model.MODEL)
 
 
 @dg.asset(key=RAW, group_name=GROUP, kinds={"csv"},
           description="The MovieLens CSVs in the seed's layout (`raw/movielens/rating.csv`, `movie.csv`, `link.csv` "
                       "when the release has it), copied from MOVIELENS_DIR or, by default, converted from the real "
-                      "100k release that the `recbole` package installs. Never committed: the licence forbids "
+                      "100k release in DATA_CACHE_DIR (`make movielens` downloads it). Never committed: the licence forbids "
                       "redistribution.")
-def raw_movielens(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    source = movielens.locate(get_settings().movielens_dir)
+def raw_movielens(context: dg.AssetExecutionContext, lake: LakeResource, sources: SourcesResource) -> dg.MaterializeResult:
+    source = movielens.locate(sources.movielens_dir, Path(sources.data_cache_dir))
     written = movielens.copy_to_raw(lake.get_lake(), source)
     context.log.info(f"{source.description}: {sorted(written)}")
     return dg.MaterializeResult(metadata={"source": source.description, "files": sorted(written)})
@@ -81,12 +83,13 @@ def als_ratings_tuning(context: dg.AssetExecutionContext, config: TuningGrid, sp
                       "42, 43, 44): steadier and better than one fit, whose RMSE moves by ±0.003 with its seed. "
                       "Versioned in `models/als_ratings/<version>/`; a version not worse than the one it replaces "
                       "becomes the serving one.")
-def als_ratings(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> dg.MaterializeResult:
+def als_ratings(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource,
+                quality: QualityResource) -> dg.MaterializeResult:
     store = ModelStore(lake.get_lake(), rating_model.MODEL)
     tuning = store.get("tuning.json")
     params = als.AlsParams(**tuning["best"]) if tuning else als.SEED_RATING_PARAMS
     card = rating_model.train(spark.get_session(), lake.get_lake(), params, context.log.info)
-    verdict = compare(card, get_settings().model_tolerance)
+    verdict = compare(card, quality.model_tolerance)
     if verdict.passed:
         store.promote(card["version"])
     return dg.MaterializeResult(metadata={

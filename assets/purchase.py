@@ -2,34 +2,29 @@
 tables (Spark) → XGBoost model, versioned and checked → `reco.purchase_predictions` in Cassandra, refreshed
 from the `purchase_features` stream."""
 
-import tempfile
-from pathlib import Path
-
 import dagster as dg
 from pyspark.sql import functions as F
 
-from assets.csv_tables import build_cleaned_table, cleaned_table_key
-from assets.metadata import table_schema
+from assets.csv_tables import build_cleaned_table
+from assets.keys import cassandra_table_key, cleaned_table_key, feature_key, model_key, raw_source_key, stream_key
+from assets.metadata import cql_schema, table_schema
 from assets.model_serving import model_check, not_worse_than_replaced, version_to_serve, write_result
-from assets.streams import ServingRefresh, build_stream_asset, stream_key
+from assets.streams import ServingRefresh, build_stream_asset
 from pipeline.ml.csv_tables import read_cleaned
+from pipeline.ml.model_store import Comparison
 from pipeline.ml.purchase import orders, reorder_model
 from pipeline.ml.purchase.features import FEATURE_STEPS, KEYS, LABEL, FeatureStep
 from pipeline.ml.purchase.generator import OrdersSize, generate_orders
 from pipeline.ml.purchase.model import SEED_PARAMS
+from pipeline.ml.raw_sources import copy_or_generate
 from pipeline.serving import predictions
-from pipeline.settings import get_settings
-from resources import SPARK_POOL, CassandraResource, LakeResource, SparkResource
+from resources import SPARK_POOL, CassandraResource, LakeResource, QualityResource, SourcesResource, SparkResource
 
 GROUP = "purchase"
-RAW = dg.AssetKey(["raw", "orders"])
+RAW = raw_source_key(orders.SOURCE)
 CLEANED = {"orders": orders.ORDERS, "prior_lines": orders.PRIOR_LINES, "train_lines": orders.TRAIN_LINES}
-MODEL_KEY = dg.AssetKey(["models", reorder_model.MODEL])
-PREDICTIONS_KEY = dg.AssetKey(["cassandra", "reco", predictions.TABLE])
-
-
-def feature_key(name: str) -> dg.AssetKey:
-    return dg.AssetKey([*reorder_model.FEATURE_ZONE, name])
+MODEL_KEY = model_key(reorder_model.MODEL)
+PREDICTIONS_KEY = cassandra_table_key("reco", predictions.TABLE)
 
 
 class OrdersSource(dg.Config):
@@ -44,18 +39,15 @@ class OrdersSource(dg.Config):
                       "ORDERS_DIR when set; otherwise written by the seeded generator (habitual products, basket "
                       "sizes, order gaps, day-of-week and hour patterns, eval_set prior/train/test), scaled by "
                       "ORDERS_USERS, with a few malformed order rows for the quarantine.")
-def raw_orders(context: dg.AssetExecutionContext, config: OrdersSource, lake: LakeResource) -> dg.MaterializeResult:
-    settings, the_lake = get_settings(), lake.get_lake()
-    names = [t.file_name for t in orders.TABLES]
-    if settings.orders_dir:
-        for name in names:
-            the_lake.write_file(Path(settings.orders_dir) / name, "raw", orders.SOURCE, name)
-        return dg.MaterializeResult(metadata={"source": f"order history copy in {settings.orders_dir}"})
-    size = OrdersSize.scaled(config.users or settings.orders_users)
-    with tempfile.TemporaryDirectory() as tmp:
-        report = generate_orders(tmp, size, seed=config.seed, malformed_share=config.malformed_share)
-        for name in names:
-            the_lake.write_file(Path(tmp) / name, "raw", orders.SOURCE, name)
+def raw_orders(context: dg.AssetExecutionContext, config: OrdersSource, lake: LakeResource,
+               sources: SourcesResource) -> dg.MaterializeResult:
+    size = OrdersSize.scaled(config.users or sources.orders_users)
+    report = copy_or_generate(lake.get_lake(), orders.SOURCE, [t.file_name for t in orders.TABLES],
+                              sources.orders_dir,
+                              lambda folder: generate_orders(folder, size, seed=config.seed,
+                                                             malformed_share=config.malformed_share))
+    if report is None:
+        return dg.MaterializeResult(metadata={"source": f"order history copy in {sources.orders_dir}"})
     context.log.info(f"generated {size}: {report.rows}")
     return dg.MaterializeResult(metadata={
         "source": f"generator, seed {config.seed}", "users": size.users, "products": size.products,
@@ -158,6 +150,10 @@ def purchase_model(context: dg.AssetExecutionContext, config: XgboostTraining,
     })
 
 
+def beats_baseline(card: dict, quality: QualityResource) -> Comparison:
+    return reorder_model.beats_baseline(card)  # the baseline is scored on the same rows: no tolerance
+
+
 @dg.asset(
     key=PREDICTIONS_KEY, group_name=GROUP, deps=[MODEL_KEY, feature_key("candidates"), stream_key(orders.FEATURE_STREAM)],
     kinds={"cassandra"},
@@ -168,13 +164,14 @@ def purchase_model(context: dg.AssetExecutionContext, config: XgboostTraining,
                 "stream delivered, and nothing else; that model then becomes the serving one. The "
                 "`purchase_features` sensor's runs score just their batch's records with the serving model and "
                 "upsert them.",
+    metadata={"dagster/column_schema": cql_schema(predictions.PREDICTIONS)},
 )
 def purchase_predictions(context: dg.AssetExecutionContext, config: ServingRefresh, lake: LakeResource,
-                         cassandra: CassandraResource) -> dg.MaterializeResult:
-    the_lake, settings = lake.get_lake(), get_settings()
-    models, keyspace = reorder_model.store(the_lake), settings.cassandra_reco_keyspace
+                         cassandra: CassandraResource, quality: QualityResource) -> dg.MaterializeResult:
+    the_lake = lake.get_lake()
+    models, keyspace = reorder_model.store(the_lake), cassandra.reco_keyspace
     with cassandra.session() as session:
-        predictions.ensure_predictions_table(session, keyspace, settings.cassandra_replication_factor)
+        predictions.ensure_predictions_table(session, keyspace, cassandra.replication_factor)
         if config.ranges:
             version = models.serving()
             if version is None:
@@ -185,8 +182,8 @@ def purchase_predictions(context: dg.AssetExecutionContext, config: ServingRefre
             report = predictions.write_predictions(session, keyspace, scored, version)
             mode = "incremental"
         else:
-            version = version_to_serve(models, predictions.qualified(keyspace),
-                                       (reorder_model.beats_baseline, not_worse_than_replaced))
+            version = version_to_serve(models, predictions.qualified(keyspace), quality,
+                                       (beats_baseline, not_worse_than_replaced))
             scored = reorder_model.predict(reorder_model.load_booster(the_lake, version),
                                            reorder_model.serving_rows(the_lake))
             report = predictions.replace_predictions(session, keyspace, scored, version)
@@ -199,7 +196,7 @@ def purchase_predictions(context: dg.AssetExecutionContext, config: ServingRefre
 ASSETS = [raw_orders, cleaned_products, cleaned_orders, cleaned_prior_lines, cleaned_train_lines, *feature_assets,
           purchase_model, build_stream_asset(orders.FEATURE_STREAM, GROUP), purchase_predictions]
 CHECKS = [
-    model_check(MODEL_KEY, reorder_model.MODEL, reorder_model.beats_baseline, "auc_above_baseline",
+    model_check(MODEL_KEY, reorder_model.MODEL, beats_baseline, "auc_above_baseline",
                 "The newest version's validation AUC is above that of up_order_rate as a score."),
     model_check(MODEL_KEY, reorder_model.MODEL),
 ]

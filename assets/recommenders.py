@@ -8,23 +8,16 @@
 
 import dagster as dg
 
+from assets.keys import cassandra_table_key, model_key, stream_key
+from assets.metadata import cql_schema
 from assets.model_serving import model_check, version_to_serve, write_result
-from assets.streams import ServingRefresh, build_stream_asset, stream_key
+from assets.streams import ServingRefresh, build_stream_asset
 from pipeline.events.landing import OffsetRange
 from pipeline.ml import als
 from pipeline.ml.recommendations import Recommender, all_top_n, rescore, train_ranking
 from pipeline.ml.streams import read_staged
 from pipeline.serving import reco_tables
-from pipeline.settings import get_settings
-from resources import SPARK_POOL, CassandraResource, LakeResource, SparkResource
-
-
-def model_key(rec: Recommender) -> dg.AssetKey:
-    return dg.AssetKey(["models", rec.model])
-
-
-def table_key(table: reco_tables.TopNTable) -> dg.AssetKey:
-    return dg.AssetKey(["cassandra", table.keyspace, table.name])
+from resources import SPARK_POOL, CassandraResource, LakeResource, QualityResource, SparkResource
 
 
 class RankingParams(dg.Config):
@@ -39,7 +32,7 @@ class RankingParams(dg.Config):
 def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str,
                       training_deps: list[dg.AssetKey]) -> tuple[list, list]:
     """(assets, checks) of one recommender."""
-    stream, model, serving = stream_key(rec.stream), model_key(rec), table_key(table)
+    stream, model, serving = stream_key(rec.stream), model_key(rec.model), cassandra_table_key(table.keyspace, table.name)
 
     @dg.asset(
         key=model, group_name=group, deps=training_deps + [stream], kinds={"spark", "mllib"}, pool=SPARK_POOL,
@@ -76,14 +69,14 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
             f"of their batch: their whole history folded into the serving model's item factors (no retraining); "
             f"users the model cannot place get the most popular items they have not seen."
         ),
+        metadata={"dagster/column_schema": cql_schema(table.spec)},
     )
     def serving_asset(context: dg.AssetExecutionContext, config: ServingRefresh, spark: SparkResource,
-                      lake: LakeResource, cassandra: CassandraResource) -> dg.MaterializeResult:
+                      lake: LakeResource, cassandra: CassandraResource, quality: QualityResource) -> dg.MaterializeResult:
         the_lake, store = lake.get_lake(), rec.store(lake.get_lake())
-        settings = get_settings()
-        target = table.in_keyspace(settings.cassandra_reco_keyspace)
+        target = table.in_keyspace(cassandra.reco_keyspace)
         with cassandra.session() as session:
-            reco_tables.ensure_top_n_table(session, target, settings.cassandra_replication_factor)
+            reco_tables.ensure_top_n_table(session, target, cassandra.replication_factor)
             if config.ranges:
                 version = store.serving()
                 users = _batch_users(the_lake, rec, config.offset_ranges())
@@ -94,7 +87,7 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
                 report = reco_tables.write_top_n(session, target, rows, version)
                 mode = "incremental"
             else:
-                version = version_to_serve(store, target.qualified)
+                version = version_to_serve(store, target.qualified, quality)
                 rows = all_top_n(spark.get_session(), the_lake, rec, version)
                 report = reco_tables.replace_top_n(session, target, rows, version)
                 store.promote(version)

@@ -3,11 +3,11 @@ materialise (eager automation, and the jobs that build those views), replaced wi
 
 import dagster as dg
 
+from assets.keys import cassandra_table_key, view_key
 from assets.metadata import cql_schema
-from assets.partitions import AFTER_INPUTS_CHANGE
+from assets.partitions import AFTER_ALL_INPUTS_CHANGE, AFTER_INPUTS_CHANGE
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.analytics_sync import SYNCS, Sync, sync_table
-from pipeline.settings import get_settings
 from pipeline.views.registry import all_views
 from resources import CassandraResource, LakeResource
 
@@ -15,35 +15,30 @@ GROUP = "serving"
 DATE_KEYED_VIEWS = {v.name for v in all_views() if v.date_keyed}
 
 
-def table_key(table: tables.AnalyticsTable) -> dg.AssetKey:
-    return dg.AssetKey(["cassandra", "university_analytics", table.name])
-
-
 def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
     table = sync.table
     # A table fed by a daily-partitioned view must not wait for its days without events.
-    automation = AFTER_INPUTS_CHANGE if DATE_KEYED_VIEWS & set(sync.views) else dg.AutomationCondition.eager()
+    automation = AFTER_INPUTS_CHANGE if DATE_KEYED_VIEWS & set(sync.views) else AFTER_ALL_INPUTS_CHANGE
     how = ("Replaced on every sync: new rows are upserted, then keys no longer in the view are deleted, so "
            "readers never see the table empty." if sync.replace else "Upserted on every sync.")
 
     @dg.asset(
-        key=table_key(table),
-        deps=[dg.AssetKey(["views", v]) for v in sync.views],
+        key=cassandra_table_key(tables.KEYSPACE, table.name),
+        deps=[view_key(v) for v in sync.views],
         group_name=GROUP,
         kinds={"cassandra"},
         automation_condition=automation,
         description=f"{sync.description}\n\n{how} Primary key: {', '.join(table.key)}.",
-        metadata={"dagster/column_schema": cql_schema(table.columns, table.key)},
-        check_specs=[dg.AssetCheckSpec("rows_match_source", asset=table_key(table),
+        metadata={"dagster/column_schema": cql_schema(table)},
+        check_specs=[dg.AssetCheckSpec("rows_match_source", asset=cassandra_table_key(tables.KEYSPACE, table.name),
                                        description="After the sync, the Cassandra table holds exactly as many rows "
                                                    "as were written from its views (no stale row left).")]
         if sync.replace else None,
     )
     def _sync(context: dg.AssetExecutionContext, lake: LakeResource, cassandra: CassandraResource):
-        settings = get_settings()
-        keyspace = settings.cassandra_analytics_keyspace
+        keyspace = cassandra.analytics_keyspace
         with cassandra.session() as session:
-            tables.ensure_analytics_schema(session, keyspace, settings.cassandra_replication_factor)
+            tables.ensure_analytics_schema(session, keyspace, cassandra.replication_factor)
             write = sync_table(session, lake.get_lake(), sync, keyspace)
             held = tables.row_count(session, table, keyspace) if sync.replace else None
         context.log.info(f"{keyspace}.{table.name}: {write.rows} rows, {write.removed} removed, {write.seconds:.1f}s")
@@ -59,5 +54,5 @@ def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
 
 
 ASSETS = [build_sync_asset(s) for s in SYNCS]
-SERVING_TABLE_KEYS = [table_key(s.table) for s in SYNCS]
-DAILY_ACTIVE_USERS_TABLE = table_key(tables.AUTH_DAILY_ACTIVE_USERS)
+SERVING_TABLE_KEYS = [cassandra_table_key(tables.KEYSPACE, s.table.name) for s in SYNCS]
+DAILY_ACTIVE_USERS_TABLE = cassandra_table_key(tables.KEYSPACE, tables.AUTH_DAILY_ACTIVE_USERS.name)

@@ -1,18 +1,24 @@
 """What every Kafka interaction stream has (ratings, enrolments, purchase feature records): a landing asset,
 and the config its sensor hands to the serving table the batch refreshes."""
 
-from datetime import datetime, timezone
-
 import dagster as dg
 
+from assets.keys import stream_key
 from assets.learning_events import LandingBatch, OffsetRangeConfig
 from pipeline.events.landing import OffsetRange, batch_id, find_gaps, landed_ranges
 from pipeline.ml.streams import RAW_ZONE, InteractionStream, land_and_parse
 from resources import KafkaResource, LakeResource
 
 
-def stream_key(stream: InteractionStream) -> dg.AssetKey:
-    return dg.AssetKey(["raw", "streams", stream.topic])
+class StreamLanding(LandingBatch):
+    """A batch of a stream and the UTC day its sensor planned it, which names its raw folder: a retry after
+    midnight overwrites the same objects instead of landing the ranges again under a new day."""
+
+    landing_day: str
+
+    @classmethod
+    def of(cls, ranges: list[OffsetRange], landing_day: str) -> "StreamLanding":
+        return cls(ranges=LandingBatch.of(ranges).ranges, landing_day=landing_day)
 
 
 class ServingRefresh(dg.Config):
@@ -41,11 +47,10 @@ def build_stream_asset(stream: InteractionStream, group: str) -> dg.AssetsDefini
                      dg.AssetCheckSpec("ranges_contiguous", asset=key,
                                        description="Landed ranges have no gap and no overlap per partition.")],
     )
-    def stream_asset(context: dg.AssetExecutionContext, config: LandingBatch, kafka: KafkaResource,
+    def stream_asset(context: dg.AssetExecutionContext, config: StreamLanding, kafka: KafkaResource,
                      lake: LakeResource):
         the_lake, ranges = lake.get_lake(), config.offset_ranges()
-        day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-        batch = land_and_parse(kafka.client_config(), the_lake, stream, ranges, day, context.log.info)
+        batch = land_and_parse(kafka.client_config(), the_lake, stream, ranges, config.landing_day, context.log.info)
         yield dg.MaterializeResult(metadata={
             "dagster/row_count": batch.parsed, "records": batch.records, "quarantined_by_reason": batch.quarantined,
             "users": len(batch.users), "batch_id": batch_id(ranges), "ranges": [str(r) for r in ranges],

@@ -6,7 +6,7 @@ all-time views read the whole cleaned history and are recomputed when a cleaned 
 
 import dagster as dg
 
-from assets.learning_events import cleaned_key
+from assets.keys import cleaned_key, view_key
 from assets.metadata import row_counts, table_schema
 from assets.partitions import AFTER_INPUTS_CHANGE, daily_partitions
 from pipeline.events.catalogue import CATEGORY_BY_NAME
@@ -24,10 +24,9 @@ VIEW_CHECKS = {
     ),
 }
 WARNING_CHECKS = {"non_empty_when_inputs_are"}
-
-
-def view_key(view: View) -> dg.AssetKey:
-    return dg.AssetKey(["views", view.name])
+# A view whose rows are not identified by its keys must not reach anything downstream (the serving tables would
+# keep one of two rows at random): a failure stops the run's downstream steps and the automation of its readers.
+BLOCKING_CHECKS = {"keys_unique", "keys_not_null"}
 
 
 def _description(view: View) -> str:
@@ -45,7 +44,7 @@ def _declared_column_schema(view: View) -> dg.TableSchema:
 
 
 def build_view_asset(view: View) -> dg.AssetsDefinition:
-    key = view_key(view)
+    key = view_key(view.name)
 
     @dg.asset(
         key=key,
@@ -59,7 +58,9 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
         description=_description(view),
         tags={"pipeline/view_group": view.group},
         metadata={"dagster/column_schema": _declared_column_schema(view)},
-        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in VIEW_CHECKS.items()],
+        check_specs=[dg.AssetCheckSpec(name, asset=key, blocking=name in BLOCKING_CHECKS,
+                                       description=text + (" Blocking." if name in BLOCKING_CHECKS else ""))
+                     for name, text in VIEW_CHECKS.items()],
     )
     def _view(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
         session, the_lake = spark.get_session(), lake.get_lake()
@@ -91,5 +92,5 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
 
 VIEWS = all_views()
 view_assets = [build_view_asset(v) for v in VIEWS]
-DATE_KEYED_VIEW_KEYS = [view_key(v) for v in VIEWS if v.date_keyed]
-ALL_TIME_VIEW_KEYS = [view_key(v) for v in VIEWS if not v.date_keyed]
+DATE_KEYED_VIEW_KEYS = [view_key(v.name) for v in VIEWS if v.date_keyed]
+ALL_TIME_VIEW_KEYS = [view_key(v.name) for v in VIEWS if not v.date_keyed]

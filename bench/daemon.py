@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from pipeline.services.dagster_dev import BIN, ROOT, wait_for
 
 
 def latency_samples(env: dict[str, str], sensor: str, samples: int, send: Callable[[int], object],
@@ -20,26 +19,25 @@ def latency_samples(env: dict[str, str], sensor: str, samples: int, send: Callab
     and the time until `arrived(token)` is a sample (the first warms the daemon up and is not counted).
     Prints each sample, the median and the max against the 30 s target."""
     log = Path(env["DAGSTER_HOME"]) / "daemon.log"
-    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
                               cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
-    def wait_for(condition: Callable[[], bool], what: str, seconds: float) -> float:
+    def alive() -> None:
+        if daemon.poll() is not None:
+            raise RuntimeError(f"the daemon exited; see {log}")
+
+    def seconds_until(condition: Callable[[], bool], what: str, seconds: float) -> float:
         started = time.monotonic()
-        while not condition():
-            if daemon.poll() is not None:
-                raise RuntimeError(f"the daemon exited; see {log}")
-            if time.monotonic() - started > seconds:
-                raise RuntimeError(f"{what} within {seconds:.0f} s; see {log}")
-            time.sleep(0.2)
+        wait_for(condition, f"{what} (see {log})", seconds, interval=0.2, alive=alive)
         return time.monotonic() - started
 
     results = []
     try:
-        wait_for(lambda: f"Sensor {sensor} skipped" in log.read_text(), f"the daemon did not tick {sensor}", 180)
+        seconds_until(lambda: f"Sensor {sensor} skipped" in log.read_text(), f"the daemon did not tick {sensor}", 180)
         for sample in range(samples + 1):
             before_each()
             token = send(sample)
-            seconds = wait_for(lambda: arrived(token), f"{label(token)} did not arrive", timeout)
+            seconds = seconds_until(lambda: arrived(token), f"{label(token)} did not arrive", timeout)
             print(f"  {'warm-up' if sample == 0 else f'sample {sample}'}: {label(token)} after {seconds:.1f}s",
                   flush=True)
             if sample:

@@ -17,7 +17,6 @@ stretch 2 min; event to speed windows in the API <= 30 s).
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -29,15 +28,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from cassandra.cluster import Cluster
 from confluent_kafka import Producer
 
+from common import arguments
 from pipeline import services
 from pipeline.events.generator import EventGenerator
 from pipeline.events.producer import produce, topic_specs
 from pipeline.kafka import client_config, ensure_topics
 from pipeline.services.dagster_dev import BIN, ROOT, DagsterDev, free_port, get_json, wait_for
 from pipeline.settings import get_settings
+from pipeline_tests.keyspaces import scratch_keyspaces
 
 KEYSPACE = "university_analytics_freshness"
 STAGES = ("landing", "cleaned day", "date-keyed views", "all-time views", "serving tables", "API",
@@ -115,7 +115,7 @@ def sample(index: int, dev: DagsterDev, instance: dg.DagsterInstance, cassandra,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--background", type=int, default=5000, help="generated events published with each sample")
     args = parser.parse_args()
@@ -124,10 +124,8 @@ def main() -> None:
     settings = get_settings()
     kafka = client_config(settings)
     ensure_topics(kafka, topic_specs())
-    cluster = Cluster([settings.cassandra_contact_points], port=settings.cassandra_port)
-    cassandra = cluster.connect()
-    cassandra.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}", timeout=60)
-    with tempfile.TemporaryDirectory(prefix="freshness-") as scratch:
+    with (scratch_keyspaces(settings, KEYSPACE) as cassandra,
+          tempfile.TemporaryDirectory(prefix="freshness-") as scratch):
         root = Path(scratch)
         # A new lake and instance, landing only what is published from now on.
         env = {"LAKE_ROOT": str(root / "lake"), "CASSANDRA_ANALYTICS_KEYSPACE": KEYSPACE,
@@ -152,7 +150,6 @@ def main() -> None:
             finally:
                 api_process.terminate()
                 api_process.wait(timeout=30)
-    cluster.shutdown()
     print(f"\n{'stage':<26}{'median':>9}{'max':>9}  target")
     for stage in STAGES:
         times = [r[stage] for r in results]

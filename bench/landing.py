@@ -1,22 +1,23 @@
 """Benchmark: the Kafka → Parquet landing path against a bare confluent-kafka consume of the same messages.
 
-    python bench/landing.py [--events 1000000]
+    python bench/landing.py [--events 1000000] [--rounds 2]
 
-Starts the local services if needed, produces the events (or reuses what --reuse finds), then times, in
-this process and over the same offset ranges: (1) a bare consume that touches each message's value, and
-(2) `land_ranges`, which also reads key, offset and timestamp and writes one Parquet object per range.
+Starts the local services if needed, produces the events, then times, in this process and over the same
+offset ranges (--rounds times each, the best reported): (1) a bare consume that touches each message's
+value, and (2) `land_ranges`, which also reads key, offset and timestamp and writes one Parquet object per
+range.
 Targets (issue 2): landing >= 50% of the bare consume rate, and >= 50,000 events/s.
 """
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from datetime import datetime, timezone
 
 from confluent_kafka import KafkaError, TopicPartition
 
+from common import arguments
 from pipeline import services
 from pipeline.events.catalogue import TOPICS
 from pipeline.events.generator import EventGenerator
@@ -49,7 +50,7 @@ def bare_consume(config: dict[str, str], ranges: list[OffsetRange]) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds of each path (best is reported)")
     args = parser.parse_args()

@@ -16,9 +16,6 @@ Targets (issue 5): training at least 2,000,000 row-rounds/s, scoring at least 20
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -27,14 +24,10 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+from common import arguments, scratch_folder, services_and_spark, timed
+from pipeline_tests.keyspaces import scratch_keyspaces
+
 KEYSPACE = "purchase_bench"
-
-
-def timed(label: str, fn, *args, **kwargs):
-    started = time.monotonic()
-    value = fn(*args, **kwargs)
-    print(f"  {label}: {time.monotonic() - started:.1f}s", flush=True)
-    return value
 
 
 def build_features(spark, lake, users: int) -> None:
@@ -127,36 +120,19 @@ def cassandra_write(lake, version: str, session) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--users", type=int, default=13_000)
     parser.add_argument("--score-rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary lake")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-purchase-"))
-    os.environ.update(LAKE_ROOT=str(work / "lake"), CASSANDRA_RECO_KEYSPACE=KEYSPACE)
-
-    from pipeline import services
-    from pipeline.lake import Lake
-    from pipeline.settings import get_settings
-    from resources import CassandraResource, build_resources
-
-    print(services.up(), flush=True)
-    settings = get_settings()
-    lake = Lake.from_settings(settings)
-    spark = build_resources(settings)["spark"].get_session()
-    try:
+    with scratch_folder("bench-purchase-", args.keep, CASSANDRA_RECO_KEYSPACE=KEYSPACE):
+        settings, lake, spark = services_and_spark()
         build_features(spark, lake, args.users)
         version = training(lake)
         scoring(lake, version, args.score_rows)
-        with CassandraResource(contact_points=settings.cassandra_contact_points,
-                               port=settings.cassandra_port).session() as session:
-            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+        with scratch_keyspaces(settings, KEYSPACE) as session:
             cassandra_write(lake, version, session)
-            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

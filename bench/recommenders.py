@@ -15,10 +15,7 @@ Targets (issue 4): at least 30,000 rows/s into Cassandra; rating-to-Cassandra un
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -29,15 +26,11 @@ import pandas as pd
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 
-from daemon import ROOT, latency_samples
+from common import arguments, scratch_folder, services_and_spark, timed
+from daemon import latency_samples
+from pipeline_tests.keyspaces import scratch_keyspaces
+
 KEYSPACE = "reco_bench"
-
-
-def timed(label: str, fn, *args, **kwargs):
-    started = time.monotonic()
-    value = fn(*args, **kwargs)
-    print(f"  {label}: {time.monotonic() - started:.1f}s", flush=True)
-    return value
 
 
 def train_models(spark, lake) -> None:
@@ -47,7 +40,8 @@ def train_models(spark, lake) -> None:
     from pipeline.settings import get_settings
 
     print("1. training", flush=True)
-    movielens.copy_to_raw(lake, movielens.locate(get_settings().movielens_dir))
+    settings = get_settings()
+    movielens.copy_to_raw(lake, movielens.locate(settings.movielens_dir, Path(settings.data_cache_dir)))
     def clean(source, table, **references):
         """Clean one table; a referenced table is read when this is called, after it was cleaned."""
         refs = {column: csv_tables.read_cleaned(spark, lake, ref) for column, ref in references.items()}
@@ -156,38 +150,20 @@ def latency(session, env: dict[str, str], samples: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--write-users", type=int, default=50_000)
     parser.add_argument("--latency-samples", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temporary lake and Dagster home")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-recommenders-"))
-    env = {**os.environ, "LAKE_ROOT": str(work / "lake"), "DAGSTER_HOME": str(work / "dagster_home"),
-           "CASSANDRA_RECO_KEYSPACE": KEYSPACE, "LANDING_STARTING_OFFSETS": "latest"}
-    os.environ.update(env)
-    (work / "dagster_home").mkdir()
-    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
-
-    from pipeline import services
-    from pipeline.lake import Lake
-    from pipeline.settings import get_settings
-    from resources import CassandraResource, build_resources
-
-    print(services.up(), flush=True)
-    settings = get_settings()
-    lake = Lake.from_settings(settings)
-    spark = build_resources(settings)["spark"].get_session()
-    train_models(spark, lake)
-    with CassandraResource(contact_points=settings.cassandra_contact_points,
-                           port=settings.cassandra_port).session() as session:
-        session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
-        write_rate(session, args.write_users)
-        serve_models(spark, lake, session)
-        latency(session, env, args.latency_samples)
-    # Kept after a failure, for the daemon's log.
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
+    with scratch_folder("bench-recommenders-", args.keep, dagster_home=True, CASSANDRA_RECO_KEYSPACE=KEYSPACE,
+                        LANDING_STARTING_OFFSETS="latest") as (_, env):
+        settings, lake, spark = services_and_spark()
+        train_models(spark, lake)
+        with scratch_keyspaces(settings, KEYSPACE) as session:
+            write_rate(session, args.write_users)
+            serve_models(spark, lake, session)
+            latency(session, env, args.latency_samples)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     python bench/serving.py [--latency-samples 3] [--users 10000] [--seconds 20] [--connections 32] [--keep]
 
 With the local services, a fresh lake (a temporary folder) and the Cassandra keyspaces `analytics_bench` and
-`reco_bench_api`:
+`reco_bench_api` (dropped before and after):
 1. starts `pipeline serve` and the Dagster daemon on this project (landing sensor every
    LANDING_SENSOR_INTERVAL_SECONDS, default 15 s; LANDING_STARTING_OFFSETS=latest), produces one COURSE_VIEW
    event of a new course at a time, at a random moment of the sensor's interval (as real events arrive), and
@@ -18,13 +18,9 @@ Targets (issue 6): event to API under 30 s; at least 500 requests/s with p99 und
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,15 +30,11 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from daemon import ROOT, latency_samples
+from common import arguments, scratch_folder
+from daemon import latency_samples
+from pipeline.services.dagster_dev import BIN, ROOT, free_port
 
 ANALYTICS, RECO = "analytics_bench", "reco_bench_api"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(base: str, path: str):
@@ -56,7 +48,7 @@ def get(base: str, path: str):
 
 
 def start_api(env: dict[str, str], port: int, log: Path, workers: int = 1) -> subprocess.Popen:
-    api = subprocess.Popen([str(Path(sys.executable).parent / "pipeline"), "serve", "--port", str(port),
+    api = subprocess.Popen([str(BIN / "pipeline"), "serve", "--port", str(port),
                             "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env,
                            stdout=open(log, "w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
@@ -102,24 +94,19 @@ def latency(env: dict[str, str], base: str, samples: int) -> None:
                     before_each=lambda: time.sleep(random.uniform(0, interval)))
 
 
-def write_lists(users: int) -> None:
+def write_lists(session, users: int) -> None:
     import numpy as np
     import pandas as pd
 
     from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS, ensure_top_n_table, write_top_n
-    from pipeline.settings import get_settings
-    from resources import CassandraResource
 
-    settings = get_settings()
     table = MOVIE_RECOMMENDATIONS.in_keyspace(RECO)
     rng = np.random.default_rng(7)
     rows = pd.DataFrame({"userid": np.repeat(np.arange(1, users + 1), 10), "rank": np.tile(np.arange(1, 11), users),
                          "movieid": rng.integers(1, 20_000, users * 10), "score": rng.random(users * 10),
                          "title": "A movie (1999)", "genres": "Drama|Comedy"})
-    with CassandraResource(contact_points=settings.cassandra_contact_points,
-                           port=settings.cassandra_port).session() as session:
-        ensure_top_n_table(session, table)
-        report = write_top_n(session, table, rows, "bench")
+    ensure_top_n_table(session, table)
+    report = write_top_n(session, table, rows, "bench")
     print(f"2. API load: top-10 lists for {users:,} users written ({report})", flush=True)
 
 
@@ -202,7 +189,7 @@ def throughput(port: int, users: int, seconds: float, connections: int, rate: fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--latency-samples", type=int, default=3)
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=20)
@@ -213,29 +200,25 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary lake and Dagster home")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
-    env = {**os.environ, "LAKE_ROOT": str(work / "lake"), "DAGSTER_HOME": str(work / "dagster_home"),
-           "CASSANDRA_ANALYTICS_KEYSPACE": ANALYTICS, "CASSANDRA_RECO_KEYSPACE": RECO,
-           "LANDING_STARTING_OFFSETS": "latest"}
-    os.environ.update(env)
-    (work / "dagster_home").mkdir()
-    shutil.copy(ROOT / "dagster.yaml", work / "dagster_home" / "dagster.yaml")
+    with scratch_folder("bench-serving-", args.keep, dagster_home=True, CASSANDRA_ANALYTICS_KEYSPACE=ANALYTICS,
+                        CASSANDRA_RECO_KEYSPACE=RECO, LANDING_STARTING_OFFSETS="latest") as (work, env):
+        from pipeline import services
+        from pipeline.settings import get_settings
+        from pipeline_tests.keyspaces import scratch_keyspaces
 
-    from pipeline import services
-
-    print(services.up(), flush=True)
-    port = free_port()
-    api = start_api(env, port, work / "api.log", args.workers)
-    try:
-        if not args.skip_latency:
-            latency(env, f"http://127.0.0.1:{port}", args.latency_samples)
-        write_lists(args.users)
-        throughput(port, args.users, args.seconds, args.connections, args.rate)
-    finally:
-        api.terminate()
-        api.wait(timeout=30)
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
+        print(services.up(), flush=True)
+        port = free_port()
+        # Both keyspaces new before the API and the daemon create their tables in them.
+        with scratch_keyspaces(get_settings(), ANALYTICS, RECO) as session:
+            api = start_api(env, port, work / "api.log", args.workers)
+            try:
+                if not args.skip_latency:
+                    latency(env, f"http://127.0.0.1:{port}", args.latency_samples)
+                write_lists(session, args.users)
+                throughput(port, args.users, args.seconds, args.connections, args.rate)
+            finally:
+                api.terminate()
+                api.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ last tenth, so the growth with the number of batches is visible. No service is n
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 
@@ -20,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from common import arguments
 from pipeline.events.validation import STAGED_ZONE, batch_parts
 from pipeline.lake import Lake
 from pipeline.speed.layer import COMPACT_AFTER, refresh_speed
@@ -72,7 +72,7 @@ def tenths(seconds: list[float]) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--batches", type=int, default=600)
     parser.add_argument("--events-per-batch", type=int, default=200)
     args = parser.parse_args()

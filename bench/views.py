@@ -16,13 +16,13 @@ is the lowest ratio this one-asset-per-view layout can reach at this scale.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 
+from common import arguments
 from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.cleaning import clean_partition
 from pipeline.events.generator import EventGenerator
@@ -78,7 +78,7 @@ def add_a_day(spark, lake: Lake, events: int, end: datetime) -> tuple[float, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     spark = SparkResource(master="local[*]").get_session()

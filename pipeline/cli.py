@@ -6,19 +6,20 @@
     pipeline predict --user U --product P
     pipeline serve [--host H --port P]
     pipeline lake check
+    pipeline settings [--markdown]
+    pipeline fetch movielens
     pipeline demo [--count N --days D]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
-from pipeline.settings import get_settings
+from pipeline.events.producer import GeneratedEvents
+from pipeline.settings import Settings, SettingsError, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,25 +30,14 @@ def _services(args: argparse.Namespace) -> int:
     return services_main([args.action])
 
 
-def _produce_events(args: argparse.Namespace) -> int:
-    from pipeline.events.generator import EventGenerator
-    from pipeline.events.producer import produce
-    from pipeline.kafka import client_config
+def _generated_events(args: argparse.Namespace) -> GeneratedEvents:
+    return GeneratedEvents(count=args.count, days=args.days, rate=args.rate, seed=args.seed,
+                           malformed_fraction=args.malformed_fraction, duplicate_fraction=args.duplicate_fraction,
+                           timestamp_format=args.timestamp_format)
 
-    settings = get_settings()
-    generator = EventGenerator(
-        seed=args.seed,
-        days=args.days,
-        source_timezone=settings.events_source_timezone,
-        timestamp_format=args.timestamp_format,
-        malformed_fraction=args.malformed_fraction,
-        duplicate_fraction=args.duplicate_fraction,
-    )
-    print(f"producing {args.count:,} learning events over {args.days} day(s) to {settings.kafka_bootstrap_servers}"
-          f" (seed {args.seed}, {args.malformed_fraction:.1%} malformed, {args.duplicate_fraction:.1%} duplicates)")
-    report = produce(client_config(settings), generator.generate(args.count), args.count, rate=args.rate,
-                     replication_factor=settings.kafka_replication_factor)
-    print(report.summary())
+
+def _produce_events(args: argparse.Namespace) -> int:
+    _generated_events(args).produce(get_settings())
     return 0
 
 
@@ -138,10 +128,10 @@ def _lake_check(args: argparse.Namespace) -> int:
     return 0 if (rows, back) == (3, 5) else 1
 
 
-def dagster_home() -> Path:
-    """DAGSTER_HOME (default ./.dagster_home), holding the project's dagster.yaml (copied again when the project's
-    is newer, so an instance created before a change of the run queue gets it)."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path.cwd() / ".dagster_home"))).resolve()
+def dagster_home(settings: Settings) -> Path:
+    """DAGSTER_HOME, holding the project's dagster.yaml (copied again when the project's is newer, so an instance
+    created before a change of the run queue gets it)."""
+    home = Path(settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config, project = home / "dagster.yaml", PROJECT_ROOT / "dagster.yaml"
     if not config.exists() or config.stat().st_mtime < project.stat().st_mtime:
@@ -150,200 +140,31 @@ def dagster_home() -> Path:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from pipeline import services
-
-    started = time.monotonic()
-    print("1/7 local services (Kafka, Cassandra)")
-    try:
-        print(services.up())
-    except services.ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print("2/7 learning events")
-    _produce_events(args)
-    print("3/7 sensor ticks: land the new offsets (and the speed windows), then refresh the days they touched; then "
-          "the all-time views and the serving tables in Cassandra")
-    home = dagster_home()
-    import dagster as dg
-
-    from pipeline.definitions import defs
-    from pipeline.events.summary import lake_summary
-    from pipeline.lake import Lake
-    from pipeline.views.headlines import headlines
-    from sensors.tick import run_sensor_tick
-
-    results = []
-    # The demo keeps its own sensor cursor between runs (the daemon's sensor has its own, and resumes from
-    # what the raw zone holds), so a second demo lands and cleans only what is new.
-    cursor_file = home / "demo_sensor_cursor.json"
-    cursor = cursor_file.read_text() if cursor_file.exists() else None
-    with dg.DagsterInstance.get() as instance:
-        for tick in (1, 2):
-            outcome = run_sensor_tick(defs, instance, cursor, log=print, raise_on_error=False, log_level="WARNING")
-            cursor = outcome.cursor
-            cursor_file.write_text(cursor or "")
-            results += outcome.results
-            print(f"  tick {tick}: {len(outcome.requests)} run(s)" + (f"; {outcome.skip_reason}" if outcome.skip_reason else ""))
-        print("4/7 recommenders: MovieLens and MOOC sources, tuned rating model, ranking models, Cassandra; "
-              "then a few ratings and enrolments through Kafka")
-        results += _demo_recommenders(defs, instance)
-        print("5/7 purchase prediction: order history, Spark features, XGBoost, Cassandra predictions; then a few "
-              "feature records through Kafka")
-        results += _demo_purchase(defs, instance)
-    print("6/7 the HTTP API over the serving tables: three example calls")
-    _demo_api()
-    print("7/7 summary")
-    lake = Lake.from_settings(get_settings())
-    print(lake_summary(lake))
-    print(headlines(lake))
-    checks = [c for r in results for c in r.get_asset_check_evaluations()]
-    failed = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
-    warned = [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.WARN]
-
-    def names(evaluations: list) -> str:
-        return ", ".join(sorted({f"{c.asset_key.to_user_string()}:{c.check_name}" for c in evaluations}))
-
-    print(f"  runs: {sum(r.success for r in results)}/{len(results)} succeeded; "
-          f"asset checks: {len(checks) - len(failed) - len(warned)}/{len(checks)} passed"
-          + (f"; warnings: {names(warned)}" if warned else "") + (f"; FAILED: {names(failed)}" if failed else ""))
-    print(f"\ndone in {time.monotonic() - started:.0f}s: runs recorded in DAGSTER_HOME={home}")
-    print(f"open the UI:  make ui   (DAGSTER_HOME={home} dagster dev)  -> http://127.0.0.1:3000")
-    return 0 if all(r.success for r in results) and not failed else 1
-
-
-def _demo_api() -> None:
-    """Start the API on a free port for a moment, call three endpoints, and say how to keep it running."""
-    import json
-    import socket
-    import threading
-    import urllib.request
-
-    import uvicorn
-
-    from pipeline.serving.api import create_app
+    from pipeline import demo
 
     settings = get_settings()
-    with socket.socket() as probe:
-        probe.bind((settings.api_host, 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=settings.api_host, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.1)
-    try:
-        for path in ("/analytics/summary", "/analytics/dau?days=3&hours=2", "/recommendations/movies/1"):
-            try:
-                with urllib.request.urlopen(f"http://{settings.api_host}:{port}{path}", timeout=10) as response:
-                    body = json.loads(response.read())
-            except urllib.error.HTTPError as error:
-                body = {"status": error.code, **json.loads(error.read())}
-            if isinstance(body, list) and len(body) > 4:
-                body = [*body[:2], "...", *body[-2:]]
-            elif "items" in body:
-                body = {**body, "items": body["items"][:3]}
-            text = json.dumps(body, default=str)
-            print(f"  curl -s 'http://{settings.api_host}:{settings.api_port}{path}'\n    {text[:600]}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-    print(f"  keep it running: .venv/bin/pipeline serve  -> http://{settings.api_host}:{settings.api_port}/docs")
+    return demo.run(settings, _generated_events(args), dagster_home(settings))
 
 
-# A demo-sized slice of the seed's grid (6 combinations); the asset's default is all 18 of them. 5 folds both.
-DEMO_TUNING = {"rank": [8, 10, 12], "max_iter": [15], "reg_param": [0.1, 0.2], "folds": 5, "parallelism": 2}
+def _settings(args: argparse.Namespace) -> int:
+    """The settings as the project sees them now (secrets masked), or the README's table of them."""
+    from pipeline.settings import effective_values, markdown_table
+
+    if args.markdown:
+        print(markdown_table())
+        return 0
+    values = effective_values(get_settings())
+    width = max(len(name) for name, _ in values)
+    print("\n".join(f"{name:<{width}}  {value}" for name, value in values))
+    return 0
 
 
-def _demo_recommenders(defs, instance) -> list:
-    from pipeline.lake import Lake
-    from pipeline.ml import mooc, movielens, stream_producer
-    from pipeline.ml.model_store import ModelStore
-    from pipeline.ml.recommendations import COURSES, MOVIES
-    from pipeline.kafka import client_config
-    from pipeline.serving import reco_tables
-    from sensors.tick import run_sensor_tick
+def _fetch(args: argparse.Namespace) -> int:
+    """Public data the project reads by default, downloaded once into DATA_CACHE_DIR."""
+    from pipeline.ml.movielens import fetch_100k
 
-    settings, quiet = get_settings(), {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    lake = Lake.from_settings(settings)
-    movie_table = reco_tables.MOVIE_RECOMMENDATIONS.in_keyspace(settings.cassandra_reco_keyspace)
-    course_table = reco_tables.COURSE_RECOMMENDATIONS.in_keyspace(settings.cassandra_reco_keyspace)
-    print("  run train_recommenders (sources, cleaning, tuning on a demo grid, models, Cassandra rewrite)")
-    training = defs.resolve_job_def("train_recommenders").execute_in_process(
-        instance=instance, raise_on_error=False,
-        run_config={**quiet, "ops": {"models__als_ratings_tuning": {"config": DEMO_TUNING}}})
-    results = [training]
-    if not training.success:
-        return results
-    for store in (ModelStore(lake, "als_ratings"), MOVIES.store(lake), COURSES.store(lake)):
-        card = store.card(store.latest())
-        pairs = ", ".join(f"{k} {v:.3f} (baseline {card['baseline'][k]:.3f})" for k, v in card["metrics"].items())
-        print(f"  {store.model} {card['version']}: {pairs}")
-    cassandra = defs.resources["cassandra"]
-    watched_user, learner = 1, None
-    with cassandra.session() as session:
-        learner = session.execute(f"SELECT user_id FROM {course_table.qualified} LIMIT 1").one()[0]
-        _print_top(session, movie_table, watched_user, "title")
-    kafka = client_config(settings)
-    stream_producer.send(kafka, movielens.RATING_TOPIC, stream_producer.rating_messages(
-        lake, 20, seed=int(time.time()), users=[watched_user, 2], malformed_share=0.1))
-    stream_producer.send(kafka, mooc.ENROLMENT_TOPIC, stream_producer.enrolment_messages(
-        lake, 10, seed=int(time.time()), users=[learner, "U_999999999"], malformed_share=0.1))
-    print(f"  produced 20 ratings for users {watched_user} and 2, and 10 enrolments for {learner} and a new user "
-          f"U_999999999 (10% malformed); stream sensors tick:")
-    for sensor in ("movielens_ratings_sensor", "user_course_interact_sensor"):
-        outcome = run_sensor_tick(defs, instance, None, sensor_name=sensor, log=print, raise_on_error=False,
-                                  log_level="WARNING")
-        results += outcome.results
-    with cassandra.session() as session:
-        _print_top(session, movie_table, watched_user, "title")
-        _print_top(session, course_table, "U_999999999", "course_name")
-    return results
-
-
-def _demo_purchase(defs, instance) -> list:
-    from pipeline.kafka import client_config
-    from pipeline.lake import Lake
-    from pipeline.ml import stream_producer
-    from pipeline.ml.purchase import orders, reorder_model
-    from pipeline.serving.predictions import read_predictions
-    from sensors.tick import run_sensor_tick
-
-    settings, quiet = get_settings(), {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    lake = Lake.from_settings(settings)
-    print(f"  run train_purchase_model ({settings.orders_users:,} users unless ORDERS_DIR is set)")
-    training = defs.resolve_job_def("train_purchase_model").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=quiet)
-    if not training.success:
-        return [training]
-    models = reorder_model.store(lake)
-    card = models.card(models.serving())
-    pairs = ", ".join(f"{k} {card['metrics'][k]:.3f} (baseline {card['baseline'][k]:.3f})"
-                      for k in ("auc", "log_loss", "f1"))
-    print(f"  {reorder_model.MODEL} {card['version']}: {pairs}; {card['data']['rounds']} rounds; "
-          f"baseline = up_order_rate as the score")
-    sent = stream_producer.send(client_config(settings), orders.FEATURE_TOPIC, stream_producer.feature_messages(
-        lake, 20, seed=int(time.time()), malformed_share=0.1))
-    print(f"  produced {sent.records} feature records (10% malformed); purchase_features_sensor ticks:")
-    outcome = run_sensor_tick(defs, instance, None, sensor_name="purchase_features_sensor", log=print,
-                              raise_on_error=False, log_level="WARNING")
-    with defs.resources["cassandra"].session() as session:
-        table = read_predictions(session, settings.cassandra_reco_keyspace)
-    top = table.sort_values("probability", ascending=False).head(3)
-    print(f"  {settings.cassandra_reco_keyspace}.purchase_predictions: {len(table):,} pairs of "
-          f"{table['user_id'].nunique():,} users; most likely reorders:")
-    for row in top.itertuples(index=False):
-        print(f"    user {row.user_id} product {row.product_id}: {row.probability:.3f}   "
-              f"(pipeline predict --user {row.user_id} --product {row.product_id})")
-    return [training, *outcome.results]
-
-
-def _print_top(session, table, user, label: str) -> None:
-    from pipeline.serving.reco_tables import read_top_n
-
-    rows = read_top_n(session, table, user)
-    print(f"  {table.keyspace}.{table.name} for user {user}" + (f" (model {rows[0]['model_version']}):" if rows else ": none"))
-    for row in rows:
-        print(f"    {row['rank']:>2}. {row[label]}  ({row['score']:.3f})")
+    print(f"MovieLens 100k in {fetch_100k(Path(get_settings().data_cache_dir))}")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -398,6 +219,15 @@ def parser() -> argparse.ArgumentParser:
     lake.add_argument("action", choices=["check"], help="write and read a probe object with pyarrow and Spark")
     lake.set_defaults(run=_lake_check)
 
+    fetch = commands.add_parser("fetch", help="download public data once into DATA_CACHE_DIR (make setup does)")
+    fetch.add_argument("what", choices=["movielens"], help="the MovieLens 100k release (from the recbole wheel)")
+    fetch.set_defaults(run=_fetch)
+
+    settings = commands.add_parser("settings", help="every setting's effective value (secrets masked); a bad value "
+                                                    "is named with the rule it breaks")
+    settings.add_argument("--markdown", action="store_true", help="the README's table of variables and defaults")
+    settings.set_defaults(run=_settings)
+
     demo = commands.add_parser("demo", help="services up; events landed, cleaned, every view; the recommenders and the "
                                             "purchase model trained and served from Cassandra; a summary")
     event_options(demo, count=20_000, days=3.0, malformed=0.02, duplicates=0.01)
@@ -407,7 +237,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -15,18 +16,36 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from pipeline.settings import Settings
 
 
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where the brokers are and how to authenticate: the one home of the librdkafka connection settings."""
+
+    bootstrap_servers: str
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_ca_location: str | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> KafkaConnection:
+        return cls(settings.kafka_bootstrap_servers, settings.kafka_security_protocol, settings.kafka_sasl_mechanism,
+                   settings.kafka_sasl_username, settings.kafka_sasl_password, settings.kafka_ssl_ca_location)
+
+    def client_config(self) -> dict[str, str]:
+        """librdkafka settings common to producers, consumers and admin clients (SASL/SSL passed through)."""
+        optional = {
+            "security.protocol": self.security_protocol,
+            "sasl.mechanism": self.sasl_mechanism,
+            "sasl.username": self.sasl_username,
+            "sasl.password": self.sasl_password,
+            "ssl.ca.location": self.ssl_ca_location,
+        }
+        return {"bootstrap.servers": self.bootstrap_servers, **{k: v for k, v in optional.items() if v}}
+
+
 def client_config(settings: Settings) -> dict[str, str]:
-    """librdkafka settings common to producers, consumers and admin clients (SASL/SSL passed through)."""
-    config = {"bootstrap.servers": settings.kafka_bootstrap_servers}
-    optional = {
-        "security.protocol": settings.kafka_security_protocol,
-        "sasl.mechanism": settings.kafka_sasl_mechanism,
-        "sasl.username": settings.kafka_sasl_username,
-        "sasl.password": settings.kafka_sasl_password,
-        "ssl.ca.location": settings.kafka_ssl_ca_location,
-    }
-    config.update({k: v for k, v in optional.items() if v})
-    return config
+    return KafkaConnection.of(settings).client_config()
 
 
 def probe_consumer(config: dict[str, str]) -> Consumer:

@@ -1,117 +1,243 @@
-"""Every setting of the project: its environment variable, its default, in one place.
+"""Every setting of the project, in one declarative table: its environment variable, type, default and meaning.
 
-Defaults point at the local services that `pipeline services up` starts (Kafka on 127.0.0.1:9092,
-Cassandra on 127.0.0.1:9042) and at a lake folder in the working directory. Read through
-`get_settings()`, which reads the environment on every call so tests and CLI flags can override it.
+Parsed by pydantic-settings. Defaults point at the local services that `pipeline services up` starts (Kafka on
+127.0.0.1:9092, Cassandra on 127.0.0.1:9042) and at folders in the working directory. A bad value fails with
+`SettingsError`, which names the variable, what it holds and the rule it broke.
+
+Only the application layer reads settings (`get_settings()`): `pipeline.definitions` turns them into resources
+(`resources.build_resources`), and the CLI, the HTTP API, the tests and the benchmarks take them from here.
+Assets, checks and sensors never do: they get their values from resources, which the UI shows.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+import re
+from datetime import date
 from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_CQL_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 
 
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not an IANA time zone (e.g. Asia/Ho_Chi_Minh, UTC)") from None
+    return name
 
 
-def _optional(name: str) -> str | None:
-    return os.environ.get(name, "").strip() or None
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError("not a date in the form YYYY-MM-DD") from None
 
 
-@dataclass(frozen=True)
-class Settings:
-    # Lake: a local folder or s3://bucket/prefix (MinIO or AWS through S3_ENDPOINT_URL).
-    lake_root: str = field(default_factory=lambda: _env("LAKE_ROOT", str(Path.cwd() / ".lake")))
-    s3_endpoint_url: str | None = field(default_factory=lambda: _optional("S3_ENDPOINT_URL"))
-    aws_region: str = field(default_factory=lambda: _env("AWS_REGION", "us-east-1"))
-    aws_access_key_id: str | None = field(default_factory=lambda: _optional("AWS_ACCESS_KEY_ID"))
-    aws_secret_access_key: str | None = field(default_factory=lambda: _optional("AWS_SECRET_ACCESS_KEY"))
+def _keyspace(name: str) -> str:
+    if not _CQL_IDENTIFIER.match(name):
+        raise ValueError("a Cassandra keyspace name is a letter then up to 47 letters, digits or underscores")
+    return name
 
-    # Spark: local[*] by default; a standalone master URL, or a Spark Connect URL (sc://host:15002).
-    spark_master: str = field(default_factory=lambda: _env("SPARK_MASTER", "local[*]"))
-    spark_remote: str | None = field(default_factory=lambda: _optional("SPARK_REMOTE"))
-    spark_driver_memory: str = field(default_factory=lambda: _env("SPARK_DRIVER_MEMORY", "4g"))
-    spark_shuffle_partitions: int = field(default_factory=lambda: int(_env("SPARK_SHUFFLE_PARTITIONS", "8")))
 
-    # Kafka: bootstrap servers plus optional SASL/SSL settings passed through to librdkafka.
-    kafka_bootstrap_servers: str = field(default_factory=lambda: _env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-    kafka_security_protocol: str | None = field(default_factory=lambda: _optional("KAFKA_SECURITY_PROTOCOL"))
-    kafka_sasl_mechanism: str | None = field(default_factory=lambda: _optional("KAFKA_SASL_MECHANISM"))
-    kafka_sasl_username: str | None = field(default_factory=lambda: _optional("KAFKA_SASL_USERNAME"))
-    kafka_sasl_password: str | None = field(default_factory=lambda: _optional("KAFKA_SASL_PASSWORD"))
-    kafka_ssl_ca_location: str | None = field(default_factory=lambda: _optional("KAFKA_SSL_CA_LOCATION"))
-    kafka_replication_factor: int = field(default_factory=lambda: int(_env("KAFKA_REPLICATION_FACTOR", "1")))
+def _cron(text: str) -> str:
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        raise ValueError("a cron expression has 5 fields: minute hour day-of-month month day-of-week")
+    return text
 
-    # Cassandra.
-    cassandra_contact_points: str = field(default_factory=lambda: _env("CASSANDRA_CONTACT_POINTS", "127.0.0.1"))
-    cassandra_port: int = field(default_factory=lambda: int(_env("CASSANDRA_PORT", "9042")))
-    cassandra_username: str | None = field(default_factory=lambda: _optional("CASSANDRA_USERNAME"))
-    cassandra_password: str | None = field(default_factory=lambda: _optional("CASSANDRA_PASSWORD"))
-    cassandra_local_dc: str = field(default_factory=lambda: _env("CASSANDRA_LOCAL_DC", "datacenter1"))
-    cassandra_reco_keyspace: str = field(default_factory=lambda: _env("CASSANDRA_RECO_KEYSPACE", "reco"))
-    cassandra_analytics_keyspace: str = field(
-        default_factory=lambda: _env("CASSANDRA_ANALYTICS_KEYSPACE", "university_analytics")
-    )
-    cassandra_replication_factor: int = field(
-        default_factory=lambda: int(_env("CASSANDRA_REPLICATION_FACTOR", "1"))
-    )
 
-    # Local services started by `pipeline services up` (logs, data and PID files live here; git-ignored).
-    services_home: str = field(default_factory=lambda: _env("SERVICES_HOME", str(Path.cwd() / ".services")))
-    java_home: str | None = field(default_factory=lambda: _optional("JAVA_HOME"))
+def _memory(text: str) -> str:
+    if not re.fullmatch(r"[0-9]+[kKmMgGtT]?", text):
+        raise ValueError("a JVM memory size such as 512m or 4g")
+    return text
 
-    # Learning events.
-    events_source_timezone: str = field(default_factory=lambda: _env("EVENTS_SOURCE_TIMEZONE", "Asia/Ho_Chi_Minh"))
-    events_start_date: str = field(default_factory=lambda: _env("EVENTS_START_DATE", "2025-01-01"))
-    future_tolerance_seconds: int = field(default_factory=lambda: int(_env("EVENTS_FUTURE_TOLERANCE_SECONDS", "600")))
-    quarantine_max_share: float = field(default_factory=lambda: float(_env("QUARANTINE_MAX_SHARE", "0.05")))
 
-    # Landing: how the Kafka sensor cuts batches.
-    landing_max_events_per_run: int = field(
-        default_factory=lambda: int(_env("LANDING_MAX_EVENTS_PER_RUN", "2000000"))
-    )
+Zone = Annotated[str, AfterValidator(_zone)]
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
+Keyspace = Annotated[str, AfterValidator(_keyspace)]
+Cron = Annotated[str, AfterValidator(_cron)]
+JvmMemory = Annotated[str, AfterValidator(_memory)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Positive = Annotated[int, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+# Settings that only the local services use (`pipeline services up`): containers have neither.
+LOCAL_ONLY = ("services_home", "java_home")
+# Folders given relative to the working directory are made absolute when read.
+_FOLDERS = ("lake_root", "services_home", "data_cache_dir", "dagster_home")
+
+
+def _env(name: str) -> dict:
+    """A field whose variable is not simply its upper-cased name."""
+    return {"validation_alias": AliasChoices(name), "json_schema_extra": {"env": name}}
+
+
+class SettingsError(ValueError):
+    """A setting's value is invalid: the message names each variable, its value and the rule."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True, populate_by_name=True,
+                                      validate_default=True)
+
+    # Lake
+    lake_root: str = Field(".lake", description="lake root: a folder, or `s3://bucket/prefix` (MinIO or AWS)")
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint for MinIO and other S3 stores "
+                                                          "(MinIO: `http://127.0.0.1:9000`); unset: AWS")
+    aws_region: str = Field("us-east-1", description="S3 region")
+    aws_access_key_id: str | None = Field(None, description="S3 access key")
+    aws_secret_access_key: str | None = Field(None, description="S3 secret key (passed to Dagster as an `EnvVar`)")
+    data_cache_dir: str = Field(".cache", description="downloaded public data (the MovieLens 100k release that "
+                                                      "`make movielens` fetches)")
+
+    # Spark
+    spark_master: str = Field("local[*]", description="Spark master URL")
+    spark_remote: str | None = Field(None, description="a Spark Connect URL (`sc://host:15002`); wins over "
+                                                       "SPARK_MASTER")
+    spark_driver_memory: JvmMemory = Field("4g", description="driver memory of local sessions")
+    spark_shuffle_partitions: Positive = Field(8, description="`spark.sql.shuffle.partitions`: small machine, "
+                                                              "small number")
+
+    # Kafka
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="brokers, comma-separated host:port")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] | None = Field(
+        None, description="librdkafka `security.protocol`")
+    kafka_sasl_mechanism: str | None = Field(None, description="librdkafka `sasl.mechanism` (PLAIN, SCRAM-SHA-512…)")
+    kafka_sasl_username: str | None = Field(None, description="SASL user")
+    kafka_sasl_password: str | None = Field(None, description="SASL password (passed to Dagster as an `EnvVar`)")
+    kafka_ssl_ca_location: str | None = Field(None, description="CA bundle for SSL")
+    kafka_replication_factor: Positive = Field(1, description="replication of the topics the producers create")
+
+    # Cassandra
+    cassandra_contact_points: str = Field("127.0.0.1", description="Cassandra hosts, comma-separated")
+    cassandra_port: Port = Field(9042, description="native protocol port")
+    cassandra_username: str | None = Field(None, description="optional authentication")
+    cassandra_password: str | None = Field(None, description="optional authentication (passed to Dagster as an "
+                                                             "`EnvVar`)")
+    cassandra_local_dc: str = Field("datacenter1", description="data centre the driver prefers")
+    cassandra_reco_keyspace: Keyspace = Field("reco", description="keyspace of the recommendation and "
+                                                                  "prediction tables")
+    cassandra_analytics_keyspace: Keyspace = Field("university_analytics", description="keyspace of the speed, "
+                                                   "serving and dashboard tables")
+    cassandra_replication_factor: Positive = Field(1, description="replication of the keyspaces the pipeline "
+                                                                  "creates")
+
+    # Local services (`pipeline services up`)
+    services_home: str = Field(".services", description="configuration, data, logs and PID files of the local "
+                                                        "Kafka and Cassandra")
+    dagster_home: str = Field(".dagster_home", description="Dagster instance (runs, event log, schedules); the "
+                                                           "project's `dagster.yaml` is copied there")
+    java_home: str | None = Field(None, description="the JDK that runs the local services; unset: `java` on the "
+                                                    "PATH")
+
+    # Learning events
+    events_source_timezone: Zone = Field("Asia/Ho_Chi_Minh", description="zone of event timestamps written "
+                                                                         "without an offset")
+    events_start_date: IsoDate = Field("2025-01-01", description="first daily partition; older events are "
+                                                                 "quarantined")
+    future_tolerance_seconds: Positive = Field(600, description="how far an event may be ahead of its Kafka "
+                                               "timestamp", **_env("EVENTS_FUTURE_TOLERANCE_SECONDS"))
+    quarantine_max_share: Share = Field(0.05, description="threshold of the quarantine-share checks")
+    landing_max_events_per_run: Positive = Field(2_000_000, description="larger Kafka lags are split into "
+                                                                        "several landing runs")
     # 15 s: an event reaches the speed windows (and the API) within one interval plus a landing run, < 30 s.
-    landing_sensor_interval_seconds: int = field(
-        default_factory=lambda: int(_env("LANDING_SENSOR_INTERVAL_SECONDS", "15"))
-    )
+    landing_sensor_interval_seconds: Positive = Field(15, description="minimum time between ticks of the "
+                                                      "learning-event sensor: an event reaches the speed windows "
+                                                      "and the API within about this plus one landing run")
     # The rating and enrolment streams re-score users: a short interval keeps rating-to-Cassandra in seconds.
-    stream_sensor_interval_seconds: int = field(
-        default_factory=lambda: int(_env("STREAM_SENSOR_INTERVAL_SECONDS", "5"))
-    )
-    # The daily rebuild of yesterday (cleaned tables, date-keyed views, all-time views, serving tables), UTC.
-    daily_analytics_cron: str = field(default_factory=lambda: _env("DAILY_ANALYTICS_CRON", "5 0 * * *"))
-    landing_starting_offsets: str = field(default_factory=lambda: _env("LANDING_STARTING_OFFSETS", "earliest"))
+    stream_sensor_interval_seconds: Positive = Field(5, description="minimum time between ticks of the rating, "
+                                                     "enrolment and feature-record sensors")
+    daily_analytics_cron: Cron = Field("5 0 * * *", description="when (UTC) the daily schedule rebuilds yesterday, "
+                                                                "the all-time views and the serving tables")
+    landing_starting_offsets: Literal["earliest", "latest"] = Field(
+        "earliest", description="where a sensor starts on a partition with nothing landed: `earliest` or `latest`")
 
-    # Speed layer: events later than this behind the newest accepted one are left to the batch layer.
-    speed_late_tolerance_seconds: int = field(
-        default_factory=lambda: int(_env("SPEED_LATE_TOLERANCE_SECONDS", "120"))
-    )
-    # How far back the speed layer reaches (the API asks for at most 48 hours of windows); older days are the
-    # batch layer's, and speed rows in Cassandra expire after it.
-    speed_retention_hours: int = field(default_factory=lambda: int(_env("SPEED_RETENTION_HOURS", "48")))
-    # The HTTP API (`pipeline serve`).
-    api_host: str = field(default_factory=lambda: _env("API_HOST", "127.0.0.1"))
-    api_port: int = field(default_factory=lambda: int(_env("API_PORT", "8000")))
+    # Speed layer
+    speed_late_tolerance_seconds: Positive = Field(120, description="how far behind the newest accepted event a "
+                                                   "late event may be and still update its window")
+    speed_retention_hours: Positive = Field(48, description="how far back the speed layer reaches: older events "
+                                            "are left to the batch views, speed rows in Cassandra expire")
 
-    # Recommenders: MovieLens is read from a real copy (default: the 100k release bundled with recbole); the MOOC
-    # data comes from the seeded generator, sized by MOOC_USERS, unless MOOC_DIR points at a real copy.
-    movielens_dir: str | None = field(default_factory=lambda: _optional("MOVIELENS_DIR"))
-    mooc_dir: str | None = field(default_factory=lambda: _optional("MOOC_DIR"))
-    mooc_users: int = field(default_factory=lambda: int(_env("MOOC_USERS", "10000")))
-    # Purchase prediction: the order history from the seeded generator (ORDERS_USERS users), unless ORDERS_DIR
-    # points at a real copy in the Instacart / "imba" layout.
-    orders_dir: str | None = field(default_factory=lambda: _optional("ORDERS_DIR"))
-    orders_users: int = field(default_factory=lambda: int(_env("ORDERS_USERS", "5000")))
-    # A new model may trail the one it replaces by this much on its primary metric and still pass.
-    model_tolerance: float = field(default_factory=lambda: float(_env("MODEL_TOLERANCE", "0.002")))
+    # HTTP API (`pipeline serve`)
+    api_host: str = Field("127.0.0.1", description="where `pipeline serve` listens")
+    api_port: Port = Field(8000, description="port of `pipeline serve`")
+
+    # Recommenders and purchase prediction
+    movielens_dir: str | None = Field(None, description="a MovieLens copy in the seed's layout; unset: the 100k "
+                                                        "release in DATA_CACHE_DIR")
+    mooc_dir: str | None = Field(None, description="a real MOOC copy (user, course, user_course, course_map CSVs); "
+                                                   "unset: the seeded generator")
+    mooc_users: Positive = Field(10_000, description="learners the MOOC generator writes (the seed: 99,970)")
+    orders_dir: str | None = Field(None, description="a real order history in the Instacart layout; unset: the "
+                                                     "seeded generator")
+    orders_users: Positive = Field(5_000, description="users the order generator writes (Instacart: 206,209)")
+    model_tolerance: Annotated[float, Field(ge=0)] = Field(0.002, description="how much a new model may trail the "
+                                                           "serving one on its primary metric and still be served")
+
+    @field_validator(*_FOLDERS)
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return value if value.startswith(("s3://", "s3a://")) else str(Path(value).expanduser().resolve())
 
     @property
     def lake_is_s3(self) -> bool:
         return self.lake_root.startswith(("s3://", "s3a://"))
 
 
-def get_settings() -> Settings:
-    return Settings()
+def env_name(field: str) -> str:
+    """The environment variable of a settings field."""
+    extra = Settings.model_fields[field].json_schema_extra or {}
+    return extra.get("env", field.upper())
+
+
+SECRETS = ("aws_secret_access_key", "kafka_sasl_password", "cassandra_password")
+
+
+def shown_default(field: str) -> str:
+    """A field's default as the README writes it: folders relative to the working directory, `unset` for None."""
+    default = Settings.model_fields[field].default
+    if default is None:
+        return "unset"
+    return f"./{default}" if field in _FOLDERS else str(default)
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from the fields (a test keeps the README equal to it)."""
+    def default(field: str) -> str:
+        shown = shown_default(field)
+        return shown if shown == "unset" else f"`{shown}`"
+
+    rows = [f"| `{env_name(f)}` | {default(f)} | {info.description} |" for f, info in Settings.model_fields.items()]
+    return "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows])
+
+
+def effective_values(settings: Settings) -> list[tuple[str, str]]:
+    """(variable, value) of every setting as the project sees it now, secrets masked."""
+    def shown(field: str) -> str:
+        value = getattr(settings, field)
+        return "unset" if value is None else "***" if field in SECRETS else str(value)
+
+    return [(env_name(f), shown(f)) for f in Settings.model_fields]
+
+
+def get_settings(**overrides) -> Settings:
+    """The settings from the environment as it is now (and `overrides`, by field name); SettingsError names each
+    bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        fields = {env_name(f): f for f in Settings.model_fields} | {f: f for f in Settings.model_fields}
+        problems = []
+        for item in error.errors():
+            field = fields.get(str(item["loc"][0]), str(item["loc"][0]))
+            problems.append(f"{env_name(field) if field in Settings.model_fields else field}={item['input']!r}: "
+                            f"{item['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("invalid setting" + ("s" if len(problems) > 1 else "") + ": " + "; ".join(problems)) \
+            from None
+

@@ -17,6 +17,23 @@ from resources import SparkResource
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 ANALYTICS_TEST_KEYSPACE = "university_analytics_test"
 
+# Fixtures that mark the tests using them, directly or through another fixture: `services` starts the real Kafka
+# and Cassandra, `dagster_dev` (test_daemon.py) the real webserver and daemon.
+MARKING_FIXTURES = {"services": "services", "dagster_dev": "daemon"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers from what a test uses, so `-m` selections cannot miss one: `services` and `daemon` for the tests
+    that need those fixtures (`item.fixturenames` is transitive), `unit` for every other test (plain Python and
+    local Spark: what `make test-fast` runs, with `not slow`)."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKING_FIXTURES.items():
+            if fixture in used and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+        if not any(item.get_closest_marker(marker) for marker in MARKING_FIXTURES.values()):
+            item.add_marker("unit")
+
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):

@@ -1,4 +1,5 @@
-"""Scratch Cassandra keyspaces for tests: dropped before and after, so a test never sees or leaves other rows."""
+"""Scratch Cassandra keyspaces for the tests and the benchmarks (bench/ imports it too): dropped before and
+after, so a test or a benchmark run never sees or leaves other rows."""
 
 from __future__ import annotations
 

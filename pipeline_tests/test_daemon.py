@@ -81,7 +81,7 @@ class Published:
 
 
 @pytest.fixture(scope="module")
-def dev(services, tmp_path_factory):
+def dagster_dev(services, tmp_path_factory):
     """`dagster dev` on a scratch instance, lake and Cassandra keyspace, the learning-event topics empty."""
     recreate_topics(client_config(services), topic_specs())
     root = tmp_path_factory.mktemp("daemon")
@@ -90,12 +90,12 @@ def dev(services, tmp_path_factory):
            "CASSANDRA_RECO_KEYSPACE": RECO_KEYSPACE,  # the stream sensors land what the topics hold
            "LANDING_SENSOR_INTERVAL_SECONDS": "5", "SPARK_DRIVER_MEMORY": "2g", "SPARK_SHUFFLE_PARTITIONS": "2",
            "DAILY_ANALYTICS_CRON": f"{tick.minute} {tick.hour} * * *"}  # one tick, two minutes from now
-    with scratch_keyspaces(services, KEYSPACE, RECO_KEYSPACE), DagsterDev(root / "home", env) as dev:
-        yield dev
+    with scratch_keyspaces(services, KEYSPACE, RECO_KEYSPACE), DagsterDev(root / "home", env) as dagster_dev:
+        yield dagster_dev
 
 
 @pytest.fixture(scope="module")
-def published(dev, services) -> Published:
+def published(dagster_dev, services) -> Published:
     """The events above, sent by a plain idempotent producer once the daemon runs (with the sensor's default
     LANDING_STARTING_OFFSETS=earliest, records sent before its first tick would be landed too)."""
     published = Published(datetime.now(timezone.utc).replace(microsecond=0))
@@ -108,8 +108,8 @@ def published(dev, services) -> Published:
 
 
 @pytest.fixture(scope="module")
-def instance(dev):
-    with dg.DagsterInstance.from_config(str(dev.home)) as instance:
+def instance(dagster_dev):
+    with dg.DagsterInstance.from_config(str(dagster_dev.home)) as instance:
         yield instance
 
 
@@ -121,10 +121,10 @@ def cassandra(services):
 
 
 @pytest.fixture(scope="module")
-def api(dev):
+def api(dagster_dev):
     """`pipeline serve` as users start it, on the daemon's keyspace."""
     port = free_port()
-    process = subprocess.Popen([str(BIN / "pipeline"), "serve", "--port", str(port)], cwd=ROOT, env=dev.env,
+    process = subprocess.Popen([str(BIN / "pipeline"), "serve", "--port", str(port)], cwd=ROOT, env=dagster_dev.env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: get_json(base + "/health") is not None, "pipeline serve did not answer", 60)
@@ -148,13 +148,13 @@ def rows(record: dg.EventLogRecord | None, day: str | None = None) -> int | None
     return metadata["rows_per_day"].value[day] if "rows_per_day" in metadata else metadata["dagster/row_count"].value
 
 
-def test_published_events_reach_every_layer_and_the_api_with_nobody_acting(dev, instance, cassandra, api,
+def test_published_events_reach_every_layer_and_the_api_with_nobody_acting(dagster_dev, instance, cassandra, api,
                                                                             published):
     today, yesterday = str(published.today), str(published.yesterday)
     timings = {}
 
     def reached(stage: str, condition, seconds: float = 600):
-        dev.wait_for(condition, f"{stage} did not happen", seconds, interval=2)
+        dagster_dev.wait_for(condition, f"{stage} did not happen", seconds, interval=2)
         timings[stage] = (datetime.now(timezone.utc) - published.at).total_seconds()
         print(f"  {stage}: {timings[stage]:.0f} s after publishing", flush=True)
 
@@ -198,7 +198,8 @@ def holds_spark(run: dg.DagsterRun) -> bool:
     return any(graph.get(key).pools == {SPARK_POOL} for key in keys)
 
 
-def test_the_empty_days_before_the_first_event_are_empty_partitions_not_missing_history(dev, instance, published):
+def test_the_empty_days_before_the_first_event_are_empty_partitions_not_missing_history(dagster_dev, instance,
+                                                                                         published):
     def filled(key: list[str]) -> set[str]:
         return instance.get_materialized_partitions(dg.AssetKey(key))
 
@@ -210,7 +211,7 @@ def test_the_empty_days_before_the_first_event_are_empty_partitions_not_missing_
         return {"/".join(k): sorted({day_before, yesterday} - filled(k)) for k in keys
                 if {day_before, yesterday} - filled(k)}
 
-    dev.wait_for(lambda: not missing(), "days still missing", 120, interval=2)
+    dagster_dev.wait_for(lambda: not missing(), "days still missing", 120, interval=2)
     # Before the first event nothing was landed or cleaned: every closed day of the history is filled.
     assert daily_partitions.get_first_partition_key() in filled(["cleaned", "notification"])
     # A day without events has a 0-row record, and no run made it.
@@ -234,50 +235,51 @@ query RunStatus($runId: ID!) {
 }"""
 
 
-def run_status(dev: DagsterDev, run_id: str) -> str:
-    return dev.graphql(RUN, {"runId": run_id})["runOrError"]["status"]
+def run_status(dagster_dev: DagsterDev, run_id: str) -> str:
+    return dagster_dev.graphql(RUN, {"runId": run_id})["runOrError"]["status"]
 
 
-def finished(dev: DagsterDev, run_id: str) -> str | None:
-    status = run_status(dev, run_id)
+def finished(dagster_dev: DagsterDev, run_id: str) -> str | None:
+    status = run_status(dagster_dev, run_id)
     return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
 
 
-def test_a_materialisation_launched_as_the_ui_does_runs_its_spark_steps_in_one_process(dev, instance):
+def test_a_materialisation_launched_as_the_ui_does_runs_its_spark_steps_in_one_process(dagster_dev, instance):
     keys = [["views", "video_popularity"], ["views", "course_overview"]]
     # The UI's Materialize selects the assets and their checks.
     checks = [{"assetKey": {"path": c.asset_key.path}, "name": c.name}
               for c in defs.resolve_asset_graph().asset_check_keys if c.asset_key.path in keys]
-    launched = dev.graphql(LAUNCH, {"executionParams": {
+    launched = dagster_dev.graphql(LAUNCH, {"executionParams": {
         "selector": {**LOCATION, "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": k} for k in keys],
                      "assetCheckSelection": checks},
         "mode": "default", "executionMetadata": {"tags": []}, "runConfigData": "{}"}})["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
-    assert dev.wait_for(lambda: finished(dev, run_id), "the launched run did not finish", 600, interval=2) == "SUCCESS"
+    assert dagster_dev.wait_for(lambda: finished(dagster_dev, run_id), "the launched run did not finish", 600,
+                                interval=2) == "SUCCESS"
     steps = [e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
     assert len(steps) == 2
     # A SparkSession belongs to its process: one process for both steps is one Spark driver.
     assert len({e.dagster_event.pid for e in steps}) == 1
 
 
-def test_the_daily_schedule_ticks_through_the_daemon_and_rebuilds_yesterday(dev, instance, published):
+def test_the_daily_schedule_ticks_through_the_daemon_and_rebuilds_yesterday(dagster_dev, instance, published):
     def schedule_run():
         runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/schedule_name": "daily_learning_analytics"}))
         return runs[0].dagster_run if runs else None
 
-    run = dev.wait_for(schedule_run, "the schedule created no run", 300, interval=2)
+    run = dagster_dev.wait_for(schedule_run, "the schedule created no run", 300, interval=2)
     assert run.job_name == "daily_learning_analytics"
     assert run.tags["dagster/partition"] == str(published.yesterday)
-    assert dev.wait_for(lambda: finished(dev, run.run_id), "the schedule's run did not finish", 900,
+    assert dagster_dev.wait_for(lambda: finished(dagster_dev, run.run_id), "the schedule's run did not finish", 900,
                         interval=3) == "SUCCESS"
     yesterday = str(published.yesterday)
     assert rows(latest(instance, ["cleaned", "auth"], yesterday), yesterday) == 3
 
 
-def test_a_cli_backfill_over_two_days_completes_both_partitions_through_the_daemon(dev, instance, published):
+def test_a_cli_backfill_over_two_days_completes_both_partitions_through_the_daemon(dagster_dev, instance, published):
     first, last = map(str, published.earlier)
-    result = dev.cli("job", "backfill", "-w", "workspace.yaml", "-j", "refresh_learning_day",
+    result = dagster_dev.cli("job", "backfill", "-w", "workspace.yaml", "-j", "refresh_learning_day",
                      "--from", first, "--to", last, "--noprompt")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
@@ -287,9 +289,39 @@ def test_a_cli_backfill_over_two_days_completes_both_partitions_through_the_daem
         done = [r for r in runs if r.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)]
         return runs if len(done) == 2 else None
 
-    runs = dev.wait_for(backfill_runs, "the backfill's two runs did not finish", 900, interval=3)
+    runs = dagster_dev.wait_for(backfill_runs, "the backfill's two runs did not finish", 900, interval=3)
     assert sorted(r.tags["dagster/partition"] for r in runs) == [first, last]
     assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
     for day in (first, last):
         record = latest(instance, ["cleaned", "auth"], day)
         assert rows(record, day) == 1 and record.run_id in {r.run_id for r in runs}
+
+
+RESOURCE = """
+query Resource($selector: ResourceSelector!) {
+  topLevelResourceDetailsOrError(resourceSelector: $selector) {
+    __typename
+    ... on ResourceDetails { configuredValues { key value type } }
+  }
+}"""
+SENSOR = """
+query Sensor($selector: SensorSelector!) {
+  sensorOrError(sensorSelector: $selector) { __typename ... on Sensor { minIntervalSeconds } }
+}"""
+
+
+def test_the_ui_shows_the_settings_as_resource_values_and_sensor_intervals(dagster_dev):
+    """What Deployment → Resources and the sensor page show: the values of this instance's environment."""
+    def values(resource: str) -> dict:
+        details = dagster_dev.graphql(RESOURCE, {"selector": {**LOCATION, "resourceName": resource}})
+        details = details["topLevelResourceDetailsOrError"]
+        assert details["__typename"] == "ResourceDetails", details
+        return {v["key"]: json.loads(v["value"]) for v in details["configuredValues"] if v["type"] == "VALUE"}
+
+    cassandra = values("cassandra")
+    assert (cassandra["analytics_keyspace"], cassandra["reco_keyspace"]) == (KEYSPACE, RECO_KEYSPACE)
+    assert values("spark")["shuffle_partitions"] == 2
+    assert values("quality") == {"quarantine_max_share": 0.05, "model_tolerance": 0.002}
+    assert values("events")["source_timezone"] == "Asia/Ho_Chi_Minh"
+    sensor = dagster_dev.graphql(SENSOR, {"selector": {**LOCATION, "sensorName": "learning_events_sensor"}})
+    assert sensor["sensorOrError"]["minIntervalSeconds"] == 5  # LANDING_SENSOR_INTERVAL_SECONDS of this instance

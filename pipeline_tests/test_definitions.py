@@ -8,7 +8,6 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
-from dagster._utils.tags import TagConcurrencyLimitsCounter
 
 from pipeline.definitions import defs
 
@@ -126,12 +125,16 @@ def test_the_batches_of_one_stream_run_one_at_a_time_and_spark_runs_one_at_a_tim
     assert deploy["runs"]["tag_concurrency_limits"] == limits  # the docker-compose stack queues the same way
     assert deploy["pools"] == {"granularity": "run", "default_limit": 1}
 
-    class Run:  # what the counter reads of a run: the tags the job gives it
-        def __init__(self, job: str):
-            self.tags = dict(defs.resolve_job_def(job).tags)
+    # The only tag limit: one run at a time per value of the tag pipeline/serial (Dagster's documented meaning of
+    # applyLimitPerUniqueValue). So a run waits exactly for a running run with its own value of that tag.
+    assert [dict(limit) for limit in limits] == [
+        {"key": "pipeline/serial", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
+
+    def serial(job: str) -> str | None:
+        return defs.resolve_job_def(job).tags.get("pipeline/serial")
 
     def blocked(job: str, running: str) -> bool:
-        return TagConcurrencyLimitsCounter(limits, [Run(running)]).is_blocked(Run(job))
+        return serial(job) is not None and serial(job) == serial(running)
 
     streams = ["land_learning_events", "refresh_movie_recommendations", "refresh_course_recommendations",
                "score_purchase_features"]

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from assets.views import VIEWS, view_key
+from assets.keys import view_key
+from assets.views import VIEWS
 from sensors.empty_days import empty_partitions
 
 D1, D2, D3 = "2026-11-01", "2026-11-02", "2026-11-03"
@@ -19,7 +20,7 @@ def test_a_day_is_empty_where_nothing_was_landed_or_a_category_had_no_records_an
     materialized = {k: set() for k in (key("raw", "events"), key("staged", "events"), key("quarantine", "events"),
                                        *(key("cleaned", c) for c in CATEGORIES))}
     materialized[key("cleaned", "auth")] = {D1}
-    materialized |= {view_key(v): set() for v in VIEWS if v.date_keyed}
+    materialized |= {view_key(v.name): set() for v in VIEWS if v.date_keyed}
     empty = empty_partitions([D1, D2, D3], {D2}, records, materialized)
 
     for landed_key in (key("raw", "events"), key("staged", "events"), key("quarantine", "events")):

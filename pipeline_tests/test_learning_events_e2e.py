@@ -94,13 +94,12 @@ def test_sensor_plans_one_landing_run_for_everything_new_then_skips(fresh_topics
 
 
 def test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_quarantined(
-    fresh_topics, lake_env, lake, spark, tmp_path, monkeypatch
+    fresh_topics, lake_env, lake, spark, tmp_path
 ):
-    monkeypatch.setenv("QUARANTINE_MAX_SHARE", "0.2")  # 5% of records are broken on purpose
     records, report = produce_events(fresh_topics, seed=22, count=3000, malformed_fraction=0.05,
                                      duplicate_fraction=0.03)
     assert len(report.delivered) == 3000
-    defs = build_definitions(lake_env)
+    defs = build_definitions(lake_env.model_copy(update={"quarantine_max_share": 0.2}))  # 5% broken on purpose
     with dg.instance_for_test() as instance:
         landing = run_sensor_tick(defs, instance, None)
         assert [r.job_def.name for r in landing.results] == ["land_learning_events"] and landing.success
@@ -154,7 +153,7 @@ KILL_AFTER_THIRD_RANGE = textwrap.dedent(
     import os, signal, sys, json
     import dagster as dg
     from pipeline.lake import Lake
-    from pipeline.definitions import build_definitions
+    from pipeline.definitions import defs
 
     original, written = Lake.write_parquet, []
     def write_then_die(self, table, *parts):
@@ -166,7 +165,7 @@ KILL_AFTER_THIRD_RANGE = textwrap.dedent(
     Lake.write_parquet = write_then_die
 
     request = json.loads(sys.argv[1])
-    job = build_definitions().resolve_job_def("land_learning_events")
+    job = defs.resolve_job_def("land_learning_events")
     with dg.instance_for_test() as instance:
         job.execute_in_process(run_config=request["run_config"], partition_key=request["partition_key"],
                                instance=instance)

@@ -19,7 +19,7 @@ from pipeline.events.generator import EventGenerator
 from pipeline.events.producer import produce
 from pipeline.views.materialize import read_view, view_parts
 from pipeline.views.registry import all_views
-from resources import CassandraResource
+from pipeline_tests.keyspaces import scratch_keyspaces
 from sensors.tick import run_sensor_tick
 
 pytestmark = pytest.mark.services
@@ -37,13 +37,17 @@ def daily_active_users_reference(records) -> dict:
     return {day: (row.users, row.sessions) for day, row in grouped.iterrows()}
 
 
+@pytest.fixture
+def analytics(services, lake_env):
+    """A Cassandra session, with the test keyspace of the speed and serving tables new: only this test's rows."""
+    with scratch_keyspaces(lake_env, lake_env.cassandra_analytics_keyspace) as session:
+        yield session
+
+
 def test_every_view_materialises_with_passing_checks_and_a_cli_backfill_covers_two_days(
-    fresh_topics, lake_env, lake, spark, tmp_path
+    fresh_topics, lake_env, analytics, lake, spark, tmp_path
 ):
-    resource = CassandraResource(contact_points=lake_env.cassandra_contact_points, port=lake_env.cassandra_port)
     keyspace = lake_env.cassandra_analytics_keyspace
-    with resource.session() as session:  # only this test's speed windows
-        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
     records = list(EventGenerator(seed=31, days=2, malformed_fraction=0.01).generate(6000))
     produce(fresh_topics, records, len(records), progress=None)
     defs = build_definitions(lake_env)
@@ -68,17 +72,16 @@ def test_every_view_materialises_with_passing_checks_and_a_cli_backfill_covers_t
     assert got == expected
 
     # The landing runs filled the speed windows and the view jobs synced the serving tables, in Cassandra.
-    with resource.session() as session:
-        synced = {r.date: (r.daily_active_users, r.total_sessions)
-                  for r in session.execute(f"SELECT * FROM {keyspace}.auth_daily_active_users")}
-        assert synced == {str(day): users for day, users in expected.items()}
-        courses = session.execute(f"SELECT count(*) FROM {keyspace}.course_overview").one()[0]
-        assert courses == read_view(spark, lake, VIEWS["course_overview"]).count() > 0
-        logins = sum(1 for r in records if r.topic == "auth_topic" and r.expected_reason is None
-                     and not r.duplicate and json.loads(r.value)["event_type"] == "LOGIN")
-        # Every login is in two sliding windows, so the window counts add up to at most twice the logins.
-        windows = [r.active_users for r in session.execute(f"SELECT active_users FROM {keyspace}.active_users")]
-        assert windows and sum(windows) <= 2 * logins
+    synced = {r.date: (r.daily_active_users, r.total_sessions)
+              for r in analytics.execute(f"SELECT * FROM {keyspace}.auth_daily_active_users")}
+    assert synced == {str(day): users for day, users in expected.items()}
+    courses = analytics.execute(f"SELECT count(*) FROM {keyspace}.course_overview").one()[0]
+    assert courses == read_view(spark, lake, VIEWS["course_overview"]).count() > 0
+    logins = sum(1 for r in records if r.topic == "auth_topic" and r.expected_reason is None
+                 and not r.duplicate and json.loads(r.value)["event_type"] == "LOGIN")
+    # Every login is in two sliding windows, so the window counts add up to at most twice the logins.
+    windows = [r.active_users for r in analytics.execute(f"SELECT active_users FROM {keyspace}.active_users")]
+    assert windows and sum(windows) <= 2 * logins
 
     # A CLI backfill of two days recreates exactly those two days.
     two_days = sorted(expected)[-2:]

@@ -1,27 +1,31 @@
-"""The project's resources, built from `pipeline.settings` (environment variables with local defaults)."""
+"""The project's resources, built from `pipeline.settings.Settings` by `build_resources`, their only reader."""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from pipeline.kafka import KafkaConnection
 from pipeline.lake import Lake
-from pipeline.settings import Settings, get_settings
+from pipeline.settings import Settings, env_name
 from resources.cassandra import CassandraResource
 from resources.kafka import KafkaResource
 from resources.lake import LakeResource
 from resources.spark import SPARK_POOL, SparkResource
+from resources.thresholds import LearningEventsResource, QualityResource, SourcesResource
 
-__all__ = ["SPARK_POOL", "CassandraResource", "KafkaResource", "LakeResource", "SparkResource", "build_resources"]
+__all__ = ["SPARK_POOL", "CassandraResource", "KafkaResource", "LakeResource", "LearningEventsResource",
+           "QualityResource", "SourcesResource", "SparkResource", "build_resources"]
 
 
-def _secret(name: str, value: str | None) -> dg.EnvVar | None:
+def _secret(settings: Settings, field: str) -> dg.EnvVar | None:
     """Secrets stay environment variables, so the UI shows their names, never their values."""
-    return dg.EnvVar(name) if value else None
+    return dg.EnvVar(env_name(field)) if getattr(settings, field) else None
 
 
-def build_resources(settings: Settings | None = None) -> dict:
-    s = settings or get_settings()
+def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "spark": SparkResource(
             master=s.spark_master,
@@ -33,20 +37,17 @@ def build_resources(settings: Settings | None = None) -> dict:
             s3_region=s.aws_region,
             checkpoint_dir=Lake.from_settings(s).uri("_spark", "checkpoints"),
         ),
-        "kafka": KafkaResource(
-            bootstrap_servers=s.kafka_bootstrap_servers,
-            security_protocol=s.kafka_security_protocol,
-            sasl_mechanism=s.kafka_sasl_mechanism,
-            sasl_username=s.kafka_sasl_username,
-            sasl_password=_secret("KAFKA_SASL_PASSWORD", s.kafka_sasl_password),
-            ssl_ca_location=s.kafka_ssl_ca_location,
-        ),
+        "kafka": KafkaResource(**asdict(KafkaConnection.of(s)) | {"sasl_password": _secret(s, "kafka_sasl_password")},
+                               replication_factor=s.kafka_replication_factor),
         "cassandra": CassandraResource(
             contact_points=s.cassandra_contact_points,
             port=s.cassandra_port,
             username=s.cassandra_username,
-            password=_secret("CASSANDRA_PASSWORD", s.cassandra_password),
+            password=_secret(s, "cassandra_password"),
             local_dc=s.cassandra_local_dc,
+            reco_keyspace=s.cassandra_reco_keyspace,
+            analytics_keyspace=s.cassandra_analytics_keyspace,
+            replication_factor=s.cassandra_replication_factor,
         ),
         "lake": LakeResource(
             root=s.lake_root,
@@ -54,7 +55,25 @@ def build_resources(settings: Settings | None = None) -> dict:
                 endpoint_url=s.s3_endpoint_url,
                 region_name=s.aws_region,
                 aws_access_key_id=s.aws_access_key_id,
-                aws_secret_access_key=_secret("AWS_SECRET_ACCESS_KEY", s.aws_secret_access_key),
+                aws_secret_access_key=_secret(s, "aws_secret_access_key"),
             ),
+        ),
+        "events": LearningEventsResource(
+            source_timezone=s.events_source_timezone,
+            start_date=s.events_start_date,
+            future_tolerance_seconds=s.future_tolerance_seconds,
+            max_events_per_run=s.landing_max_events_per_run,
+            starting_offsets=s.landing_starting_offsets,
+            speed_late_tolerance_seconds=s.speed_late_tolerance_seconds,
+            speed_retention_hours=s.speed_retention_hours,
+        ),
+        "quality": QualityResource(quarantine_max_share=s.quarantine_max_share, model_tolerance=s.model_tolerance),
+        "sources": SourcesResource(
+            movielens_dir=s.movielens_dir,
+            data_cache_dir=s.data_cache_dir,
+            mooc_dir=s.mooc_dir,
+            mooc_users=s.mooc_users,
+            orders_dir=s.orders_dir,
+            orders_users=s.orders_users,
         ),
     }

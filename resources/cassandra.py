@@ -18,6 +18,10 @@ class CassandraResource(dg.ConfigurableResource):
     username: str | None = Field(default=None)
     password: str | None = Field(default=None)
     local_dc: str = Field(default="datacenter1", description="Data centre the driver prefers.")
+    reco_keyspace: str = Field(default="reco", description="Keyspace of the recommendation and prediction tables.")
+    analytics_keyspace: str = Field(default="university_analytics",
+                                    description="Keyspace of the speed, serving and dashboard tables.")
+    replication_factor: int = Field(default=1, description="Replication of the keyspaces the pipeline creates.")
     connect_timeout_seconds: float = Field(default=10.0)
     request_timeout_seconds: float = Field(
         default=30.0, description="Per-request timeout: a full rewrite sends many batches, and a node flushing "

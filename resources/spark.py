@@ -6,6 +6,7 @@ import os
 import sys
 
 import dagster as dg
+from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field
 from pyspark.sql import SparkSession
 
@@ -67,11 +68,10 @@ class SparkResource(dg.ConfigurableResource):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local driver needs no public address
             # Python workers run this interpreter (with numpy and pandas), not whatever python3 is on the PATH.
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = SparkSession.builder
-        builder = builder.remote(self.remote) if self.remote else builder.master(self.master)
-        for key, value in self.session_conf().items():
-            builder = builder.config(key, value)
-        session = builder.getOrCreate()
+        # dagster-pyspark builds (or reuses) the session from one flat config; `spark.remote` makes it a Spark
+        # Connect session.
+        target = {"spark.remote": self.remote} if self.remote else {"spark.master": self.master}
+        session = spark_session_from_config({**target, **self.session_conf()})
         # getOrCreate returns an existing session unchanged: make the one setting correctness depends on hold.
         session.conf.set("spark.sql.session.timeZone", "UTC")
         return session

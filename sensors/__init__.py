@@ -1,10 +1,13 @@
 """Everything that decides when to run: jobs, the Kafka sensors, the empty-days sensor, the automation of all-time
-views and serving tables, the schedules."""
+views and serving tables, the schedules. Sensor intervals and the daily cron come from the settings, through
+`build_sensors` and `build_schedules`."""
 
 import dagster as dg
 
 from assets.serving_tables import SERVING_TABLE_KEYS
 from assets.views import ALL_TIME_VIEW_KEYS
+from pipeline.settings import Settings
+from sensors.empty_days import empty_days_sensor
 from sensors.jobs import (
     daily_learning_analytics_job,
     land_learning_events,
@@ -13,17 +16,9 @@ from sensors.jobs import (
     train_purchase_model,
     train_recommenders,
 )
-from sensors.empty_days import empty_days_sensor
-from sensors.learning_events import learning_events_sensor
-from sensors.streams import (
-    movielens_ratings_sensor,
-    purchase_features_sensor,
-    refresh_course_recommendations,
-    refresh_movie_recommendations,
-    score_purchase_features,
-    user_course_interact_sensor,
-)
-from sensors.schedules import daily_learning_analytics, weekly_purchase_training, weekly_recommender_training
+from sensors.learning_events import build_learning_events_sensor
+from sensors.schedules import build_daily_schedule, weekly_purchase_training, weekly_recommender_training
+from sensors.streams import STREAM_JOBS, STREAM_REFRESHES, build_stream_sensor
 
 # All-time views and serving tables carry AFTER_INPUTS_CHANGE (assets/partitions.py): this sensor recomputes a
 # view after a cleaned table it reads has changed (and not while one is still being written), and syncs a serving
@@ -39,8 +34,15 @@ analytics_automation = dg.AutomationConditionSensorDefinition(
 )
 
 JOBS = [land_learning_events, refresh_learning_day, refresh_all_time_views, daily_learning_analytics_job,
-        train_recommenders, refresh_movie_recommendations, refresh_course_recommendations, train_purchase_model,
-        score_purchase_features]
-SENSORS = [learning_events_sensor, empty_days_sensor, analytics_automation, movielens_ratings_sensor,
-           user_course_interact_sensor, purchase_features_sensor]
-SCHEDULES = [daily_learning_analytics, weekly_recommender_training, weekly_purchase_training]
+        train_recommenders, train_purchase_model, *STREAM_JOBS.values()]
+
+
+def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
+    return [build_learning_events_sensor(settings.landing_sensor_interval_seconds), empty_days_sensor,
+            analytics_automation,
+            *(build_stream_sensor(r, settings.stream_sensor_interval_seconds) for r in STREAM_REFRESHES)]
+
+
+def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
+    return [build_daily_schedule(settings.daily_analytics_cron), weekly_recommender_training,
+            weekly_purchase_training]

@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from assets.learning_events import QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS, cleaned_key
+from assets.keys import QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS, cleaned_key, view_key
 from assets.partitions import daily_partitions
-from assets.views import VIEWS, view_key
+from assets.views import VIEWS
 from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.landing import landing_days
 from pipeline.events.validation import days_with_records
@@ -47,7 +47,7 @@ def empty_partitions(closed_days: list[str], landed: set[str], days_with_records
                       if d not in days_with_records[category.name] and d not in materialized[key]]
     for view in VIEWS:
         if view.date_keyed:
-            key, inputs = view_key(view), day_inputs(view)
+            key, inputs = view_key(view.name), day_inputs(view)
             empty[key] = [d for d in closed_days if d not in materialized[key]
                           and not any(d in days_with_records[c] for c in inputs)]
     return {key: days for key, days in empty.items() if days}
@@ -67,7 +67,7 @@ def empty_days_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     closed_days = [d for d in daily_partitions.get_partition_keys() if d < today]
     the_lake = lake.get_lake()
     records = {c.name: days_with_records(the_lake, c.name) for c in CATEGORIES}
-    keys = [*LANDED_KEYS, *(cleaned_key(c) for c in CATEGORIES), *(view_key(v) for v in VIEWS if v.date_keyed)]
+    keys = [*LANDED_KEYS, *(cleaned_key(c) for c in CATEGORIES), *(view_key(v.name) for v in VIEWS if v.date_keyed)]
     materialized = {key: context.instance.get_materialized_partitions(key) for key in keys}
     empty = empty_partitions(closed_days, landing_days(the_lake), records, materialized)
     if not empty:

@@ -1,9 +1,12 @@
-"""The jobs the sensors and schedules launch. Every run executes in-process (the executor of the Definitions):
-one process, so one SparkSession, per run."""
+"""The jobs of the learning events and the models: the landing sensor and the schedules launch some, users the
+others (`refresh_learning_day`, `refresh_all_time_views` from the UI or `dagster job execute`); the stream jobs
+are in `sensors/streams.py`. Every run executes in-process (the executor of the Definitions): one process, so
+one SparkSession, per run."""
 
 import dagster as dg
 
-from assets.learning_events import CLEANED_KEYS, QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS
+from assets.keys import QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS
+from assets.learning_events import CLEANED_KEYS
 from assets.serving_tables import DAILY_ACTIVE_USERS_TABLE, SERVING_TABLE_KEYS
 from assets.speed import refresh_speed_views
 from assets.views import ALL_TIME_VIEW_KEYS, DATE_KEYED_VIEW_KEYS

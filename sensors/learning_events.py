@@ -1,8 +1,10 @@
-"""The Kafka sensor: plans landing batches from end offsets, then refresh runs for what they touched.
+"""The learning-event sensor: plans landing runs of the 6 topics from their end offsets (a landing run also fills
+the speed windows), then one `daily_learning_analytics` run per stretch of consecutive days the staged batches
+touched: their cleaned tables, the views that read them and the serving tables synced from those views.
 
-It never consumes and never commits. Its cursor holds, per topic-partition, the next offset to schedule,
-and the storage id of the last `staged/events` materialisation it has turned into cleaning runs.
-Run keys come from the offset ranges, so a tick that is evaluated twice cannot land a batch twice.
+It never consumes and never commits. Its cursor holds, per topic-partition, the next offset to schedule, and
+the storage id of the last `staged/events` materialisation it has turned into refresh runs. Run keys come from
+the offset ranges, so a tick that is evaluated twice cannot land a batch twice.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
-from assets.learning_events import STAGED_EVENTS, LandingBatch, cleaned_key
+from assets.keys import STAGED_EVENTS, cassandra_table_key, cleaned_key, view_key
+from assets.learning_events import LandingBatch, raw_events, stage_learning_events
 from assets.partitions import daily_partitions
-from assets.serving_tables import table_key
-from assets.views import VIEWS, view_key
+from assets.speed import refresh_speed_views
+from assets.views import VIEWS
 from pipeline.events.catalogue import CATEGORY_BY_NAME, TOPICS
 from pipeline.events.landing import batch_id, landed_ranges
 from pipeline.serving.analytics_sync import SYNCS
-from pipeline.settings import get_settings
-from resources import KafkaResource, LakeResource
+from pipeline.serving.analytics_tables import KEYSPACE
+from resources import KafkaResource, LakeResource, LearningEventsResource
 from sensors.jobs import daily_learning_analytics_job, land_learning_events
 from sensors.offsets import ends_of, plan_landing
 
@@ -38,6 +41,9 @@ class Cursor:
     def dump(self) -> str:
         return json.dumps({"offsets": self.offsets, "staged_after": self.staged_after}, sort_keys=True)
 
+
+# The steps of a landing run, each configured with the batch's offset ranges.
+LANDING_OPS = [assets.node_def.name for assets in (raw_events, stage_learning_events, refresh_speed_views)]
 
 # The tags with which Dagster runs one partition range of single-run-backfill assets in one run (what
 # `dagster asset materialize --partition-range` sets).
@@ -61,8 +67,8 @@ def refresh_selection(categories: set[str]) -> list[dg.AssetKey]:
     One run for all of it starts one Spark driver, where a run per layer would start three."""
     views = [v for v in VIEWS if set(v.categories) & categories]
     names = {v.name for v in views}
-    return ([cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)] + [view_key(v) for v in views]
-            + [table_key(sync.table) for sync in SYNCS if names & set(sync.views)])
+    return ([cleaned_key(CATEGORY_BY_NAME[c]) for c in sorted(categories)] + [view_key(v.name) for v in views]
+            + [cassandra_table_key(KEYSPACE, sync.table.name) for sync in SYNCS if names & set(sync.views)])
 
 
 def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> list[dg.RunRequest]:
@@ -98,9 +104,9 @@ def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> li
 
 
 def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka: KafkaResource,
-                     lake: LakeResource) -> list[dg.RunRequest]:
+                     lake: LakeResource, events: LearningEventsResource) -> list[dg.RunRequest]:
     batches = plan_landing(context, cursor.offsets, kafka.end_offsets(list(TOPICS)),
-                           lambda: ends_of(landed_ranges(lake.get_lake())))
+                           lambda: ends_of(landed_ranges(lake.get_lake())), events)
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     requests = []
     for batch in batches:
@@ -110,8 +116,7 @@ def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka:
                 job_name=land_learning_events.name,
                 run_key=f"land-{batch_id(batch)}",
                 partition_key=today,
-                run_config=dg.RunConfig(ops={"raw__events": config, "stage_learning_events": config,
-                                             "refresh_speed_views": config}),
+                run_config=dg.RunConfig(ops={op: config for op in LANDING_OPS}),
                 tags={"kafka/events": str(sum(len(r) for r in batch)),
                       "kafka/ranges": ",".join(str(r) for r in batch)[:4000]},
             )
@@ -119,17 +124,23 @@ def landing_requests(context: dg.SensorEvaluationContext, cursor: Cursor, kafka:
     return requests
 
 
-@dg.sensor(
-    name="learning_events_sensor",
-    jobs=[land_learning_events, daily_learning_analytics_job],
-    minimum_interval_seconds=get_settings().landing_sensor_interval_seconds,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Lands new Kafka offsets of the 6 learning-event topics, then refreshes what they touched in one "
-                "run: the cleaned tables and date-keyed views of their days, the all-time views, the serving tables.",
-)
-def learning_events_sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
-    cursor = Cursor.parse(context.cursor)
-    requests = cleaning_requests(context, cursor) + landing_requests(context, cursor, kafka, lake)
-    if not requests:
-        return dg.SensorResult(skip_reason="no new Kafka offsets and no newly staged batches", cursor=cursor.dump())
-    return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+def build_learning_events_sensor(interval_seconds: int) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="learning_events_sensor",
+        jobs=[land_learning_events, daily_learning_analytics_job],
+        minimum_interval_seconds=interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Lands new Kafka offsets of the 6 learning-event topics, then refreshes what they touched in "
+                    "one run: the cleaned tables and date-keyed views of their days, the all-time views, the serving "
+                    f"tables. Every {interval_seconds} s (LANDING_SENSOR_INTERVAL_SECONDS).",
+    )
+    def learning_events_sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource,
+                               events: LearningEventsResource):
+        cursor = Cursor.parse(context.cursor)
+        requests = cleaning_requests(context, cursor) + landing_requests(context, cursor, kafka, lake, events)
+        if not requests:
+            return dg.SensorResult(skip_reason="no new Kafka offsets and no newly staged batches",
+                                   cursor=cursor.dump())
+        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+
+    return learning_events_sensor

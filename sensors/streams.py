@@ -8,58 +8,80 @@ in the run config (so a retried run reads the same records).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import dagster as dg
 
-from assets.learning_events import LandingBatch
+from assets.keys import cassandra_table_key, stream_key
 from assets.purchase import PREDICTIONS_KEY
-from assets.recommenders import table_key
-from assets.streams import ServingRefresh, stream_key
+from assets.streams import ServingRefresh, StreamLanding
 from pipeline.events.landing import batch_id, landed_ranges
 from pipeline.ml.purchase.orders import FEATURE_STREAM
 from pipeline.ml.recommendations import COURSES, MOVIES
 from pipeline.ml.streams import RAW_ZONE, InteractionStream
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
-from pipeline.settings import get_settings
-from resources import KafkaResource, LakeResource
+from resources import KafkaResource, LakeResource, LearningEventsResource
 from sensors.jobs import serial
 from sensors.offsets import ends_of, plan_landing
 
 
-def _op_name(key: dg.AssetKey) -> str:
-    return "__".join(key.path)
+@dataclass(frozen=True)
+class StreamRefresh:
+    """A Kafka stream, the serving table a batch of it refreshes, the job that does both, and what it changes."""
+
+    stream: InteractionStream
+    serving: dg.AssetKey
+    job_name: str
+    refreshes: str  # what a batch changes, for the descriptions
 
 
-def build_stream_job_and_sensor(stream: InteractionStream, serving: dg.AssetKey, job_name: str,
-                                refreshes: str) -> tuple[dg.UnresolvedAssetJobDefinition, dg.SensorDefinition]:
-    """The job that lands a batch of `stream` and refreshes `serving` from it, and the sensor that starts it.
-    `refreshes` says what a batch changes, for the descriptions."""
-    topic = stream.topic
-    job = dg.define_asset_job(
-        job_name,
-        selection=dg.AssetSelection.assets(stream_key(stream), serving),
-        tags=serial(topic),
-        description=f"Land a batch of `{topic}` and {refreshes}.",
+def build_stream_job(refresh: StreamRefresh):  # an unresolved asset job (no public type)
+    return dg.define_asset_job(
+        refresh.job_name,
+        selection=dg.AssetSelection.assets(stream_key(refresh.stream), refresh.serving),
+        tags=serial(refresh.stream.topic),
+        description=f"Land a batch of `{refresh.stream.topic}` and {refresh.refreshes}.",
     )
+
+
+STREAM_REFRESHES = [
+    StreamRefresh(MOVIES.stream, cassandra_table_key(MOVIE_RECOMMENDATIONS.keyspace, MOVIE_RECOMMENDATIONS.name), "refresh_movie_recommendations",
+                  "re-scores the top 10 of the users it mentions"),
+    StreamRefresh(COURSES.stream, cassandra_table_key(COURSE_RECOMMENDATIONS.keyspace, COURSE_RECOMMENDATIONS.name), "refresh_course_recommendations",
+                  "re-scores the top 10 of the users it mentions"),
+    StreamRefresh(FEATURE_STREAM, PREDICTIONS_KEY, "score_purchase_features",
+                  "scores its feature records with the serving model, upserting their purchase predictions"),
+]
+STREAM_JOBS = {refresh.job_name: build_stream_job(refresh) for refresh in STREAM_REFRESHES}
+
+
+def build_stream_sensor(refresh: StreamRefresh, interval_seconds: int) -> dg.SensorDefinition:
+    """The sensor that starts the refresh's job for every new batch of its stream."""
+    stream, topic, serving = refresh.stream, refresh.stream.topic, refresh.serving
 
     @dg.sensor(
-        name=f"{topic}_sensor", job=job, default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=get_settings().stream_sensor_interval_seconds,
-        description=f"Lands new offsets of `{topic}` and {refreshes}.",
+        name=f"{topic}_sensor", job=STREAM_JOBS[refresh.job_name], default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=interval_seconds,
+        description=f"Lands new offsets of `{topic}` and {refresh.refreshes}. Every {interval_seconds} s "
+                    f"(STREAM_SENSOR_INTERVAL_SECONDS).",
     )
-    def sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource):
+    def sensor(context: dg.SensorEvaluationContext, kafka: KafkaResource, lake: LakeResource,
+               events: LearningEventsResource):
         offsets = json.loads(context.cursor) if context.cursor else {}
         batches = plan_landing(context, offsets, kafka.end_offsets([topic]),
-                               lambda: ends_of(landed_ranges(lake.get_lake(), (*RAW_ZONE, topic))))
+                               lambda: ends_of(landed_ranges(lake.get_lake(), (*RAW_ZONE, topic))), events)
+        # The landing day is the sensor's, kept by the run config: a retry after midnight lands the same folder.
+        today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
         requests = []
         for batch in batches:
-            landing = LandingBatch.of(batch)
+            landing = StreamLanding.of(batch, today)
             requests.append(dg.RunRequest(
-                job_name=job.name,
+                job_name=refresh.job_name,
                 run_key=f"{topic}-{batch_id(batch)}",
                 run_config=dg.RunConfig(ops={
-                    _op_name(stream_key(stream)): landing,
-                    _op_name(serving): ServingRefresh(ranges=landing.ranges),
+                    stream_key(stream).to_python_identifier(): landing,
+                    serving.to_python_identifier(): ServingRefresh(ranges=landing.ranges),
                 }),
                 tags={"kafka/records": str(sum(len(r) for r in batch))},
             ))
@@ -68,15 +90,4 @@ def build_stream_job_and_sensor(stream: InteractionStream, serving: dg.AssetKey,
             return dg.SensorResult(skip_reason=f"no new offsets in {topic}", cursor=cursor)
         return dg.SensorResult(run_requests=requests, cursor=cursor)
 
-    return job, sensor
-
-
-refresh_movie_recommendations, movielens_ratings_sensor = build_stream_job_and_sensor(
-    MOVIES.stream, table_key(MOVIE_RECOMMENDATIONS), "refresh_movie_recommendations",
-    "re-scores the top 10 of the users it mentions")
-refresh_course_recommendations, user_course_interact_sensor = build_stream_job_and_sensor(
-    COURSES.stream, table_key(COURSE_RECOMMENDATIONS), "refresh_course_recommendations",
-    "re-scores the top 10 of the users it mentions")
-score_purchase_features, purchase_features_sensor = build_stream_job_and_sensor(
-    FEATURE_STREAM, PREDICTIONS_KEY, "score_purchase_features",
-    "scores its feature records with the serving model, upserting their purchase predictions")
+    return sensor

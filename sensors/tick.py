@@ -1,4 +1,5 @@
-"""Evaluate the learning-events sensor once and execute the runs it requests, in this process.
+"""Evaluate a sensor once (the learning-event sensor by default, or a stream sensor) and execute the runs it
+requests, in this process.
 
 What the daemon does on a tick, without the daemon: the demo and the tests use it. Runs are recorded in
 the given instance with the sensor's run key, so the Dagster UI shows them like any other run.
@@ -12,6 +13,11 @@ from dataclasses import dataclass
 import dagster as dg
 
 from sensors.learning_events import RANGE_END, RANGE_START
+
+
+def console_log_level(level: str) -> dict:
+    """Run config that sets the console logger's level (WARNING keeps a demo's output to what it prints)."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 @dataclass
@@ -48,7 +54,7 @@ def run_sensor_tick(
         log(f"  run {request.job_name}{partition} ({request.run_key})")
         results.append(
             job.execute_in_process(
-                run_config={**request.run_config, "loggers": {"console": {"config": {"log_level": log_level}}}},
+                run_config={**request.run_config, **console_log_level(log_level)},
                 partition_key=request.partition_key,
                 asset_selection=request.asset_selection,
                 instance=instance,

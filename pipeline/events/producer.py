@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from confluent_kafka import Producer
 
 from pipeline.events.catalogue import CATEGORIES
-from pipeline.events.generator import GeneratedRecord
-from pipeline.kafka import ensure_topics
+from pipeline.events.generator import EventGenerator, GeneratedRecord
+from pipeline.kafka import client_config, ensure_topics
+from pipeline.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,29 @@ def produce(
     if report.failed:
         raise RuntimeError(f"{len(report.failed)} records were not delivered, first: {report.failed[0]}")
     return report
+
+
+@dataclass(frozen=True)
+class GeneratedEvents:
+    """What `pipeline produce events` and the demo send: `count` generated events over the last `days` days."""
+
+    count: int = 10_000
+    days: float = 1.0
+    rate: float = 0.0  # events per second, 0 = as fast as possible
+    seed: int = 42
+    malformed_fraction: float = 0.0
+    duplicate_fraction: float = 0.0
+    timestamp_format: str = "mixed"
+
+    def produce(self, settings: Settings, progress: Callable[[str], None] = print) -> ProduceReport:
+        generator = EventGenerator(seed=self.seed, days=self.days, source_timezone=settings.events_source_timezone,
+                                   timestamp_format=self.timestamp_format,
+                                   malformed_fraction=self.malformed_fraction,
+                                   duplicate_fraction=self.duplicate_fraction)
+        progress(f"producing {self.count:,} learning events over {self.days} day(s) to "
+                 f"{settings.kafka_bootstrap_servers} (seed {self.seed}, {self.malformed_fraction:.1%} malformed, "
+                 f"{self.duplicate_fraction:.1%} duplicates)")
+        report = produce(client_config(settings), generator.generate(self.count), self.count, rate=self.rate,
+                         replication_factor=settings.kafka_replication_factor, progress=progress)
+        progress(report.summary())
+        return report

@@ -3,14 +3,22 @@
 The licence of MovieLens forbids redistribution, so nothing here ships data. `MOVIELENS_DIR` points at a
 copy in the seed's layout (the Kaggle 20M release: `rating.csv`, `movie.csv`, `link.csv`; grouplens.org's
 `ratings.csv`, `movies.csv`, `links.csv` are accepted too). Without it, the real 100k release is read from
-where the `recbole` package installs it (`recbole/dataset_example/ml-100k`), converted to the same layout.
+`<DATA_CACHE_DIR>/ml-100k`, which `fetch_100k` (`make movielens`, part of `make setup`) fills with the files
+bundled in the recbole 1.2.1 wheel (`recbole/dataset_example/ml-100k/`, recbole's tab-separated atomic
+files): the wheel is downloaded and only those files are extracted; recbole is never installed or imported.
 Either way the raw zone holds `raw/movielens/{rating,movie,link}.csv` in the seed's layout.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +30,12 @@ from pipeline.ml.csv_tables import Column, CsvTable
 from pipeline.ml.streams import InteractionStream
 
 SOURCE = "movielens"
-RECBOLE_100K = ("dataset_example", "ml-100k")
+# The 100k release as recbole 1.2.1 bundles it: the wheel is only a carrier for these files.
+RECBOLE_WHEEL = "recbole==1.2.1"
+WHEEL_100K_PREFIX = "recbole/dataset_example/ml-100k/"
+FOLDER_100K = "ml-100k"  # below the data cache directory
+FILES_100K = ("ml-100k.inter", "ml-100k.item")  # the ratings and the movies; the others are extracted too
+DEFAULT_CACHE_DIR = Path(".cache")  # DATA_CACHE_DIR's default, relative to the working directory
 
 RATINGS = CsvTable(
     name="movielens/ratings",
@@ -64,11 +77,73 @@ class MovieLensNotFound(RuntimeError):
 class MovieLensSource:
     description: str
     files: dict[str, Path]  # raw file name (seed layout) -> where it is; a "recbole" source needs converting
-    recbole: bool = False
+    recbole: bool = False  # recbole's atomic files (the 100k release), converted by copy_to_raw
 
 
-def locate(movielens_dir: str | None) -> MovieLensSource:
-    """The copy to read: `movielens_dir` if given, else recbole's bundled 100k release."""
+def _has_100k(folder: Path) -> bool:
+    return all((folder / name).is_file() for name in FILES_100K)
+
+
+def extract_100k(wheel: Path, cache_dir: Path) -> Path:
+    """Extract the ml-100k files of a recbole wheel (and nothing else) into `<cache_dir>/ml-100k/`; returns it.
+
+    The files are written to a temporary folder beside the target, which is then renamed into place, so the
+    target is either absent or complete (the check in `fetch_100k` and `locate`)."""
+    cache_dir = Path(cache_dir)
+    target = cache_dir / FOLDER_100K
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{FOLDER_100K}.tmp-", dir=cache_dir))
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            for member in archive.infolist():
+                name = member.filename
+                if member.is_dir() or not name.startswith(WHEEL_100K_PREFIX):
+                    continue
+                relative = name[len(WHEEL_100K_PREFIX):]
+                if "/" in relative or relative in ("", ".", ".."):  # only the folder's own files, never a path out
+                    continue
+                with archive.open(member) as source, open(staging / relative, "wb") as out:
+                    shutil.copyfileobj(source, out)
+        if not _has_100k(staging):
+            raise MovieLensNotFound(f"{wheel.name} holds no {WHEEL_100K_PREFIX}{{{','.join(FILES_100K)}}}")
+        staging.chmod(0o755)  # mkdtemp makes it private
+        if target.exists() and not _has_100k(target):
+            shutil.rmtree(target)  # an incomplete folder (not one of ours: ours appear whole)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not _has_100k(target):  # else another process put a complete copy there first
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def fetch_100k(cache_dir: Path, progress: Callable[[str], None] | None = print) -> Path:
+    """MovieLens 100k in `<cache_dir>/ml-100k/` (recbole's atomic files), downloaded once: does nothing when the
+    folder is already there. Downloads the recbole 1.2.1 wheel with pip (its dependencies are not needed: nothing
+    imports it) and extracts only the dataset's files. Returns the folder."""
+    target = Path(cache_dir) / FOLDER_100K
+    if _has_100k(target):
+        return target
+    if progress:
+        progress(f"MovieLens 100k: downloading the {RECBOLE_WHEEL} wheel (about 2 MB) for its ml-100k files")
+    with tempfile.TemporaryDirectory(prefix="recbole-wheel-") as download:
+        result = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                                 "--only-binary", ":all:", "--dest", download, RECBOLE_WHEEL],
+                                capture_output=True, text=True)
+        wheels = sorted(Path(download).glob("recbole-*.whl"))
+        if result.returncode != 0 or not wheels:
+            raise MovieLensNotFound(f"could not download {RECBOLE_WHEEL} with pip (exit {result.returncode}): "
+                                    f"{(result.stderr or result.stdout).strip()[-1000:]}")
+        extract_100k(wheels[0], Path(cache_dir))
+    if progress:
+        progress(f"MovieLens 100k: {target}")
+    return target
+
+
+def locate(movielens_dir: str | None, cache_dir: Path | str = DEFAULT_CACHE_DIR) -> MovieLensSource:
+    """The copy to read: `movielens_dir` if given, else the 100k release in `<cache_dir>/ml-100k` (`fetch_100k`)."""
     if movielens_dir:
         folder = Path(movielens_dir)
         files = {}
@@ -82,14 +157,14 @@ def locate(movielens_dir: str | None) -> MovieLensSource:
             raise MovieLensNotFound(f"MOVIELENS_DIR={folder} has no {' or '.join(missing)} "
                                     f"(expected the seed's layout: rating.csv, movie.csv, optional link.csv)")
         return MovieLensSource(f"MovieLens copy in {folder}", files)
-    spec = importlib.util.find_spec("recbole")  # locates the package without importing it (and torch)
-    folder = Path(next(iter(spec.submodule_search_locations)), *RECBOLE_100K) if spec else None
-    if folder is None or not (folder / "ml-100k.inter").is_file():
+    folder = Path(cache_dir) / FOLDER_100K
+    if not _has_100k(folder):
         raise MovieLensNotFound(
-            "no MovieLens copy: set MOVIELENS_DIR to a folder with rating.csv and movie.csv, or install the 100k "
-            "release bundled with recbole: pip install --no-deps recbole==1.2.1 (make setup does)"
+            f"no MovieLens copy: {folder} does not hold the 100k release. Either set MOVIELENS_DIR to a folder "
+            f"with rating.csv and movie.csv (the seed's layout), or download the 100k release there with "
+            f"`make movielens` (make setup does it)"
         )
-    return MovieLensSource(f"MovieLens 100k bundled with recbole ({folder})",
+    return MovieLensSource(f"MovieLens 100k ({folder})",
                            {"rating.csv": folder / "ml-100k.inter", "movie.csv": folder / "ml-100k.item"},
                            recbole=True)
 

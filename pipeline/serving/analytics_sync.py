@@ -11,12 +11,13 @@ from cassandra.cluster import Session
 
 from pipeline.lake import Lake
 from pipeline.serving import analytics_tables as t
+from pipeline.serving.cassandra_tables import CassandraTable
 from pipeline.views.materialize import VIEWS_ZONE
 
 
 @dataclass(frozen=True)
 class Sync:
-    table: t.AnalyticsTable
+    table: CassandraTable
     views: tuple[str, ...]  # the views it reads, in the order `rows` takes them
     rows: Callable[..., pd.DataFrame] = lambda view: view
     replace: bool = True  # False: upsert the columns `rows` gives, keep the rest (system_summary's speed columns)

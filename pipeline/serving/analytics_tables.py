@@ -23,78 +23,51 @@ import pandas as pd
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent_with_args
 
-from pipeline.serving.reco_tables import delete_keys_not_in, ensure_keyspace
+from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
 
 KEYSPACE = "university_analytics"
 
 
-@dataclass(frozen=True)
-class AnalyticsTable:
-    name: str
-    columns: tuple[tuple[str, str], ...]  # (name, CQL type), partition key first
-    partition_key: tuple[str, ...]
-    clustering: tuple[str, ...] = ()
-    descending: bool = False  # clustering order
-    added_columns: tuple[str, ...] = ()  # added after the table first shipped: tables created before lack them
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c for c, _ in self.columns]
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        return (*self.partition_key, *self.clustering)
-
-    def create_cql(self, keyspace: str) -> str:
-        columns = ", ".join(f"{c} {t}" for c, t in self.columns)
-        key = f"(({', '.join(self.partition_key)}){''.join(f', {c}' for c in self.clustering)})"
-        order = ""
-        if self.clustering:
-            direction = "DESC" if self.descending else "ASC"
-            order = f" WITH CLUSTERING ORDER BY ({', '.join(f'{c} {direction}' for c in self.clustering)})"
-        return f"CREATE TABLE IF NOT EXISTS {keyspace}.{self.name} ({columns}, PRIMARY KEY {key}){order}"
-
-
 WINDOW_COLUMNS = (("date", "text"), ("window_start", "timestamp"), ("window_end", "timestamp"))
 
-ACTIVE_USERS = AnalyticsTable("active_users", (*WINDOW_COLUMNS, ("active_users", "int"), ("source", "text")),
+ACTIVE_USERS = CassandraTable("active_users", (*WINDOW_COLUMNS, ("active_users", "int"), ("source", "text")),
                               ("date",), ("window_start",), descending=True)
-COURSE_POPULARITY = AnalyticsTable(
+COURSE_POPULARITY = CassandraTable(
     "course_popularity", (*WINDOW_COLUMNS, ("course_id", "text"), ("interactions", "int"), ("views", "int")),
     ("date",), ("window_start", "course_id"), descending=True)
-VIDEO_ENGAGEMENT = AnalyticsTable(
+VIDEO_ENGAGEMENT = CassandraTable(
     "video_engagement", (*WINDOW_COLUMNS, ("video_id", "text"), ("views", "int"), ("unique_viewers", "int"),
                          ("total_watch_seconds", "bigint")),
     ("date",), ("window_start", "video_id"), descending=True)
 SPEED_TABLES = {t.name: t for t in (ACTIVE_USERS, COURSE_POPULARITY, VIDEO_ENGAGEMENT)}
 
-COURSE_OVERVIEW = AnalyticsTable(
+COURSE_OVERVIEW = CassandraTable(
     "course_overview", (("course_id", "text"), ("total_enrolled_students", "int"), ("total_videos_watched", "int"),
                         ("total_materials_downloaded", "int")), ("course_id",))
-STUDENT_OVERVIEW = AnalyticsTable(
+STUDENT_OVERVIEW = CassandraTable(
     "student_overview", (("student_id", "text"), ("total_courses_enrolled", "int"), ("total_videos_watched", "int"),
                          ("total_assignments_submitted", "int"), ("avg_assignment_score", "double"),
                          ("total_logins", "int")), ("student_id",))
-STUDENT_COURSE_ENROLLMENT = AnalyticsTable(
+STUDENT_COURSE_ENROLLMENT = CassandraTable(
     "student_course_enrollment", (("student_id", "text"), ("course_id", "text"), ("enrollment_date", "timestamp"),
                                   ("total_videos_watched", "int")),
     ("student_id",), ("course_id", "enrollment_date"))
-COURSE_STUDENT_ENROLLMENT = AnalyticsTable(
+COURSE_STUDENT_ENROLLMENT = CassandraTable(
     "course_student_enrollment", (("course_id", "text"), ("student_id", "text"), ("enrollment_date", "timestamp"),
                                   ("total_videos_watched", "int")),
     ("course_id",), ("student_id", "enrollment_date"))
-STUDENT_COURSE_DETAILED = AnalyticsTable(
+STUDENT_COURSE_DETAILED = CassandraTable(
     "student_course_detailed", (("student_id", "text"), ("course_id", "text"), ("videos_watched", "int"),
                                 ("materials_downloaded", "int"), ("last_activity_date", "timestamp"),
                                 ("watch_time_minutes", "double")),
     ("student_id",), ("course_id",))
-AUTH_DAILY_ACTIVE_USERS = AnalyticsTable(
+AUTH_DAILY_ACTIVE_USERS = CassandraTable(
     "auth_daily_active_users", (("date", "text"), ("daily_active_users", "int"), ("total_sessions", "int")),
     ("date",))
-ENGAGEMENT_DISTRIBUTION = AnalyticsTable(
+ENGAGEMENT_DISTRIBUTION = CassandraTable(
     "engagement_distribution", (("category", "text"), ("students", "int"), ("lower_bound", "int"),
                                 ("upper_bound", "int")), ("category",))
-SYSTEM_SUMMARY = AnalyticsTable(
+SYSTEM_SUMMARY = CassandraTable(
     "system_summary", (("id", "text"), ("latest_active_users", "int"), ("latest_window_end", "timestamp"),
                        ("active_courses_last_hour", "int"), ("speed_refreshed_at", "timestamp"),
                        ("total_courses", "int"), ("total_students", "int"), ("batch_last_run", "timestamp")),
@@ -108,12 +81,7 @@ ALL_TABLES = (*SPEED_TABLES.values(), *BATCH_TABLES.values(), ENGAGEMENT_DISTRIB
 
 def ensure_analytics_schema(session: Session, keyspace: str = KEYSPACE, replication_factor: int = 1) -> None:
     """Create the keyspace and tables if absent, and add the columns that tables created before them lack."""
-    ensure_keyspace(session, keyspace, replication_factor)
-    for table in ALL_TABLES:
-        session.execute(table.create_cql(keyspace))
-        types = dict(table.columns)
-        for column in table.added_columns:
-            session.execute(f"ALTER TABLE {keyspace}.{table.name} ADD IF NOT EXISTS {column} {types[column]}")
+    ensure_tables(session, ALL_TABLES, keyspace, replication_factor)
 
 
 @dataclass(frozen=True)
@@ -127,7 +95,7 @@ class TableWrite:
 _CONVERT = {"int": int, "bigint": int, "double": float, "text": str}
 
 
-def _python_rows(table: AnalyticsTable, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
+def _python_rows(table: CassandraTable, frame: pd.DataFrame) -> tuple[list[str], list[tuple]]:
     """The table's columns present in `frame`, and its rows as the driver wants them: Python values, None for
     missing, naive UTC datetimes truncated to Cassandra's milliseconds (so keys read back compare equal)."""
     missing = [c for c in table.key if c not in frame.columns]
@@ -148,7 +116,7 @@ def _python_rows(table: AnalyticsTable, frame: pd.DataFrame) -> tuple[list[str],
     return names, list(zip(*columns, strict=True))
 
 
-def _insert(session: Session, table: AnalyticsTable, names: list[str], rows: list[tuple], keyspace: str,
+def _insert(session: Session, table: CassandraTable, names: list[str], rows: list[tuple], keyspace: str,
             concurrency: int, ttl_seconds: int | None = None) -> None:
     ttl = f" USING TTL {int(ttl_seconds)}" if ttl_seconds else ""
     insert = session.prepare(f"INSERT INTO {keyspace}.{table.name} ({', '.join(names)}) "
@@ -156,7 +124,7 @@ def _insert(session: Session, table: AnalyticsTable, names: list[str], rows: lis
     execute_concurrent_with_args(session, insert, rows, concurrency=concurrency, raise_on_first_error=True)
 
 
-def upsert(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
+def upsert(session: Session, table: CassandraTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
            concurrency: int = 64, ttl_seconds: int | None = None) -> TableWrite:
     """Insert or overwrite the rows of `frame`: the table's columns that `frame` has (the key columns at least);
     the others keep their values. With `ttl_seconds` the rows expire (the speed tables)."""
@@ -166,7 +134,7 @@ def upsert(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspac
     return TableWrite(table.name, len(rows), 0, time.monotonic() - started)
 
 
-def replace(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
+def replace(session: Session, table: CassandraTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
             concurrency: int = 64) -> TableWrite:
     """Make the table hold exactly the rows of `frame`, never empty on the way: upsert, then delete the keys
     that are no longer there."""
@@ -179,7 +147,7 @@ def replace(session: Session, table: AnalyticsTable, frame: pd.DataFrame, keyspa
     return TableWrite(table.name, len(rows), removed, time.monotonic() - started)
 
 
-def row_count(session: Session, table: AnalyticsTable, keyspace: str = KEYSPACE) -> int:
+def row_count(session: Session, table: CassandraTable, keyspace: str = KEYSPACE) -> int:
     return session.execute(f"SELECT count(*) FROM {keyspace}.{table.name}").one()[0]
 
 

@@ -17,9 +17,14 @@ from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 
-from pipeline.serving.reco_tables import WriteReport, ensure_keyspace, remove_other_users
+from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
+from pipeline.serving.reco_tables import WriteReport, remove_other_users
 
-TABLE = "purchase_predictions"
+PREDICTIONS = CassandraTable(
+    "purchase_predictions", (("user_id", "int"), ("product_id", "int"), ("probability", "double"),
+                             ("model_version", "text"), ("scored_at", "timestamp")),
+    ("user_id",), ("product_id",))
+TABLE = PREDICTIONS.name
 COLUMNS = ("user_id", "product_id", "probability")
 # A user with many candidates is written in several batches (Cassandra rejects batches over 50 kB); the
 # explicit timestamps keep the clear-then-insert order right across them.
@@ -31,10 +36,7 @@ def qualified(keyspace: str) -> str:
 
 
 def ensure_predictions_table(session: Session, keyspace: str, replication_factor: int = 1) -> None:
-    ensure_keyspace(session, keyspace, replication_factor)
-    session.execute(f"CREATE TABLE IF NOT EXISTS {qualified(keyspace)} (user_id int, product_id int, "
-                    f"probability double, model_version text, scored_at timestamp, "
-                    f"PRIMARY KEY ((user_id), product_id)) WITH CLUSTERING ORDER BY (product_id ASC)")
+    ensure_tables(session, [PREDICTIONS], keyspace, replication_factor)
 
 
 def _batches(session: Session, keyspace: str, rows: pd.DataFrame, model_version: str, clear: bool):

@@ -28,6 +28,8 @@ from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
+from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
+
 
 USERS_PER_BATCH = 10  # Cassandra warns about unlogged batches over more than 10 partitions
 MAX_RANK = 10  # a list holds at most this many ranks (the top 10), so a full list overwrites every slot
@@ -56,12 +58,15 @@ class TopNTable:
     def in_keyspace(self, keyspace: str) -> TopNTable:
         return replace(self, keyspace=keyspace)
 
-    def create_cql(self) -> str:
-        labels = "".join(f"{c} text, " for c in self.label_columns)
-        return (f"CREATE TABLE IF NOT EXISTS {self.qualified} ({self.user_column} {self.user_type}, rank int, "
-                f"{self.item_column} {self.item_type}, score float, {labels}model_version text, "
-                f"updated_at timestamp, PRIMARY KEY (({self.user_column}), rank)) "
-                f"WITH CLUSTERING ORDER BY (rank ASC)")
+    @property
+    def spec(self) -> CassandraTable:
+        """The table: a partition per user, its list clustered by rank; the writer's columns, then the model
+        version and the write time."""
+        return CassandraTable(
+            self.name, ((self.user_column, self.user_type), ("rank", "int"), (self.item_column, self.item_type),
+                        ("score", "float"), *((c, "text") for c in self.label_columns), ("model_version", "text"),
+                        ("updated_at", "timestamp")),
+            (self.user_column,), ("rank",))
 
 
 MOVIE_RECOMMENDATIONS = TopNTable("reco", "recommendations", "userid", "int", "movieid", "int", ("title", "genres"))
@@ -86,14 +91,8 @@ class WriteReport:
                 f"({self.rows_per_second:,.0f} rows/s){removed}")
 
 
-def ensure_keyspace(session: Session, keyspace: str, replication_factor: int = 1) -> None:
-    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
-                    f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}")
-
-
 def ensure_top_n_table(session: Session, table: TopNTable, replication_factor: int = 1) -> None:
-    ensure_keyspace(session, table.keyspace, replication_factor)
-    session.execute(table.create_cql())
+    ensure_tables(session, [table.spec], table.keyspace, replication_factor)
 
 
 def _validate(table: TopNTable, rows: pd.DataFrame) -> None:
@@ -170,19 +169,6 @@ def replace_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_
     written = write_top_n(session, table, rows, model_version, concurrency)
     return remove_other_users(session, table.qualified, table.user_column, rows[table.user_column], written,
                               concurrency)
-
-
-def delete_keys_not_in(session: Session, qualified: str, key: tuple[str, ...], wanted: set[tuple],
-                       partition_key: bool = False, concurrency: int = 64) -> int:
-    """Delete every row (or, for a partition `key`, every partition) of the table whose key is not in `wanted`;
-    return how many went. This is the end of every full rewrite here: upsert first, then remove what is gone,
-    so a reader never finds the table empty."""
-    distinct = "DISTINCT " if partition_key else ""
-    present = session.execute(f"SELECT {distinct}{', '.join(key)} FROM {qualified}")
-    stale = [tuple(row) for row in present if tuple(row) not in wanted]
-    delete = session.prepare(f"DELETE FROM {qualified} WHERE " + " AND ".join(f"{k} = ?" for k in key))
-    execute_concurrent(session, ((delete, k) for k in stale), concurrency=concurrency, raise_on_first_error=True)
-    return len(stale)
 
 
 def remove_other_users(session: Session, qualified: str, user_column: str, keep: pd.Series, written: WriteReport,

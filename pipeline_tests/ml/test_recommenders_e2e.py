@@ -8,23 +8,22 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pytest
 
-from pipeline.definitions import build_definitions
+from assets.keys import stream_key
+from pipeline.events.landing import OffsetRange
 from pipeline.kafka import client_config
-from pipeline.lake import Lake
 from pipeline.ml import mooc, movielens
 from pipeline.ml.model_store import ModelStore
 from pipeline.ml.recommendations import COURSES, MOVIES
 from pipeline.ml.stream_producer import send
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
 from pipeline.settings import get_settings
-from pipeline_tests.topics import delete_topics
+from pipeline_tests.training import QUIET, trained_job
 from sensors.tick import run_sensor_tick
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -32,15 +31,6 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 KEYSPACE = "reco_test"
 # A slice of the seed's tuning grid, so the test stays short: cross-validated like the full grid (5 folds).
 GRID = {"rank": [8, 10, 12], "max_iter": [15], "reg_param": [0.1, 0.2], "folds": 5, "parallelism": 2}
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-@dataclass
-class Trained:
-    defs: dg.Definitions
-    instance: dg.DagsterInstance
-    lake: Lake
-    result: dg.ExecuteInProcessResult
 
 
 def _table(session, table) -> pd.DataFrame:
@@ -49,23 +39,10 @@ def _table(session, table) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def trained(services, spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("recommenders")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LAKE_ROOT", str(root / "lake"))
-        env.setenv("DAGSTER_HOME", str(root))
-        env.setenv("CASSANDRA_RECO_KEYSPACE", KEYSPACE)
-        env.setenv("MOOC_USERS", "10000")
-        settings = get_settings()
-        delete_topics(client_config(settings), [movielens.RATING_TOPIC, mooc.ENROLMENT_TOPIC])
-        defs = build_definitions(settings)
-        with defs.resources["cassandra"].session() as session:
-            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = defs.resolve_job_def("train_recommenders").execute_in_process(
-                instance=instance, run_config={**QUIET, "ops": {"models__als_ratings_tuning": {"config": GRID}}})
-            yield Trained(defs, instance, Lake.from_settings(settings), result)
-        with defs.resources["cassandra"].session() as session:
-            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+    with trained_job(tmp_path_factory.mktemp("recommenders"), "train_recommenders", KEYSPACE,
+                     [movielens.RATING_TOPIC, mooc.ENROLMENT_TOPIC],
+                     {"ops": {"models__als_ratings_tuning": {"config": GRID}}}, MOOC_USERS="10000") as run:
+        yield run
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +160,25 @@ def test_produced_enrolments_give_a_new_learner_a_list(trained):
     mine = table[table["user_id"] == "U_123"]
     assert mine["rank"].tolist() == list(range(1, 11)) and popular_course not in set(mine["course_id"])
     assert Path(trained.lake.path("quarantine", "streams", mooc.ENROLMENT_TOPIC)).is_dir()
+
+
+def test_a_stream_batch_lands_under_the_day_its_sensor_planned(trained):
+    """The sensor puts the landing day in the run config, so a retry (same config), even after midnight, writes the
+    same objects: here the run config is replayed with another day, and the objects follow the config."""
+    send(client_config(get_settings()), mooc.ENROLMENT_TOPIC, [(b"U_124", b"C_1")])
+    outcome = run_sensor_tick(trained.defs, trained.instance, None, "user_course_interact_sensor", log=print,
+                              log_level="WARNING")
+    assert outcome.success and len(outcome.requests) == 1
+    request, topic = outcome.requests[0], mooc.ENROLMENT_TOPIC
+    landing_op = stream_key(COURSES.stream).to_python_identifier()
+    planned = request.run_config["ops"][landing_op]["config"]
+    assert planned["landing_day"] == time.strftime("%Y-%m-%d", time.gmtime())
+    files = [OffsetRange(**r).file_name for r in planned["ranges"]]
+    assert all(Path(trained.lake.path("raw", "streams", topic, f"date={planned['landing_day']}", f)).is_file()
+               for f in files)
+
+    replayed = {**request.run_config, **QUIET}
+    replayed["ops"] = {**request.run_config["ops"], landing_op: {"config": {**planned, "landing_day": "2000-01-01"}}}
+    job = trained.defs.resolve_job_def(request.job_name)
+    assert job.execute_in_process(run_config=replayed, instance=trained.instance).success
+    assert all(Path(trained.lake.path("raw", "streams", topic, "date=2000-01-01", f)).is_file() for f in files)

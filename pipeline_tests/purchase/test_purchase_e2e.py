@@ -9,7 +9,6 @@ xgboost, and an AUC computed here by counting pairs, never from the pipeline's o
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import dagster as dg
 import numpy as np
@@ -19,60 +18,39 @@ import pytest
 import xgboost as xgb
 
 from pipeline import cli
-from pipeline.definitions import build_definitions
 from pipeline.kafka import client_config
-from pipeline.lake import Lake
 from pipeline.ml.purchase import orders, reorder_model
 from pipeline.ml.purchase.features import FEATURES
 from pipeline.ml.stream_producer import send
 from pipeline.serving.predictions import read_predictions
 from pipeline.settings import get_settings
-from pipeline_tests.topics import delete_topics
+from pipeline_tests.training import QUIET, Trained, trained_job
 from sensors.tick import run_sensor_tick
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 KEYSPACE = "purchase_test"
 USERS = 1500
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-@dataclass
-class Trained:
-    defs: dg.Definitions
-    instance: dg.DagsterInstance
-    lake: Lake
-    result: dg.ExecuteInProcessResult
+def predictions(trained: Trained) -> pd.DataFrame:
+    """The purchase predictions table in Cassandra."""
+    with trained.defs.resources["cassandra"].session() as session:
+        return read_predictions(session, KEYSPACE)
 
-    def table(self) -> pd.DataFrame:
-        with self.defs.resources["cassandra"].session() as session:
-            return read_predictions(session, KEYSPACE)
 
-    def booster(self, version: str) -> xgb.Booster:
-        booster = xgb.Booster()
-        booster.load_model(self.lake.path("models", reorder_model.MODEL, version, "model.json"))
-        return booster
+def booster(trained: Trained, version: str) -> xgb.Booster:
+    """A model version loaded straight from the lake with xgboost."""
+    model = xgb.Booster()
+    model.load_model(trained.lake.path("models", reorder_model.MODEL, version, "model.json"))
+    return model
 
 
 @pytest.fixture(scope="module")
 def trained(services, spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("purchase")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LAKE_ROOT", str(root / "lake"))
-        env.setenv("DAGSTER_HOME", str(root))
-        env.setenv("CASSANDRA_RECO_KEYSPACE", KEYSPACE)
-        env.setenv("ORDERS_USERS", str(USERS))
-        settings = get_settings()
-        delete_topics(client_config(settings), [orders.FEATURE_TOPIC])
-        defs = build_definitions(settings)
-        with defs.resources["cassandra"].session() as session:
-            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
-        with dg.DagsterInstance.ephemeral() as instance:
-            result = defs.resolve_job_def("train_purchase_model").execute_in_process(instance=instance,
-                                                                                   run_config=QUIET)
-            yield Trained(defs, instance, Lake.from_settings(settings), result)
-        with defs.resources["cassandra"].session() as session:
-            session.execute(f"DROP KEYSPACE IF EXISTS {KEYSPACE}")
+    with trained_job(tmp_path_factory.mktemp("purchase"), "train_purchase_model", KEYSPACE, [orders.FEATURE_TOPIC],
+                     ORDERS_USERS=str(USERS)) as run:
+        yield run
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +94,7 @@ def test_the_model_beats_the_baseline_on_held_out_users(trained):
     valid = labelled[labelled["user_id"].isin(held_out)]
     assert card["data"]["valid_rows"] == len(valid) and card["data"]["train_rows"] == len(labelled) - len(valid)
 
-    scores = trained.booster(version).predict(xgb.DMatrix(valid[list(FEATURES)].astype("float32")))
+    scores = booster(trained, version).predict(xgb.DMatrix(valid[list(FEATURES)].astype("float32")))
     labels = valid["reordered"].to_numpy()
     model_auc = _auc(labels, scores)
     baseline_auc = _auc(labels, valid["up_order_rate"].to_numpy())
@@ -135,19 +113,19 @@ def test_cassandra_holds_every_test_candidate_scored_by_the_model(trained, raw):
     expected_pairs = {(int(u), int(p)) for u, p in zip(prior["user_id"], prior["product_id"], strict=True)
                       if int(u) in test_users}
 
-    table = trained.table()
+    table = predictions(trained)
     version = reorder_model.store(trained.lake).serving()
     assert set(zip(table["user_id"], table["product_id"], strict=True)) == expected_pairs
     assert len(table) == len(expected_pairs) and set(table["model_version"]) == {version}
 
     candidates = reorder_model.read_candidates(trained.lake, "test").set_index(["user_id", "product_id"])
     joined = table.set_index(["user_id", "product_id"]).join(candidates[list(FEATURES)])
-    direct = trained.booster(version).inplace_predict(joined[list(FEATURES)].to_numpy(dtype=np.float32))
+    direct = booster(trained, version).inplace_predict(joined[list(FEATURES)].to_numpy(dtype=np.float32))
     np.testing.assert_allclose(joined["probability"].to_numpy(), direct, rtol=1e-6)
 
 
 def test_feature_records_from_kafka_are_scored_and_bad_ones_quarantined(trained):
-    before = trained.table().set_index(["user_id", "product_id"])
+    before = predictions(trained).set_index(["user_id", "product_id"])
     known = before.index[0]
     features_known = [0.5 * (i + 1) for i in range(len(FEATURES))]
     features_new = [1.0] * len(FEATURES)
@@ -169,9 +147,9 @@ def test_feature_records_from_kafka_are_scored_and_bad_ones_quarantined(trained)
     assert stream.metadata["quarantined_by_reason"].value == {
         "missing_user_id": 1, "wrong_feature_count": 1, "non_numeric_feature": 1}
 
-    after = trained.table().set_index(["user_id", "product_id"])
+    after = predictions(trained).set_index(["user_id", "product_id"])
     version = reorder_model.store(trained.lake).serving()
-    direct = trained.booster(version).inplace_predict(np.array([features_known, features_new], dtype=np.float32))
+    direct = booster(trained, version).inplace_predict(np.array([features_known, features_new], dtype=np.float32))
     assert after.loc[known, "probability"] == pytest.approx(float(direct[0]), rel=1e-6)
     assert after.loc[(990001, 77), "probability"] == pytest.approx(float(direct[1]), rel=1e-6)
     unchanged = before.drop(index=[known])
@@ -180,7 +158,7 @@ def test_feature_records_from_kafka_are_scored_and_bad_ones_quarantined(trained)
 
 def test_predict_prints_the_serving_models_probability(trained, capsys):
     version = reorder_model.store(trained.lake).serving()
-    table = trained.table()
+    table = predictions(trained)
     row = table[table["user_id"] != 990001].iloc[-1]
     assert cli.main(["predict", "--user", str(row["user_id"]), "--product", str(row["product_id"])]) == 0
     printed = capsys.readouterr().out
@@ -193,12 +171,12 @@ def test_a_new_model_rewrites_the_table_keeping_the_stream_records(trained):
     with trained.defs.resources["cassandra"].session() as session:
         session.execute(f"INSERT INTO {KEYSPACE}.purchase_predictions (user_id, product_id, probability, "
                         f"model_version) VALUES (999999, 1, 0.5, 'ancient')")
-    before = trained.table()
+    before = predictions(trained)
     result = trained.defs.resolve_job_def("train_purchase_model").execute_in_process(
         instance=trained.instance, run_config=QUIET,
         asset_selection=[reorder_model_key(), dg.AssetKey(["cassandra", "reco", "purchase_predictions"])])
     assert result.success
-    after = trained.table()
+    after = predictions(trained)
     new = reorder_model.store(trained.lake).serving()
     assert new != old and set(after["model_version"]) == {new}
     kept = set(zip(before["user_id"], before["product_id"], strict=True)) - {(999999, 1)}

@@ -4,7 +4,6 @@ windows; and the batch-table writers (a replace leaves exactly the new rows)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -13,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.serving import analytics_tables as t
 from pipeline.serving.api import create_app
+from pipeline.serving.cassandra_tables import CassandraTable
 from pipeline.serving.predictions import write_predictions
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, write_top_n
 from pipeline_tests.keyspaces import scratch_keyspaces
@@ -28,7 +28,7 @@ OLD_TODAY = pd.Timestamp(TODAY, tz="UTC") if RECENT - pd.Timestamp(TODAY, tz="UT
 YESTERDAY, TWO_DAYS_AGO = TODAY - timedelta(days=1), TODAY - timedelta(days=2)
 
 
-def speed_rows(table: t.AnalyticsTable, rows: list[dict]) -> pd.DataFrame:
+def speed_rows(table: CassandraTable, rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     starts = pd.to_datetime(frame["window_start"], utc=True)
     return frame.assign(date=starts.dt.strftime("%Y-%m-%d"), window_start=starts, window_end=starts + pd.Timedelta(minutes=1))
@@ -42,7 +42,7 @@ def session(services):
 
 @pytest.fixture(scope="module")
 def client(services, session):
-    settings = dataclasses.replace(services, cassandra_analytics_keyspace=ANALYTICS, cassandra_reco_keyspace=RECO)
+    settings = services.model_copy(update={"cassandra_analytics_keyspace": ANALYTICS, "cassandra_reco_keyspace": RECO})
     with TestClient(create_app(settings)) as api:  # start-up creates every table
         write = lambda table, rows: t.upsert(session, table, pd.DataFrame(rows), ANALYTICS)  # noqa: E731
         write(t.COURSE_OVERVIEW, [{"course_id": "CS101", "total_enrolled_students": 2, "total_videos_watched": 5,

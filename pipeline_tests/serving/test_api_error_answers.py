@@ -5,7 +5,6 @@ declared schema. Against a real Cassandra, reached through a TCP relay the test 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import inspect
 import socket
 import threading
@@ -115,8 +114,8 @@ def keyspaces(services):
 def relayed(services, keyspaces):
     """The app on empty test tables, connected to Cassandra through a relay; yields the client and the relay."""
     relay = Relay(services.cassandra_contact_points.split(",")[0].strip(), services.cassandra_port)
-    settings = dataclasses.replace(services, cassandra_port=relay.port, cassandra_analytics_keyspace=ANALYTICS,
-                                   cassandra_reco_keyspace=RECO)
+    settings = services.model_copy(update={"cassandra_port": relay.port, "cassandra_analytics_keyspace": ANALYTICS,
+                                           "cassandra_reco_keyspace": RECO})
     try:
         with TestClient(create_app(settings)) as client:
             yield client, relay

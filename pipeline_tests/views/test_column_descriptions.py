@@ -5,13 +5,12 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from assets.learning_events import cleaned_key
+from assets.keys import cleaned_key, view_key
 from assets.metadata import table_schema
-from assets.views import view_key
 from pipeline.definitions import defs
 from pipeline.events.catalogue import CATEGORIES, CATEGORY_BY_NAME
 from pipeline.views.columns import COLUMN_DESCRIPTIONS, VIEW_COLUMN_NOTES
-from pipeline.views.registry import input_category
+from pipeline.views.view import input_category
 from pipeline_tests.views.fixtures import cleaned
 from pipeline_tests.views.test_views import CASES, VIEWS
 
@@ -56,7 +55,7 @@ def test_every_cleaned_column_has_a_description(category):
 
 def test_view_and_cleaned_assets_declare_a_described_column_schema():
     graph = defs.resolve_asset_graph()
-    expected = {view_key(v): v.columns for v in VIEWS.values()}
+    expected = {view_key(v.name): v.columns for v in VIEWS.values()}
     expected |= {cleaned_key(c): tuple(c.cleaned_schema.fieldNames()) for c in CATEGORIES}
     for key, columns in expected.items():
         schema = graph.get(key).metadata["dagster/column_schema"]
