@@ -6,17 +6,12 @@ in-process, whoever launches it (a job, the UI's Materialize, `dagster asset mat
 sensor): one process per run, so one Spark driver per run; dagster.yaml queues the runs.
 """
 
-import warnings
-
 import dagster as dg
 
-# BackfillPolicy is "beta" in 1.13 but is the documented way to run a Spark backfill as one job.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
-
-from assets import ASSET_CHECKS, ASSETS  # noqa: E402
-from pipeline.settings import Settings, get_settings  # noqa: E402
-from resources import build_resources  # noqa: E402
-from sensors import JOBS, build_schedules, build_sensors  # noqa: E402
+from assets import ASSET_CHECKS, ASSETS
+from pipeline.settings import Settings, get_settings
+from resources import build_resources
+from sensors import JOBS, build_schedules, build_sensors
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
