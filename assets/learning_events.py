@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from assets.keys import QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS, cleaned_key
 from assets.metadata import row_counts, same_columns, table_schema
-from assets.partitions import daily_partitions
+from assets.partitions import DAILY
 from pipeline.events.catalogue import CATEGORIES, QUARANTINE_SCHEMA, Category
 from pipeline.events.cleaning import clean_partition
 from pipeline.events.landing import OffsetRange, batch_id, find_gaps, land_ranges, landed_ranges, raw_parts
@@ -44,7 +44,7 @@ class LandingBatch(dg.Config):
 @dg.asset(
     key=RAW_EVENTS,
     group_name=GROUP,
-    partitions_def=daily_partitions,
+    partitions_def=DAILY,
     kinds={"kafka", "parquet"},
     description=(
         "Kafka records of the 6 learning-event topics, exactly as received (value, key, topic, partition, offset, "
@@ -120,7 +120,7 @@ def raw_ranges_contiguous(lake: LakeResource) -> dg.AssetCheckResult:
             description="Per category, quarantined / raw records of the batch is at most QUARANTINE_MAX_SHARE.",
         ),
     ],
-    partitions_def=daily_partitions,
+    partitions_def=DAILY,
     name="stage_learning_events",
 )
 def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatch, lake: LakeResource,
@@ -183,7 +183,7 @@ def build_cleaned_asset(category: Category) -> dg.AssetsDefinition:
         # batch staged under that event day, whenever it was landed: every staged partition is an input.
         deps=[dg.AssetDep(STAGED_EVENTS, partition_mapping=dg.AllPartitionMapping())],
         group_name=GROUP,
-        partitions_def=daily_partitions,
+        partitions_def=DAILY,
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"spark", "parquet"},
         pool=SPARK_POOL,

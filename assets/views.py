@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.keys import cleaned_key, view_key
 from assets.metadata import row_counts, table_schema
-from assets.partitions import AFTER_INPUTS_CHANGE, daily_partitions
+from assets.partitions import AFTER_INPUTS_CHANGE, DAILY
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.views.materialize import materialize_view
 from pipeline.views.registry import View, all_views
@@ -50,7 +50,7 @@ def build_view_asset(view: View) -> dg.AssetsDefinition:
         key=key,
         deps=[cleaned_key(CATEGORY_BY_NAME[c]) for c in view.categories],
         group_name=f"views_{view.group}",
-        partitions_def=daily_partitions if view.date_keyed else None,
+        partitions_def=DAILY if view.date_keyed else None,
         backfill_policy=dg.BackfillPolicy.single_run() if view.date_keyed else None,
         automation_condition=None if view.date_keyed else AFTER_INPUTS_CHANGE,
         kinds={"spark", "parquet"},

@@ -1,7 +1,8 @@
 """The code location: every asset, check, job, sensor and schedule, with the resources built from settings.
 
 `build_definitions(settings)` is the one place where settings become Dagster objects: resources (the values
-assets, checks and sensors use; the UI shows them) and the sensor intervals and the daily cron. Every run executes
+assets, checks and sensors use; the UI shows them), the daily partitions' start, the sensor intervals and the
+daily cron. Every run executes
 in-process, whoever launches it (a job, the UI's Materialize, `dagster asset materialize`, the automation
 sensor): one process per run, so one Spark driver per run; dagster.yaml queues the runs.
 """
@@ -9,6 +10,7 @@ sensor): one process per run, so one Spark driver per run; dagster.yaml queues t
 import dagster as dg
 
 from assets import ASSET_CHECKS, ASSETS
+from assets.partitions import with_start_date
 from pipeline.settings import Settings, get_settings
 from resources import build_resources
 from sensors import JOBS, build_schedules, build_sensors
@@ -16,7 +18,7 @@ from sensors import JOBS, build_schedules, build_sensors
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=ASSETS,
+        assets=with_start_date(ASSETS, settings.events_start_date),
         asset_checks=ASSET_CHECKS,
         jobs=JOBS,
         sensors=build_sensors(settings),

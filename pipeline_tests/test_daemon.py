@@ -19,7 +19,7 @@ import pytest
 from cassandra.cluster import Cluster
 from confluent_kafka import Producer
 
-from assets.partitions import daily_partitions
+from assets.keys import RAW_EVENTS
 from pipeline.definitions import defs
 from pipeline.events.producer import topic_specs
 from pipeline.kafka import client_config
@@ -213,7 +213,7 @@ def test_the_empty_days_before_the_first_event_are_empty_partitions_not_missing_
 
     dagster_dev.wait_for(lambda: not missing(), "days still missing", 120, interval=2)
     # Before the first event nothing was landed or cleaned: every closed day of the history is filled.
-    assert daily_partitions.get_first_partition_key() in filled(["cleaned", "notification"])
+    assert defs.resolve_assets_def(RAW_EVENTS).partitions_def.get_first_partition_key() in filled(["cleaned", "notification"])
     # A day without events has a 0-row record, and no run made it.
     record = latest(instance, ["cleaned", "notification"], day_before)
     assert rows(record) == 0 and not record.run_id

@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 import yaml
 
-from pipeline.definitions import defs
+from pipeline.definitions import build_definitions, defs
+from pipeline.settings import get_settings
 
 LEARNING_EVENT_ASSETS = {"raw/events", "staged/events", "quarantine/events",
                          *(f"cleaned/{c}" for c in ("auth", "assessment", "video", "course", "profile", "notification"))}
@@ -174,3 +175,12 @@ def test_every_sensor_job_and_schedule_says_what_it_does():
     assert len(described) == 6 + 3 + 9
     for definition in described:
         assert definition.description and len(definition.description) > 40, definition.name
+
+
+def test_the_daily_partitions_start_at_the_configured_events_start_date():
+    defs = build_definitions(get_settings(events_start_date="2024-06-30"))
+    graph = defs.resolve_asset_graph()
+    starts = {graph.get(key).partitions_def.get_first_partition_key() for key in graph.get_all_asset_keys()
+              if graph.get(key).partitions_def}
+    assert starts == {"2024-06-30"}
+    assert defs.resolve_job_def("daily_learning_analytics").partitions_def.get_first_partition_key() == "2024-06-30"

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from assets.keys import QUARANTINE_EVENTS, RAW_EVENTS, STAGED_EVENTS, cleaned_key, view_key
-from assets.partitions import daily_partitions
+from assets.partitions import loaded_daily_partitions
 from assets.views import VIEWS
 from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.landing import landing_days
@@ -64,7 +64,7 @@ def empty_partitions(closed_days: list[str], landed: set[str], days_with_records
 )
 def empty_days_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    closed_days = [d for d in daily_partitions.get_partition_keys() if d < today]
+    closed_days = [d for d in loaded_daily_partitions(context.repository_def).get_partition_keys() if d < today]
     the_lake = lake.get_lake()
     records = {c.name: days_with_records(the_lake, c.name) for c in CATEGORIES}
     keys = [*LANDED_KEYS, *(cleaned_key(c) for c in CATEGORIES), *(view_key(v.name) for v in VIEWS if v.date_keyed)]

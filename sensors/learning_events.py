@@ -17,7 +17,7 @@ import dagster as dg
 
 from assets.keys import STAGED_EVENTS, cassandra_table_key, cleaned_key, view_key
 from assets.learning_events import LandingBatch, raw_events, stage_learning_events
-from assets.partitions import daily_partitions
+from assets.partitions import loaded_daily_partitions
 from assets.speed import refresh_speed_views
 from assets.views import VIEWS
 from pipeline.events.catalogue import CATEGORY_BY_NAME, TOPICS
@@ -88,7 +88,7 @@ def cleaning_requests(context: dg.SensorEvaluationContext, cursor: Cursor) -> li
                 touched.setdefault(day, set()).add(category)
         cursor.staged_after = max(cursor.staged_after, record.storage_id)
     # Days outside the partitions (tomorrow, within the future tolerance) are left to the daily schedule.
-    known_days = set(daily_partitions.get_partition_keys())
+    known_days = set(loaded_daily_partitions(context.repository_def).get_partition_keys())
     requests = []
     for days in contiguous([d for d in touched if d in known_days]):
         categories = set().union(*(touched[d] for d in days))
