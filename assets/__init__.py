@@ -9,9 +9,9 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 from assets.learning_events import cleaned_assets, raw_events, raw_ranges_contiguous, stage_learning_events  # noqa: E402
-from assets import course_recs, movie_recs, purchase, serving_tables, speed  # noqa: E402
+from assets import course_recs, movie_recs, purchase, serving_tables, speed, survey  # noqa: E402
 from assets.views import view_assets  # noqa: E402
 
 ASSETS = [raw_events, stage_learning_events, *cleaned_assets, *view_assets, *movie_recs.ASSETS, *course_recs.ASSETS,
-          *purchase.ASSETS, *speed.ASSETS, *serving_tables.ASSETS]
+          *purchase.ASSETS, *speed.ASSETS, *serving_tables.ASSETS, *survey.ASSETS]
 ASSET_CHECKS = [raw_ranges_contiguous, *movie_recs.CHECKS, *course_recs.CHECKS, *purchase.CHECKS]

@@ -36,6 +36,9 @@ def cleaned_table_key(table: CsvTable) -> dg.AssetKey:
     return dg.AssetKey(["cleaned", *table.name.split("/")])
 
 
+CLEANED_STUDENTS = dg.AssetKey(["cleaned", "students"])
+
+
 def stream_key(stream: InteractionStream) -> dg.AssetKey:
     return dg.AssetKey(["raw", "streams", stream.topic])
 

@@ -3,6 +3,7 @@
     pipeline services up | status | down
     pipeline produce events --count N --days D --rate R --seed S [--malformed-fraction F]
     pipeline produce ratings | enrolments | features --count N [--users U1,U2] [--malformed-fraction F]
+    pipeline produce survey --count N [--malformed-fraction F]
     pipeline predict --user U --product P
     pipeline serve [--host H --port P]
     pipeline lake check
@@ -64,6 +65,21 @@ def _produce_interactions(args: argparse.Namespace) -> int:
         messages = stream_producer.enrolment_messages(lake, args.count, args.seed, users, args.malformed_fraction)
     sent = stream_producer.send(client_config(settings), topic, messages, settings.kafka_replication_factor)
     print(f"produced {sent.records:,} records to {topic} in {sent.seconds:.1f}s"
+          + (f" ({args.malformed_fraction:.0%} malformed)" if args.malformed_fraction else ""))
+    return 0
+
+
+def _produce_survey(args: argparse.Namespace) -> int:
+    from pipeline.kafka import client_config
+    from pipeline.ml.stream_producer import send
+    from pipeline.survey.generator import generate_submissions
+    from pipeline.survey.stream import SURVEY_TOPIC
+
+    settings = get_settings()
+    submissions = generate_submissions(args.count, args.seed, args.malformed_fraction)
+    sent = send(client_config(settings), SURVEY_TOPIC, [(s.key, s.value) for s in submissions],
+                settings.kafka_replication_factor)
+    print(f"produced {sent.records:,} survey submissions to {SURVEY_TOPIC} in {sent.seconds:.1f}s"
           + (f" ({args.malformed_fraction:.0%} malformed)" if args.malformed_fraction else ""))
     return 0
 
@@ -202,6 +218,13 @@ def parser() -> argparse.ArgumentParser:
         interactions.add_argument("--malformed-fraction", type=float, default=0.0,
                                   help="share of records the sensor must quarantine")
         interactions.set_defaults(run=_produce_interactions)
+
+    survey = what.add_parser("survey", help="student survey submissions to student_survey (JSON, keyed by id)")
+    survey.add_argument("--count", type=int, default=100)
+    survey.add_argument("--seed", type=int, default=42)
+    survey.add_argument("--malformed-fraction", type=float, default=0.0,
+                        help="share of records the sensor must quarantine")
+    survey.set_defaults(run=_produce_survey)
 
     predict = commands.add_parser("predict", help="reorder probability of a (user, product) from the serving model")
     predict.add_argument("--user", type=int, required=True)

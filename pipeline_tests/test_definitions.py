@@ -32,6 +32,7 @@ PURCHASE_ASSETS = {
 }
 
 SPEED_ASSETS = {f"speed/{v}" for v in ("active_users", "course_popularity", "video_engagement")}
+SURVEY_ASSETS = {"raw/streams/student_survey", "cleaned/students"}
 SERVING_ASSETS = {f"cassandra/university_analytics/{t}" for t in (
     "course_overview", "student_overview", "student_course_enrollment", "course_student_enrollment",
     "student_course_detailed", "auth_daily_active_users", "engagement_distribution", "system_summary")}
@@ -45,7 +46,8 @@ def test_definitions_hold_the_learning_event_assets_checks_sensor_and_schedule()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert LEARNING_EVENT_ASSETS <= keys
     assert len([k for k in keys if k.startswith("views/")]) == 37 + 4
-    assert keys - LEARNING_EVENT_ASSETS - RECOMMENDER_ASSETS - PURCHASE_ASSETS - SPEED_ASSETS - SERVING_ASSETS == {
+    assert keys - LEARNING_EVENT_ASSETS - RECOMMENDER_ASSETS - PURCHASE_ASSETS - SPEED_ASSETS - SERVING_ASSETS \
+        - SURVEY_ASSETS == {
         k for k in keys if k.startswith("views/")}
     check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("raw/events", "raw_ranges_contiguous") in check_names
@@ -172,7 +174,7 @@ def test_dagster_cli_validates_the_code_location_both_ways(tmp_path):
 
 def test_every_sensor_job_and_schedule_says_what_it_does():
     described = [*defs.sensors, *defs.schedules, *(defs.resolve_job_def(j.name) for j in defs.jobs)]
-    assert len(described) == 6 + 3 + 9
+    assert len(described) == 7 + 3 + 10
     for definition in described:
         assert definition.description and len(definition.description) > 40, definition.name
 

@@ -1,5 +1,6 @@
-"""Kafka sensors of the interaction streams (movie ratings, course enrolments, purchase feature records): each
-new batch lands, and the serving table it feeds is refreshed for just what the batch touches, in one run.
+"""Kafka sensors of the interaction streams (movie ratings, course enrolments, purchase feature records, survey
+submissions): each new batch lands, and what it feeds is refreshed in the same run (a serving table for just what
+the batch touches; cleaned/students from every submission).
 
 Like the learning-event sensor: end offsets only, a cursor of next offsets, run keys from the ranges, ranges
 in the run config (so a retried run reads the same records).
@@ -13,7 +14,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from assets.keys import cassandra_table_key, stream_key
+from assets.keys import CLEANED_STUDENTS, cassandra_table_key, stream_key
 from assets.purchase import PREDICTIONS_KEY
 from assets.streams import ServingRefresh, StreamLanding
 from pipeline.events.landing import batch_id, landed_ranges
@@ -21,6 +22,7 @@ from pipeline.ml.purchase.orders import FEATURE_STREAM
 from pipeline.ml.recommendations import COURSES, MOVIES
 from pipeline.ml.streams import RAW_ZONE, InteractionStream
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
+from pipeline.survey.stream import SURVEY_STREAM
 from resources import KafkaResource, LakeResource, LearningEventsResource
 from sensors.jobs import serial
 from sensors.offsets import ends_of, plan_landing
@@ -34,6 +36,7 @@ class StreamRefresh:
     serving: dg.AssetKey
     job_name: str
     refreshes: str  # what a batch changes, for the descriptions
+    serving_takes_ranges: bool = True  # False: the serving asset rebuilds from everything landed, without config
 
 
 def build_stream_job(refresh: StreamRefresh):  # an unresolved asset job (no public type)
@@ -52,6 +55,8 @@ STREAM_REFRESHES = [
                   "re-scores the top 10 of the users it mentions"),
     StreamRefresh(FEATURE_STREAM, PREDICTIONS_KEY, "score_purchase_features",
                   "scores its feature records with the serving model, upserting their purchase predictions"),
+    StreamRefresh(SURVEY_STREAM, CLEANED_STUDENTS, "land_student_survey",
+                  "rebuilds cleaned/students with its submissions", serving_takes_ranges=False),
 ]
 STREAM_JOBS = {refresh.job_name: build_stream_job(refresh) for refresh in STREAM_REFRESHES}
 
@@ -81,7 +86,8 @@ def build_stream_sensor(refresh: StreamRefresh, interval_seconds: int) -> dg.Sen
                 run_key=f"{topic}-{batch_id(batch)}",
                 run_config=dg.RunConfig(ops={
                     stream_key(stream).to_python_identifier(): landing,
-                    serving.to_python_identifier(): ServingRefresh(ranges=landing.ranges),
+                    **({serving.to_python_identifier(): ServingRefresh(ranges=landing.ranges)}
+                       if refresh.serving_takes_ranges else {}),
                 }),
                 tags={"kafka/records": str(sum(len(r) for r in batch))},
             ))

@@ -100,8 +100,10 @@ class Cleaned:
     detail: str | None = None
 
 
-def clean_record(raw: bytes | str) -> Cleaned:
-    """One raw Kafka value: its cleaned row, or the reason it is quarantined."""
+def clean_record(raw: bytes | str | None) -> Cleaned:
+    """One raw Kafka value: its cleaned row, or the reason it is quarantined. Never raises."""
+    if not raw:
+        return Cleaned(None, "empty_message", None)
     try:
         record = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:

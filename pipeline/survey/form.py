@@ -35,6 +35,8 @@ class SurveyForm(BaseModel):
     pro_contract: bool = False
     advertisement: Literal[ADVERTISEMENT]
     consent: bool
+    submission_id: str | None = Field(None, pattern=r"^[A-Za-z0-9-]{8,64}$",
+                                      description="set by the client so that a retry counts once; new when absent")
 
     @field_validator("campus")
     @classmethod
@@ -51,6 +53,7 @@ class SurveyForm(BaseModel):
             raise ValueError("consent is required to take part")
         return consent
 
-    def record(self, submission_id: str | None = None) -> dict:
-        """What is published: every field but consent, with the submission's id (a retry keeps its id)."""
-        return {"submission_id": submission_id or str(uuid.uuid4()), **self.model_dump(exclude={"consent"})}
+    def record(self) -> dict:
+        """What is published: every field but consent, and the submission's id (the client's, or a new one)."""
+        return {"submission_id": self.submission_id or str(uuid.uuid4()),
+                **self.model_dump(exclude={"consent", "submission_id"})}

@@ -61,7 +61,9 @@ def test_a_clean_record_keeps_every_column_and_no_consent():
 
 
 QUARANTINE_CASES = [
+    (None, "empty_message"),
     (b"{not json", "invalid_json"),
+    (b"\xff\xfe", "invalid_json"),
     (b"[1, 2]", "not_an_object"),
     (json.dumps({**BASE, "submission_id": ""}), "missing_submission_id"),
     (json.dumps({k: v for k, v in BASE.items() if k != "submission_id"}), "missing_submission_id"),
@@ -86,8 +88,9 @@ FORM = {"country": "B", "campus": "B_E", "mobility": "bike", "contracts": 1, "al
 
 
 def test_a_valid_form_gives_the_published_record_without_consent():
-    record = SurveyForm(**FORM).record("id-7")
-    assert record == {"submission_id": "id-7", **{k: v for k, v in FORM.items() if k != "consent"}}
+    record = SurveyForm(**FORM, submission_id="id-00007").record()
+    assert record == {"submission_id": "id-00007", **{k: v for k, v in FORM.items() if k != "consent"}}
+    assert SurveyForm(**FORM).record()["submission_id"] != SurveyForm(**FORM).record()["submission_id"]
     assert clean_record(json.dumps(record)).reason is None  # what the form accepts, cleaning accepts
 
 
