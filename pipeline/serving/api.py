@@ -10,16 +10,13 @@ can start before the first sync and answer 404 until data arrives. Bad input get
 declarations; an id the tables do not hold gets a 404 that says what was looked up; Cassandra unreachable gets a
 503. The OpenAPI document declares each of these answers on the routes that can give it.
 
-`POST /api/survey` takes a student survey submission (`pipeline.survey.form`), publishes it to `student_survey` and
-answers once Kafka confirmed it (503 when it did not: nothing was accepted, and a retry with the same
-submission_id counts once). POST bodies are limited to MAX_BODY_BYTES.
+The student survey's `POST /api/survey` is mounted from `pipeline.survey.http`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
@@ -27,23 +24,18 @@ from typing import Annotated, Any, Literal
 from cassandra import DriverException, RequestExecutionException
 from cassandra.cluster import Cluster, NoHostAvailable, Session
 from cassandra.query import PreparedStatement, dict_factory
-from confluent_kafka import KafkaException
 from fastapi import FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from pipeline.cassandra import open_cluster
-from pipeline.kafka import client_config
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.predictions import ensure_predictions_table
+from pipeline.serving.problem import Problem
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table
 from pipeline.settings import Settings, get_settings
-from pipeline.survey.form import SurveyForm
-from pipeline.survey.publisher import NotConfirmed, SurveyPublisher
-from pipeline.survey.stream import SURVEY_TOPIC
+from pipeline.survey import http as survey
 
-MAX_BODY_BYTES = 16 * 1024  # a survey submission is a few hundred bytes
-logger = logging.getLogger(__name__)
 SPEED_IDLE_AFTER = timedelta(minutes=10)  # no landing batch processed for this long: the speed layer is "idle"
 TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -147,28 +139,11 @@ def _ranked_totals(windows: list[dict], key: str, limit: int, sums: tuple[str, .
 
 # -- response shapes (the OpenAPI docs show them) ---------------------------------------------------------------
 
-class Problem(BaseModel):
-    """The body of a 404 or 503 answer (a 422 has FastAPI's validation error body)."""
-
-    detail: str  # what was looked up and not found, or what Cassandra said
-
-
 # Declared once: the app declares CASSANDRA_DOWN on every route, the look-up routes NOT_FOUND.
 CASSANDRA_DOWN: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "Cassandra did not answer (unreachable, or the query failed)."}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "The tables hold no row for what was looked up; the detail names it."}}
-SUBMISSION_REFUSED: dict[int | str, dict[str, Any]] = {
-    411: {"model": Problem, "description": "The request has no Content-Length."},
-    413: {"model": Problem, "description": f"The body is over {MAX_BODY_BYTES:,} bytes."},
-    503: {"model": Problem, "description": "Kafka did not confirm the submission: nothing was accepted; retry with "
-                                           "the same submission_id, which counts once."}}
-
-
-class SurveyAccepted(BaseModel):
-    submission_id: str  # send it again with a retry: the submission counts once
-    partition: int
-    offset: int
 
 
 class Summary(BaseModel):
@@ -292,12 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ensure_top_n_table(session, table.in_keyspace(settings.cassandra_reco_keyspace), rf)
             ensure_predictions_table(session, settings.cassandra_reco_keyspace, rf)
             app.state.store = Store(session, settings.cassandra_analytics_keyspace, settings.cassandra_reco_keyspace)
-            app.state.publisher = SurveyPublisher(client_config(settings), SURVEY_TOPIC,
-                                                  replication_factor=settings.kafka_replication_factor)
-            try:
-                await asyncio.to_thread(app.state.publisher.ensure_topic)
-            except KafkaException as error:  # the read endpoints work without Kafka; submissions answer 503
-                logger.warning(f"could not create the topic {SURVEY_TOPIC}: {error}")
+            app.state.publisher = await survey.open_publisher(settings)
             yield
         finally:
             if getattr(app.state, "publisher", None):
@@ -318,20 +288,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for failure in (DriverException, RequestExecutionException, NoHostAvailable):
         app.add_exception_handler(failure, cassandra_unavailable)
 
-    async def kafka_did_not_confirm(request: Request, error: NotConfirmed) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": f"{error}; nothing was accepted: send it again with "
-                                                                f"the same submission_id"})
-
-    app.add_exception_handler(NotConfirmed, kafka_did_not_confirm)
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if request.method == "POST" and (length is None or not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(status_code=411 if length is None else 413,
-                                content={"detail": f"a body of at most {MAX_BODY_BYTES:,} bytes, with its "
-                                                   f"Content-Length, is required"})
-        return await call_next(request)
+    survey.mount(app)
 
     @app.get("/", tags=["service"])
     async def root() -> dict:
@@ -486,17 +443,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return (await _found(store(), "prediction", user_id, product_id,
                              missing=f"no prediction for user {user_id} and product {product_id}: the pair is not "
                                      f"a candidate (the user never bought the product) or has not been scored"))[0]
-
-    # -- the student survey ------------------------------------------------------------------------------------
-
-    @app.post("/api/survey", tags=["survey"], status_code=201, response_model=SurveyAccepted,
-              responses=SUBMISSION_REFUSED)
-    async def submit_survey(form: SurveyForm) -> SurveyAccepted:
-        """Validate a survey submission (422 names the field and the rule) and publish it to `student_survey`;
-        answered once Kafka confirmed it."""
-        record = form.record()
-        partition, offset = await app.state.publisher.publish(record["submission_id"].encode(),
-                                                              json.dumps(record).encode())
-        return SurveyAccepted(submission_id=record["submission_id"], partition=partition, offset=offset)
 
     return app

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.survey.form import ADVERTISEMENT, ALTERNATIVES, CAMPUS_LETTERS, COUNTRIES, MOBILITY, SurveyForm
 
@@ -52,7 +52,7 @@ def generate_submissions(count: int, seed: int = 42, malformed_fraction: float =
         record = random_form(rng, submission_id).record()
         valid = [s for s in submissions if s.expected_reason is None and not s.retry]
         if valid and rng.random() < retry_fraction:
-            submissions.append(Submission(**{**valid[rng.randrange(len(valid))].__dict__, "retry": True}))
+            submissions.append(replace(valid[rng.randrange(len(valid))], retry=True))
         elif rng.random() < malformed_fraction:
             reason = rng.choice(sorted(MALFORMED))
             submissions.append(Submission(submission_id, submission_id.encode(), MALFORMED[reason](record), reason))

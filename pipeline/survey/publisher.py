@@ -42,20 +42,27 @@ class SurveyPublisher:
         """(partition, offset) of the record once Kafka confirmed it; NotConfirmed otherwise."""
         loop = asyncio.get_running_loop()
         confirmed: asyncio.Future = loop.create_future()
+        result: dict = {}
 
-        def delivered(error, message) -> None:
-            outcome = ((confirmed.set_exception, NotConfirmed(f"Kafka did not confirm the submission: {error}"))
-                       if error else (confirmed.set_result, (message.partition(), message.offset())))
-            loop.call_soon_threadsafe(lambda: confirmed.done() or outcome[0](outcome[1]))
+        def settle() -> None:  # on the event loop; the request may have timed out meanwhile
+            if not confirmed.done():
+                confirmed.set_result(None)
+
+        def delivered(error, message) -> None:  # on the poller thread
+            result["error"], result["message"] = error, message
+            loop.call_soon_threadsafe(settle)
 
         try:
             self.producer.produce(self.topic, key=key, value=value, on_delivery=delivered)
         except (BufferError, KafkaException) as error:
             raise NotConfirmed(f"Kafka did not take the submission: {error}") from None
         try:
-            return await asyncio.wait_for(confirmed, self.timeout + 1)
+            await asyncio.wait_for(confirmed, self.timeout + 1)
         except TimeoutError:
             raise NotConfirmed(f"Kafka did not confirm the submission within {self.timeout:.0f} s") from None
+        if result["error"]:
+            raise NotConfirmed(f"Kafka did not confirm the submission: {result['error']}")
+        return result["message"].partition(), result["message"].offset()
 
     def close(self) -> None:
         self._stopping.set()

@@ -33,11 +33,9 @@ def parse_submission(key: bytes | None, value: bytes | None, kafka_ms: int | Non
 SURVEY_STREAM = InteractionStream(SURVEY_TOPIC, parse_submission, RECORD_SCHEMA, user_field="submission_id")
 
 
-def build_cleaned_students(lake: Lake) -> pa.Table:
+def first_submissions(records: pa.Table) -> pa.Table:
     """Every parsed submission once: a submission retried with the same id (a client that did not see the answer)
     counts once, as first confirmed by Kafka. Sorted by submission time."""
-    dataset = SURVEY_STREAM.staged(lake)
-    records = dataset.to_table().cast(RECORD_SCHEMA) if dataset is not None else RECORD_SCHEMA.empty_table()
     records = records.sort_by([("submitted_at", "ascending"), ("submission_id", "ascending")])
     seen: set[str] = set()
     first = []
@@ -49,9 +47,9 @@ def build_cleaned_students(lake: Lake) -> pa.Table:
 
 
 def write_cleaned_students(lake: Lake) -> tuple[int, int]:
-    """`cleaned/students` rebuilt from every parsed submission; (rows written, duplicate submissions dropped)."""
-    students = build_cleaned_students(lake)
+    """`cleaned/students` rebuilt from every parsed submission; (rows written, retried submissions left out)."""
     dataset = SURVEY_STREAM.staged(lake)
-    parsed = dataset.count_rows() if dataset is not None else 0
+    parsed = dataset.to_table().cast(RECORD_SCHEMA) if dataset is not None else RECORD_SCHEMA.empty_table()
+    students = first_submissions(parsed)
     lake.write_parquet(students, *CLEANED_PARTS)
-    return students.num_rows, parsed - students.num_rows
+    return students.num_rows, parsed.num_rows - students.num_rows
