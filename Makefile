@@ -48,13 +48,19 @@ movielens: $(BIN)/pipeline
 dagster-home:  ## the Dagster instance folder, with this project's dagster.yaml (refreshed when the project's is newer)
 	@mkdir -p $(DAGSTER_HOME) && cp -u dagster.yaml $(DAGSTER_HOME)/
 
-# The compose test validates docker-compose.yml with Debian's docker-compose (no Docker engine needed).
+# The compose test validates docker-compose.yml with Debian's docker-compose (no Docker engine needed); the browser
+# tests drive Debian's headless Chromium through its chromedriver.
 tools:
 	@command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing docker-compose (validator only, no engine)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; \
 	  else echo "note: install docker-compose (apt-get install --no-install-recommends docker-compose) for the compose test"; fi; }
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium and chromium-driver (the browser tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	  else echo "note: install chromium and chromium-driver (apt-get install --no-install-recommends chromium chromium-driver) for the browser tests"; fi; }
 
 demo: setup dagster-home
 	$(BIN)/pipeline demo

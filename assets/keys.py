@@ -37,6 +37,13 @@ def cleaned_table_key(table: CsvTable) -> dg.AssetKey:
 
 
 CLEANED_STUDENTS = dg.AssetKey(["cleaned", "students"])
+RAW_STUDENT_RECORDS = raw_source_key("student_records")
+CLEANED_STUDENT_RECORDS = dg.AssetKey(["cleaned", "student_records"])
+
+
+def survey_question_key(name: str) -> dg.AssetKey:
+    """The answer to an analysis question of the survey: `processed/survey/<name>`."""
+    return dg.AssetKey(["processed", "survey", name])
 
 
 def stream_key(stream: InteractionStream) -> dg.AssetKey:

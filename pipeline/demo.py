@@ -8,13 +8,15 @@ check does not pass.
 from __future__ import annotations
 
 import json
+import random
 import socket
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +36,9 @@ from pipeline.ml.recommendations import COURSES, MOVIES
 from pipeline.serving import reco_tables
 from pipeline.serving.predictions import read_predictions
 from pipeline.settings import Settings
+from pipeline.survey.generator import random_form
+from pipeline.survey.serving import read_results
+from pipeline.survey.stream import SURVEY_TOPIC
 from pipeline.views.headlines import headlines
 from sensors.tick import console_log_level, run_sensor_tick
 
@@ -41,6 +46,7 @@ QUIET = console_log_level("WARNING")
 # A demo-sized slice of the seed's grid (6 combinations); the asset's default is all 18 of them. 5 folds both.
 DEMO_TUNING = {"rank": [8, 10, 12], "max_iter": [15], "reg_param": [0.1, 0.2], "folds": 5, "parallelism": 2}
 NEW_LEARNER = "U_999999999"  # a learner the course model has never seen
+DEMO_SURVEY_FORMS = 12
 
 
 @dataclass
@@ -143,13 +149,13 @@ def purchase(demo: Demo) -> None:
               f"(pipeline predict --user {row.user_id} --product {row.product_id})")
 
 
-def call_the_api(demo: Demo) -> None:
-    """Start the API on a free port for a moment, call three endpoints, and say how to keep it running."""
+@contextmanager
+def running_api(settings: Settings) -> Iterator[str]:
+    """The API (`pipeline serve`'s app) on a free port for a moment; yields its base URL."""
     import uvicorn
 
     from pipeline.serving.api import create_app
 
-    settings = demo.settings
     with socket.socket() as probe:
         probe.bind((settings.api_host, 0))
         port = probe.getsockname()[1]
@@ -160,9 +166,19 @@ def call_the_api(demo: Demo) -> None:
     while not server.started and thread.is_alive():
         time.sleep(0.1)
     try:
+        yield f"http://{settings.api_host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def call_the_api(demo: Demo) -> None:
+    """Start the API for a moment, call three endpoints, and say how to keep it running."""
+    settings = demo.settings
+    with running_api(settings) as base:
         for path in ("/analytics/summary", "/analytics/dau?days=3&hours=2", "/recommendations/movies/1"):
             try:
-                with urllib.request.urlopen(f"http://{settings.api_host}:{port}{path}", timeout=10) as response:
+                with urllib.request.urlopen(base + path, timeout=10) as response:
                     body = json.loads(response.read())
             except urllib.error.HTTPError as error:
                 body = {"status": error.code, **json.loads(error.read())}
@@ -172,10 +188,35 @@ def call_the_api(demo: Demo) -> None:
                 body = {**body, "items": body["items"][:3]}
             text = json.dumps(body, default=str)
             print(f"  curl -s 'http://{settings.api_host}:{settings.api_port}{path}'\n    {text[:600]}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     print(f"  keep it running: .venv/bin/pipeline serve  -> http://{settings.api_host}:{settings.api_port}/docs")
+
+
+def student_survey(demo: Demo) -> None:
+    """A few forms through `POST /api/survey`, the survey sensor's tick (landing, cleaning, every question, the
+    results table), and what the results page says."""
+    settings = demo.settings
+    rng = random.Random()
+    submissions = [random_form(rng) for _ in range(DEMO_SURVEY_FORMS)]
+    with running_api(settings) as base:
+        for form in submissions:
+            request = urllib.request.Request(base + "/api/survey", data=form.model_dump_json().encode(),
+                                             headers={"Content-Type": "application/json"}, method="POST")
+            with urllib.request.urlopen(request, timeout=30):
+                pass
+        print(f"  {len(submissions)} forms sent through POST /api/survey (each answered 201 once Kafka confirmed "
+              f"it); {SURVEY_TOPIC}_sensor ticks:")
+        outcome = run_sensor_tick(demo.defs, demo.instance, None, sensor_name=f"{SURVEY_TOPIC}_sensor", log=print,
+                                  raise_on_error=False, log_level="WARNING")
+        demo.results += outcome.results
+        with urllib.request.urlopen(base + "/survey/results", timeout=30) as response:
+            page = response.read().decode()
+    with demo.defs.resources["cassandra"].session() as session:
+        results = read_results(session, settings.cassandra_analytics_keyspace)
+    print(f"  the results page answers {len(results)} questions ({len(page):,} bytes of HTML with its charts):")
+    for result in results:
+        print(f"    {result.question:>2}. {result.title}: {result.summary}")
+    where = f"http://{settings.api_host}:{settings.api_port}"
+    print(f"  see it: .venv/bin/pipeline serve  -> {where}/survey (the form) and {where}/survey/results")
 
 
 def summary(demo: Demo) -> None:
@@ -202,6 +243,8 @@ STEPS: list[Step] = [
     ("purchase prediction: order history, Spark features, XGBoost, Cassandra predictions; then a few feature "
      "records through Kafka", purchase),
     ("the HTTP API over the serving tables: three example calls", call_the_api),
+    ("the student survey: forms through the HTTP API, landed, cleaned and analysed, and the results page",
+     student_survey),
     ("summary", summary),
 ]
 

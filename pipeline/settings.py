@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     orders_dir: str | None = Field(None, description="a real order history in the Instacart layout; unset: the "
                                                      "seeded generator")
     orders_users: Positive = Field(5_000, description="users the order generator writes (Instacart: 206,209)")
+    students_dir: str | None = Field(None, description="the school's student records (students.csv: grades, "
+                                                       "absences, dropouts, hiring, competitors); unset: the seeded "
+                                                       "generator")
+    students_count: Positive = Field(3_000, description="student records the generator writes")
     model_tolerance: Annotated[float, Field(ge=0)] = Field(0.002, description="how much a new model may trail the "
                                                            "serving one on its primary metric and still be served")
 

@@ -18,8 +18,8 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 ANALYTICS_TEST_KEYSPACE = "university_analytics_test"
 
 # Fixtures that mark the tests using them, directly or through another fixture: `services` starts the real Kafka
-# and Cassandra, `dagster_dev` (test_daemon.py) the real webserver and daemon.
-MARKING_FIXTURES = {"services": "services", "dagster_dev": "daemon"}
+# and Cassandra, `dagster_dev` (test_daemon.py) the real webserver and daemon, `browser` headless Chromium.
+MARKING_FIXTURES = {"services": "services", "dagster_dev": "daemon", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -80,3 +80,27 @@ def fresh_topics(services: Settings) -> dict[str, str]:
     config = client_config(services)
     recreate_topics(config, topic_specs())
     return config
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by its chromedriver (Debian's packages, installed by `make tools`), with the
+    page's console kept so that a test can assert that it logged no error."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.fail("the browser tests need chromium and chromedriver: run `make tools` as root, or apt-get install "
+                    "--no-install-recommends chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,2000"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    session = webdriver.Chrome(options=options, service=Service(driver))
+    yield session
+    session.quit()

@@ -32,7 +32,12 @@ PURCHASE_ASSETS = {
 }
 
 SPEED_ASSETS = {f"speed/{v}" for v in ("active_users", "course_popularity", "video_engagement")}
-SURVEY_ASSETS = {"raw/streams/student_survey", "cleaned/students"}
+SURVEY_ASSETS = {"raw/streams/student_survey", "cleaned/students", "raw/student_records", "cleaned/student_records",
+                 *(f"processed/survey/{q}" for q in (
+                     "q00_responses_per_country", "q01_success_by_campus", "q02_who_stops", "q03_students_by_country",
+                     "q04_campus_attendance", "q05_fair_impact", "q07_recruiters", "q08_competitors",
+                     "q09_pro_contracts_by_status", "q10_contracts_forecast")),
+                 "cassandra/university_analytics/survey_results"}
 SERVING_ASSETS = {f"cassandra/university_analytics/{t}" for t in (
     "course_overview", "student_overview", "student_course_enrollment", "course_student_enrollment",
     "student_course_detailed", "auth_daily_active_users", "engagement_distribution", "system_summary")}

@@ -63,6 +63,8 @@ VALID = {
     "MOOC_USERS": ("500", 500),
     "ORDERS_DIR": ("/data/instacart", "/data/instacart"),
     "ORDERS_USERS": ("700", 700),
+    "STUDENTS_DIR": ("/data/students", "/data/students"),
+    "STUDENTS_COUNT": ("800", 800),
     "MODEL_TOLERANCE": ("0.01", 0.01),
 }
 
@@ -165,6 +167,7 @@ def test_resources_carry_the_values_assets_and_sensors_use(clean_env):
     assert (resources["quality"].quarantine_max_share, resources["quality"].model_tolerance) == (0.2, 0.01)
     sources = resources["sources"]
     assert (sources.movielens_dir, sources.data_cache_dir, sources.mooc_dir, sources.mooc_users, sources.orders_dir,
-            sources.orders_users) == ("/data/ml-25m", "/data/cache", "/data/mooc", 500, "/data/instacart", 700)
+            sources.orders_users, sources.students_dir, sources.students_count) == (
+        "/data/ml-25m", "/data/cache", "/data/mooc", 500, "/data/instacart", 700, "/data/students", 800)
     assert resources["kafka"].replication_factor == 3
 

@@ -75,5 +75,7 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
             mooc_users=s.mooc_users,
             orders_dir=s.orders_dir,
             orders_users=s.orders_users,
+            students_dir=s.students_dir,
+            students_count=s.students_count,
         ),
     }

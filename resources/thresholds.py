@@ -40,7 +40,7 @@ class QualityResource(dg.ConfigurableResource):
 
 
 class SourcesResource(dg.ConfigurableResource):
-    """Where the recommenders' and the purchase model's source data come from."""
+    """Where the recommenders', the purchase model's and the survey analysis' source data come from."""
 
     movielens_dir: str | None = Field(default=None, description="A MovieLens copy; unset: the 100k release in "
                                                                 "data_cache_dir.")
@@ -49,3 +49,6 @@ class SourcesResource(dg.ConfigurableResource):
     mooc_users: int = Field(default=10_000, description="Learners the MOOC generator writes.")
     orders_dir: str | None = Field(default=None, description="A real order history; unset: the seeded generator.")
     orders_users: int = Field(default=5_000, description="Users the order generator writes.")
+    students_dir: str | None = Field(default=None, description="The school's student records (students.csv); "
+                                                               "unset: the seeded generator.")
+    students_count: int = Field(default=3_000, description="Student records the generator writes.")

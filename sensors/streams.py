@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from assets.keys import CLEANED_STUDENTS, cassandra_table_key, stream_key
+from assets.keys import CLEANED_STUDENT_RECORDS, CLEANED_STUDENTS, RAW_STUDENT_RECORDS, cassandra_table_key, stream_key
 from assets.purchase import PREDICTIONS_KEY
 from assets.streams import ServingRefresh, StreamLanding
 from pipeline.events.landing import batch_id, landed_ranges
@@ -37,12 +37,13 @@ class StreamRefresh:
     job_name: str
     refreshes: str  # what a batch changes, for the descriptions
     serving_takes_ranges: bool = True  # False: the serving asset rebuilds from everything landed, without config
+    selection: dg.AssetSelection | None = None  # what a batch's run materialises; unset: the stream and `serving`
 
 
 def build_stream_job(refresh: StreamRefresh):  # an unresolved asset job (no public type)
     return dg.define_asset_job(
         refresh.job_name,
-        selection=dg.AssetSelection.assets(stream_key(refresh.stream), refresh.serving),
+        selection=refresh.selection or dg.AssetSelection.assets(stream_key(refresh.stream), refresh.serving),
         tags=serial(refresh.stream.topic),
         description=f"Land a batch of `{refresh.stream.topic}` and {refresh.refreshes}.",
     )
@@ -55,8 +56,13 @@ STREAM_REFRESHES = [
                   "re-scores the top 10 of the users it mentions"),
     StreamRefresh(FEATURE_STREAM, PREDICTIONS_KEY, "score_purchase_features",
                   "scores its feature records with the serving model, upserting their purchase predictions"),
+    # The survey's answers follow every submission: the run also cleans the student records (cheap, and the
+    # questions need them) and re-answers every question down to the results page's table.
     StreamRefresh(SURVEY_STREAM, CLEANED_STUDENTS, "land_student_survey",
-                  "rebuilds cleaned/students with its submissions", serving_takes_ranges=False),
+                  "rebuilds cleaned/students with its submissions, then the survey's answers and survey_results",
+                  serving_takes_ranges=False,
+                  selection=(dg.AssetSelection.assets(stream_key(SURVEY_STREAM)).downstream()
+                             | dg.AssetSelection.assets(RAW_STUDENT_RECORDS, CLEANED_STUDENT_RECORDS))),
 ]
 STREAM_JOBS = {refresh.job_name: build_stream_job(refresh) for refresh in STREAM_REFRESHES}
 

@@ -10,7 +10,8 @@ can start before the first sync and answer 404 until data arrives. Bad input get
 declarations; an id the tables do not hold gets a 404 that says what was looked up; Cassandra unreachable gets a
 503. The OpenAPI document declares each of these answers on the routes that can give it.
 
-The student survey's `POST /api/survey` is mounted from `pipeline.survey.http`.
+The student survey's `POST /api/survey` is mounted from `pipeline.survey.http`, its pages (the form at /survey,
+the results at /survey/results) from `pipeline.survey.pages`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from pipeline.serving.problem import Problem
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table
 from pipeline.settings import Settings, get_settings
 from pipeline.survey import http as survey
+from pipeline.survey.pages import mount_pages
+from pipeline.survey.serving import SURVEY_RESULTS, ensure_results_table
 
 SPEED_IDLE_AFTER = timedelta(minutes=10)  # no landing batch processed for this long: the speed layer is "idle"
 TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
@@ -59,6 +62,7 @@ QUERIES = {
                 f"WHERE {t.user_column} = ?"
        for query, t in (("movie_recs", MOVIE_RECOMMENDATIONS), ("course_recs", COURSE_RECOMMENDATIONS))},
     "prediction": "SELECT * FROM {r}.purchase_predictions WHERE user_id = ? AND product_id = ?",
+    "survey_results": f"SELECT * FROM {{a}}.{SURVEY_RESULTS.name}",  # one row per question: a dozen rows
 }
 
 
@@ -266,6 +270,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for table in (MOVIE_RECOMMENDATIONS, COURSE_RECOMMENDATIONS):
                 ensure_top_n_table(session, table.in_keyspace(settings.cassandra_reco_keyspace), rf)
             ensure_predictions_table(session, settings.cassandra_reco_keyspace, rf)
+            ensure_results_table(session, settings.cassandra_analytics_keyspace, rf)
             app.state.store = Store(session, settings.cassandra_analytics_keyspace, settings.cassandra_reco_keyspace)
             app.state.publisher = await survey.open_publisher(settings)
             yield
@@ -289,10 +294,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(failure, cassandra_unavailable)
 
     survey.mount(app)
+    mount_pages(app)
 
     @app.get("/", tags=["service"])
     async def root() -> dict:
-        return {"service": app.title, "docs": "/docs", "health": "/health"}
+        return {"service": app.title, "docs": "/docs", "health": "/health", "survey": "/survey",
+                "survey_results": "/survey/results"}
 
     @app.get("/health", tags=["service"])
     async def health() -> dict:

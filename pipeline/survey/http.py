@@ -38,13 +38,19 @@ class SurveyAccepted(BaseModel):
     offset: int
 
 
-async def submit_survey(form: SurveyForm, request: Request) -> SurveyAccepted:
-    """Validate a survey submission (422 names the field and the rule) and publish it to `student_survey`;
-    answered once Kafka confirmed it."""
+async def publish(request: Request, form: SurveyForm) -> SurveyAccepted:
+    """Publish a checked submission to `student_survey` with the app's publisher; returns once Kafka confirmed it
+    (NotConfirmed otherwise)."""
     record = form.record()
     partition, offset = await request.app.state.publisher.publish(record["submission_id"].encode(),
                                                                   json.dumps(record).encode())
     return SurveyAccepted(submission_id=record["submission_id"], partition=partition, offset=offset)
+
+
+async def submit_survey(form: SurveyForm, request: Request) -> SurveyAccepted:
+    """Validate a survey submission (422 names the field and the rule) and publish it to `student_survey`;
+    answered once Kafka confirmed it."""
+    return await publish(request, form)
 
 
 async def open_publisher(settings: Settings) -> SurveyPublisher:

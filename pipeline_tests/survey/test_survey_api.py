@@ -78,3 +78,56 @@ def test_an_oversized_body_gets_413(settings):
         answer = client.post("/api/survey", content=b"{" + b" " * 20_000 + b"}",
                              headers={"Content-Type": "application/json"})
     assert answer.status_code == 413
+
+
+# The form page (`/survey`), posted as a browser posts it (form-encoded); the browser test drives it in Chromium.
+PAGE_FORM = {"country": "C", "campus": "C_A", "mobility": "bike", "contracts": "1", "alternative_choice":
+             "alternative A", "distance": "7.5", "advertisement": "fair", "consent": "yes",
+             "submission_id": "page-retry-0001"}
+
+
+def test_the_form_page_shows_each_error_beside_its_field_escapes_what_was_typed_and_publishes_nothing(settings):
+    typed = '"><script>alert(1)</script>'
+    before = end_offset(settings)
+    with TestClient(create_app(settings)) as client:
+        page = client.post("/survey", data={**PAGE_FORM, "campus": "B_A", "distance": typed, "consent": ""})
+    assert page.status_code == 422
+    html = page.text
+    assert "<script>alert(1)</script>" not in html
+    assert 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in html  # kept as typed, as text
+    for field, rule in (("campus", "is not a campus of country C"), ("distance", "valid number"),
+                        ("consent", "consent is required")):
+        assert f'id="{field}-error">' in html and rule in html.split(f'id="{field}-error">')[1].split("</p>")[0]
+    assert 'name="submission_id" value="page-retry-0001"' in html  # the same id for the corrected submission
+    assert end_offset(settings) == before
+
+
+def test_the_form_page_publishes_and_redirects_to_the_confirmation(settings):
+    with TestClient(create_app(settings)) as client:
+        answer = client.post("/survey", data=PAGE_FORM, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/survey/thanks?submission_id=page-retry-0001"
+        assert "page-retry-0001" in client.get(answer.headers["location"]).text
+    key, record = record_at(settings, 0, end_offset(settings) - 1)
+    assert key == b"page-retry-0001"
+    assert record == {"submission_id": "page-retry-0001", "country": "C", "campus": "C_A", "mobility": "bike",
+                      "contracts": 1, "alternative_choice": "alternative A", "distance": 7.5,
+                      "pro_contract": False, "advertisement": "fair"}
+
+
+def test_the_form_page_keeps_the_answers_when_kafka_does_not_confirm(settings):
+    unreachable = settings.model_copy(update={"kafka_bootstrap_servers": "127.0.0.1:1"})
+    with TestClient(create_app(unreachable)) as client:
+        page = client.post("/survey", data=PAGE_FORM)
+    assert page.status_code == 503
+    assert "were not recorded" in page.text and "Kafka did not confirm" in page.text
+    assert 'name="submission_id" value="page-retry-0001"' in page.text
+    assert 'id="distance" name="distance"' in page.text and 'value="7.5"' in page.text
+
+
+def end_offset(settings) -> int:
+    consumer = Consumer({**client_config(settings), "group.id": "survey-page-test"})
+    try:
+        return consumer.get_watermark_offsets(TopicPartition(SURVEY_TOPIC, 0), timeout=15)[1]
+    finally:
+        consumer.close()
