@@ -5,7 +5,7 @@
 
 With the local services, the `student_survey` topic re-created empty (before, between the steps, and after), a
 fresh lake and Dagster home (a temporary folder) and the Cassandra keyspaces `analytics_bench_survey` and
-`reco_bench_survey` (dropped before and after):
+`reco_bench_survey` (dropped before and after), and a write key in them (`X-API-Key`; the per-key rate is lifted):
 1. for each --workers setting, starts `pipeline serve --workers N` and loads it from a separate process over
    --connections keep-alive connections for --seconds each: `GET /` as fast as the server answers (the baseline:
    the framework alone, in the same server), then `POST /api/survey` with generated forms (`random_form`, each
@@ -55,7 +55,8 @@ def _requests(host: str, spec: dict):
     if spec["method"] == "GET":
         request = f"GET {spec['path']} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
         return lambda rng: request
-    head = f"POST {spec['path']} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: "
+    head = (f"POST {spec['path']} HTTP/1.1\r\nHost: {host}\r\nX-API-Key: {spec['key']}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: ")
     bodies = spec["bodies"]
 
     def post(rng: random.Random) -> bytes:
@@ -186,7 +187,7 @@ def server_processes(api: subprocess.Popen) -> int:
 
 
 def load(env: dict[str, str], work: Path, kafka: dict, workers: int, seconds: float, connections: int,
-         rate: float, bodies: list[str]) -> dict:
+         rate: float, bodies: list[str], key: str) -> dict:
     port = free_port()
     api = start_api(env, port, work / f"api-{workers}.log", workers)
     try:
@@ -195,7 +196,7 @@ def load(env: dict[str, str], work: Path, kafka: dict, workers: int, seconds: fl
               f"{connections} keep-alive connections, {seconds:g} s per run; load average {load_average()}",
               flush=True)
         get = {"method": "GET", "path": "/", "ok": "200"}
-        post = {"method": "POST", "path": "/api/survey", "bodies": bodies, "ok": "201"}
+        post = {"method": "POST", "path": "/api/survey", "bodies": bodies, "key": key, "ok": "201"}
         before = end_offset(kafka)
         runs = (("GET / (baseline: the framework alone), closed loop", get, None),
                 (f"GET / (baseline) at {rate:,.0f} requests/s offered", get, rate),
@@ -260,19 +261,19 @@ def responses(base: str) -> int:
     return int(found.group(1).replace(",", "")) if found else 0
 
 
-def submit(base: str, rng: random.Random) -> str:
+def submit(base: str, rng: random.Random, key: str) -> str:
     from pipeline.survey.generator import random_form
 
     form = random_form(rng, str(uuid.uuid4())).model_dump()
     request = urllib.request.Request(base + "/api/survey", data=json.dumps(form).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "X-API-Key": key})
     with urllib.request.urlopen(request, timeout=30) as answer:
         if answer.status != 201:
             raise RuntimeError(f"POST /api/survey answered {answer.status}")
         return json.loads(answer.read())["submission_id"]
 
 
-def results_latency(work: Path, samples: int, interval: int, timeout: float = 600) -> list[float]:
+def results_latency(work: Path, samples: int, interval: int, key: str, timeout: float = 600) -> list[float]:
     from pipeline.services.dagster_dev import DagsterDev
 
     print(f"2. submission → /survey/results under `dagster dev` (student_survey_sensor every {interval} s)",
@@ -287,7 +288,7 @@ def results_latency(work: Path, samples: int, interval: int, timeout: float = 60
             port = free_port()
             api = start_api(dev.env, port, work / "api-results.log")
             try:
-                results = timed_samples(dev, f"http://127.0.0.1:{port}", samples, interval, timeout, started)
+                results = timed_samples(dev, f"http://127.0.0.1:{port}", samples, interval, key, timeout, started)
             finally:
                 api.terminate()
                 api.wait(timeout=30)
@@ -299,7 +300,8 @@ def results_latency(work: Path, samples: int, interval: int, timeout: float = 60
     return results
 
 
-def timed_samples(dev, base: str, samples: int, interval: int, timeout: float, started: float) -> list[float]:
+def timed_samples(dev, base: str, samples: int, interval: int, key: str, timeout: float,
+                  started: float) -> list[float]:
     """Once the survey sensor ticked: a warm-up and `samples` submissions, each sent at a random moment of the
     sensor's interval and timed until the results page counts it; the samples' seconds."""
     from pipeline.services.dagster_dev import get_json, wait_for
@@ -314,7 +316,7 @@ def timed_samples(dev, base: str, samples: int, interval: int, timeout: float, s
         count = responses(base)
         time.sleep(rng.uniform(0, interval))
         sent = time.monotonic()
-        submission = submit(base, rng)
+        submission = submit(base, rng, key)
         progress = {"next": sent + 30}
 
         def counted() -> bool:
@@ -373,10 +375,13 @@ def main() -> None:
 
     with scratch_folder("bench-survey-", args.keep, CASSANDRA_ANALYTICS_KEYSPACE=ANALYTICS,
                         CASSANDRA_RECO_KEYSPACE=RECO,
-                        STREAM_SENSOR_INTERVAL_SECONDS=str(args.sensor_interval)) as (work, env):
+                        STREAM_SENSOR_INTERVAL_SECONDS=str(args.sensor_interval),
+                        # One key sends thousands of submissions a second here; the per-key rate is tested apart.
+                        API_KEY_RATE_PER_SECOND="1000000") as (work, env):
         from pipeline import services
         from pipeline.kafka import client_config
         from pipeline.settings import get_settings
+        from pipeline_tests.api_keys import new_key
         from pipeline_tests.keyspaces import scratch_keyspaces
 
         print(services.up(), flush=True)
@@ -384,17 +389,18 @@ def main() -> None:
               flush=True)
         kafka = client_config(get_settings())
         with scratch_keyspaces(get_settings(), ANALYTICS, RECO) as session:
+            key = new_key(get_settings(), name="bench")["X-API-Key"]
             try:
                 if not args.skip_load:
                     empty_topic(kafka)
                     print(f"1. POST /api/survey: accepted submissions/s and latency (target >= {TARGET_RPS:,}/s, "
                           f"p99 < {TARGET_P99_MS} ms)", flush=True)
                     bodies = form_bodies()
-                    summarise([load(env, work, kafka, workers, args.seconds, args.connections, args.rate, bodies)
+                    summarise([load(env, work, kafka, workers, args.seconds, args.connections, args.rate, bodies, key)
                                for workers in args.workers], args.rate)
                 if not args.skip_results:
                     empty_topic(kafka)  # the daemon lands only this step's submissions
-                    results_latency(work, args.samples, args.sensor_interval)
+                    results_latency(work, args.samples, args.sensor_interval, key)
             finally:
                 empty_topic(kafka)  # no benchmark submission left for a real daemon to land
                 for keyspace in (ANALYTICS, RECO):

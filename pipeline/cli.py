@@ -119,8 +119,37 @@ def _serve(args: argparse.Namespace) -> int:
           f"Cassandra {settings.cassandra_contact_points}")
     # Several workers need the app as an import path (each process builds its own, with its own session).
     app = "pipeline.serving.api:create_app" if args.workers > 1 else create_app(settings)
+    # One access line per request, with the calling key (pipeline.serving.observability), instead of uvicorn's.
+    log_config = {**uvicorn.config.LOGGING_CONFIG, "loggers": {
+        **uvicorn.config.LOGGING_CONFIG["loggers"],
+        "pipeline.access": {"handlers": ["default"], "level": args.log_level.upper(), "propagate": False}}}
     uvicorn.run(app, factory=args.workers > 1, host=host, port=port, workers=args.workers,
-                log_level=args.log_level, access_log=args.log_level == "debug")
+                log_level=args.log_level, access_log=False, log_config=log_config)
+    return 0
+
+
+def _api_keys(args: argparse.Namespace) -> int:
+    """`pipeline api-keys create|list|revoke`, on the analytics keyspace's `api_keys` table."""
+    from pipeline.serving import api_keys
+    from resources import build_resources
+
+    settings = get_settings()
+    cassandra, keyspace = build_resources(settings)["cassandra"], settings.cassandra_analytics_keyspace
+    with cassandra.session() as session:
+        api_keys.ensure_keys_table(session, keyspace, settings.cassandra_replication_factor)
+        if args.action == "create":
+            key, token = api_keys.create_key(session, keyspace, args.name, args.scope)
+            print(f"key {key.key_id} ({key.scope}) for {key.name}; send it as X-API-Key (it is not shown again):")
+            print(token)
+        elif args.action == "list":
+            for key in api_keys.list_keys(session, keyspace):
+                revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked else "active"
+                print(f"{key.key_id}  {key.scope:<5}  {key.created_at:%Y-%m-%d %H:%M}  {revoked:<24}  {key.name}")
+        elif not api_keys.revoke_key(session, keyspace, args.key_id):
+            print(f"error: no key {args.key_id}", file=sys.stderr)
+            return 1
+        else:
+            print(f"key {args.key_id} revoked")
     return 0
 
 
@@ -237,6 +266,18 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default %(default)s)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(run=_serve)
+
+    keys = commands.add_parser("api-keys", help="create, list or revoke the HTTP API's keys (stored hashed in "
+                                                "Cassandra)")
+    key_action = keys.add_subparsers(dest="action", required=True)
+    create = key_action.add_parser("create", help="a new key, printed once")
+    create.add_argument("--name", required=True, help="who or what uses it (shown by list, not secret)")
+    create.add_argument("--scope", choices=["read", "write"], default="write",
+                        help="write may also read (default %(default)s)")
+    key_action.add_parser("list", help="every key: id, name, scope, created, revoked")
+    revoke = key_action.add_parser("revoke", help="revoke a key (within 5 s on a running API)")
+    revoke.add_argument("key_id")
+    keys.set_defaults(run=_api_keys)
 
     lake = commands.add_parser("lake", help="lake storage")
     lake.add_argument("action", choices=["check"], help="write and read a probe object with pyarrow and Spark")

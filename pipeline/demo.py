@@ -33,7 +33,7 @@ from pipeline.ml.model_store import ModelStore
 from pipeline.ml.purchase import orders, reorder_model
 from pipeline.ml.rating_model import MODEL as RATING_MODEL
 from pipeline.ml.recommendations import COURSES, MOVIES
-from pipeline.serving import reco_tables
+from pipeline.serving import api_keys, reco_tables
 from pipeline.serving.predictions import read_predictions
 from pipeline.settings import Settings
 from pipeline.survey.generator import random_form
@@ -194,24 +194,28 @@ def call_the_api(demo: Demo) -> None:
 def student_survey(demo: Demo) -> None:
     """A few forms through `POST /api/survey`, the survey sensor's tick (landing, cleaning, every question, the
     results table), and what the results page says."""
-    settings = demo.settings
+    settings, keyspace = demo.settings, demo.settings.cassandra_analytics_keyspace
     rng = random.Random()
     submissions = [random_form(rng) for _ in range(DEMO_SURVEY_FORMS)]
+    with demo.defs.resources["cassandra"].session() as session:  # a key for this step only, revoked after it
+        api_keys.ensure_keys_table(session, keyspace, settings.cassandra_replication_factor)
+        key, token = api_keys.create_key(session, keyspace, "demo", "write")
     with running_api(settings) as base:
         for form in submissions:
-            request = urllib.request.Request(base + "/api/survey", data=form.model_dump_json().encode(),
-                                             headers={"Content-Type": "application/json"}, method="POST")
+            request = urllib.request.Request(base + "/api/survey", data=form.model_dump_json().encode(), headers={
+                "Content-Type": "application/json", "X-API-Key": token}, method="POST")
             with urllib.request.urlopen(request, timeout=30):
                 pass
-        print(f"  {len(submissions)} forms sent through POST /api/survey (each answered 201 once Kafka confirmed "
-              f"it); {SURVEY_TOPIC}_sensor ticks:")
+        print(f"  {len(submissions)} forms sent through POST /api/survey with a write key (`pipeline api-keys create`; "
+              f"each answered 201 once Kafka confirmed it); {SURVEY_TOPIC}_sensor ticks:")
         outcome = run_sensor_tick(demo.defs, demo.instance, None, sensor_name=f"{SURVEY_TOPIC}_sensor", log=print,
                                   raise_on_error=False, log_level="WARNING")
         demo.results += outcome.results
         with urllib.request.urlopen(base + "/survey/results", timeout=30) as response:
             page = response.read().decode()
     with demo.defs.resources["cassandra"].session() as session:
-        results = read_results(session, settings.cassandra_analytics_keyspace)
+        results = read_results(session, keyspace)
+        api_keys.revoke_key(session, keyspace, key.key_id)
     print(f"  the results page answers {len(results)} questions ({len(page):,} bytes of HTML with its charts):")
     for result in results:
         print(f"    {result.question:>2}. {result.title}: {result.summary}")

@@ -167,6 +167,12 @@ class Settings(BaseSettings):
     # HTTP API (`pipeline serve`)
     api_host: str = Field("127.0.0.1", description="where `pipeline serve` listens")
     api_port: Port = Field(8000, description="port of `pipeline serve`")
+    api_read_requires_key: bool = Field(False, description="whether the read endpoints also need an API key (writes "
+                                                           "always do)")
+    api_key_rate_per_second: Annotated[float, Field(gt=0)] = Field(
+        100.0, description="requests a second one API key may make on average (429 beyond; bursts of twice this)")
+    api_cors_origins: str = Field("", description="comma-separated origins allowed to call the API from a browser "
+                                                  "(CORS); empty: none besides the API's own pages")
 
     # Recommenders and purchase prediction
     movielens_dir: str | None = Field(None, description="a MovieLens copy in the seed's layout; unset: the 100k "

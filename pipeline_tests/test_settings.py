@@ -58,6 +58,9 @@ VALID = {
     "SPEED_RETENTION_HOURS": ("24", 24),
     "API_HOST": ("0.0.0.0", "0.0.0.0"),
     "API_PORT": ("8080", 8080),
+    "API_READ_REQUIRES_KEY": ("true", True),
+    "API_KEY_RATE_PER_SECOND": ("25.5", 25.5),
+    "API_CORS_ORIGINS": ("https://school.example,https://staff.example", "https://school.example,https://staff.example"),
     "MOVIELENS_DIR": ("/data/ml-25m", "/data/ml-25m"),
     "MOOC_DIR": ("/data/mooc", "/data/mooc"),
     "MOOC_USERS": ("500", 500),
@@ -85,6 +88,8 @@ INVALID = {
     "DAILY_ANALYTICS_CRON": ("every day", "5 fields"),
     "LANDING_STARTING_OFFSETS": ("newest", "earliest"),
     "API_PORT": ("0", "greater than or equal to 1"),
+    "API_KEY_RATE_PER_SECOND": ("0", "greater than 0"),
+    "API_READ_REQUIRES_KEY": ("sometimes", "valid boolean"),
     "MOOC_USERS": ("10k", "integer"),
     "MODEL_TOLERANCE": ("-0.1", "greater than or equal to 0"),
 }

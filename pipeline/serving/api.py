@@ -10,8 +10,10 @@ can start before the first sync and answer 404 until data arrives. Bad input get
 declarations; an id the tables do not hold gets a 404 that says what was looked up; Cassandra unreachable gets a
 503. The OpenAPI document declares each of these answers on the routes that can give it.
 
-The student survey's `POST /api/survey` is mounted from `pipeline.survey.http`, its pages (the form at /survey,
-the results at /survey/results) from `pipeline.survey.pages`.
+Writes are published to Kafka and answered once Kafka confirmed them (`pipeline.serving.publishing`): learning
+events at `POST /events` (`pipeline.serving.ingest`), survey submissions at `POST /api/survey`
+(`pipeline.survey.http`); the survey's pages (the form at /survey, the results at /survey/results) come from
+`pipeline.survey.pages`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Annotated, Any, Literal
 from cassandra import DriverException, RequestExecutionException
 from cassandra.cluster import Cluster, NoHostAvailable, Session
 from cassandra.query import PreparedStatement, dict_factory
-from fastapi import FastAPI, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -36,9 +39,17 @@ from pipeline.serving.predictions import ensure_predictions_table
 from pipeline.serving.problem import Problem
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table
 from pipeline.settings import Settings, get_settings
+from pipeline.events.producer import topic_specs
+from pipeline.events.validation import ValidationRules
+from pipeline.serving import ingest
+from pipeline.serving.api_keys import API_KEYS, RateLimit, ensure_keys_table
+from pipeline.serving.auth import AUTH_REFUSALS, KeyRing, caller
+from pipeline.serving.observability import mount_observability
+from pipeline.serving.publishing import mount_publishing, open_publisher
 from pipeline.survey import http as survey
 from pipeline.survey.pages import mount_pages
 from pipeline.survey.serving import SURVEY_RESULTS, ensure_results_table
+from pipeline.survey.stream import SURVEY_TOPIC
 
 SPEED_IDLE_AFTER = timedelta(minutes=10)  # no landing batch processed for this long: the speed layer is "idle"
 TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
@@ -64,6 +75,7 @@ QUERIES = {
        for query, t in (("movie_recs", MOVIE_RECOMMENDATIONS), ("course_recs", COURSE_RECOMMENDATIONS))},
     "prediction": "SELECT * FROM {r}.purchase_predictions WHERE user_id = ? AND product_id = ?",
     "survey_results": f"SELECT * FROM {{a}}.{SURVEY_RESULTS.name}",  # one row per question: a dozen rows
+    "api_key": f"SELECT * FROM {{a}}.{API_KEYS.name} WHERE key_id = ?",
 }
 
 
@@ -272,8 +284,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ensure_top_n_table(session, table.in_keyspace(settings.cassandra_reco_keyspace), rf)
             ensure_predictions_table(session, settings.cassandra_reco_keyspace, rf)
             ensure_results_table(session, settings.cassandra_analytics_keyspace, rf)
-            app.state.store = Store(session, settings.cassandra_analytics_keyspace, settings.cassandra_reco_keyspace)
-            app.state.publisher = await survey.open_publisher(settings)
+            ensure_keys_table(session, settings.cassandra_analytics_keyspace, rf)
+            app.state.store = queries = Store(session, settings.cassandra_analytics_keyspace,
+                                              settings.cassandra_reco_keyspace)
+            app.state.key_ring = KeyRing(lambda key_id: queries.rows("api_key", key_id), RateLimit(
+                settings.api_key_rate_per_second, burst=max(1, int(2 * settings.api_key_rate_per_second))))
+            app.state.publisher = await open_publisher(settings, [*topic_specs(), *ingest.STREAM_TOPICS,
+                                                                  (SURVEY_TOPIC, 1, {})])
+            app.state.event_intake = ingest.EventIntake(ValidationRules(
+                settings.events_source_timezone, settings.future_tolerance_seconds, settings.events_start_date))
             # What is loaded by now lives as long as the process: frozen out of the collector's sight, a full
             # collection no longer walks its ~120k objects (~40 ms of stalled event loop every few hundred ms
             # under load: the p99 of bench/survey.py).
@@ -293,12 +312,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def store() -> Store:
         return app.state.store
 
+    read_key = [Depends(caller("read", required=settings.api_read_requires_key))]
+
+    def read(path: str, **options):
+        """A read endpoint: open, or keyed when API_READ_REQUIRES_KEY; a key that is sent is checked either way,
+        names the caller in the access log and counts against its rate."""
+        return app.get(path, dependencies=read_key, responses={**AUTH_REFUSALS, **options.pop("responses", {})},
+                       **options)
+
     async def cassandra_unavailable(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": f"Cassandra did not answer: {error}"})
 
     for failure in (DriverException, RequestExecutionException, NoHostAvailable):
         app.add_exception_handler(failure, cassandra_unavailable)
 
+    mount_observability(app)
+    if origins := [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["X-API-Key", "Content-Type"])
+    mount_publishing(app, ingest.BODY_LIMITS)
+    ingest.mount(app)
     survey.mount(app)
     mount_pages(app)
 
@@ -314,7 +347,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # -- analytics ---------------------------------------------------------------------------------------------
 
-    @app.get("/analytics/summary", tags=["analytics"], response_model=Summary, responses=NOT_FOUND)
+    @read("/analytics/summary", tags=["analytics"], response_model=Summary, responses=NOT_FOUND)
     async def summary() -> Summary:
         """Courses and students with an enrolment (batch sync), the latest speed window's active users and the
         courses active in the hour before it. `speed_layer_status` says whether the speed layer is working, from
@@ -330,7 +363,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Summary(**{k: row.get(k) for k in Summary.model_fields if k != "speed_layer_status"},
                        speed_layer_status=status)
 
-    @app.get("/analytics/recent_activity", tags=["analytics"], response_model=RecentActivity)
+    @read("/analytics/recent_activity", tags=["analytics"], response_model=RecentActivity)
     async def recent_activity(hours: Hours = 1) -> RecentActivity:
         now = datetime.now(timezone.utc)
         since = now - timedelta(hours=hours)
@@ -343,7 +376,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               peak_active_users=max((r["active_users"] for r in active), default=0),
                               windows=len({r["window_start"] for r in (*courses, *videos, *active)}))
 
-    @app.get("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel],
+    @read("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel],
              responses=NOT_FOUND)
     async def engagement_distribution() -> list[dict]:
         order = [level for level, _, _ in tables.ENGAGEMENT_LEVELS]
@@ -351,7 +384,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             missing="no engagement distribution yet: sync views/student_overview first")
         return sorted(rows, key=lambda r: order.index(r["category"]))
 
-    @app.get("/analytics/dau", tags=["analytics"], response_model=list[DauRow])
+    @read("/analytics/dau", tags=["analytics"], response_model=list[DauRow])
     async def daily_active_users(
             days: Annotated[int, Query(ge=1, le=366, description="Closed days (batch), besides today.")] = 7,
             hours: Hours = 6) -> list[DauRow]:
@@ -379,51 +412,51 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  for r in speed]
         return sorted(rows, key=lambda r: r.time)
 
-    @app.get("/analytics/course_popularity", tags=["analytics"], response_model=list[CoursePopularity])
+    @read("/analytics/course_popularity", tags=["analytics"], response_model=list[CoursePopularity])
     async def course_popularity(limit: Annotated[int, Query(ge=1, le=100)] = 10,
                                 hours: Annotated[int, Query(ge=1, le=48)] = 24) -> list[dict]:
         now = datetime.now(timezone.utc)
         windows = await store().windows("course_windows", now - timedelta(hours=hours), now)
         return _ranked_totals(windows, "course_id", limit, ("interactions", "views"))
 
-    @app.get("/analytics/realtime/video", tags=["analytics"], response_model=list[VideoActivity])
+    @read("/analytics/realtime/video", tags=["analytics"], response_model=list[VideoActivity])
     async def realtime_video(limit: Annotated[int, Query(ge=1, le=100)] = 20, hours: Hours = 1) -> list[dict]:
         now = datetime.now(timezone.utc)
         windows = await store().windows("video_windows", now - timedelta(hours=hours), now)
         return _ranked_totals(windows, "video_id", limit, ("views", "total_watch_seconds"),
                               peaks={"peak_unique_viewers": "unique_viewers"})
 
-    @app.get("/analytics/courses", tags=["analytics"], response_model=list[CourseOverview])
+    @read("/analytics/courses", tags=["analytics"], response_model=list[CourseOverview])
     async def courses(limit: Limit = 100) -> list[dict]:
         return await store().rows("courses", limit)
 
-    @app.get("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview, responses=NOT_FOUND)
+    @read("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview, responses=NOT_FOUND)
     async def course(course_id: TextId) -> dict:
         return (await _found(store(), "course", course_id, missing=f"no course {course_id!r} in course_overview"))[0]
 
-    @app.get("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment],
+    @read("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment],
              responses=NOT_FOUND)
     async def course_students(course_id: TextId, limit: Limit = 100) -> list[dict]:
         return await _found(store(), "course_students", course_id, limit,
                             missing=f"no enrolments in course {course_id!r}")
 
-    @app.get("/analytics/students", tags=["analytics"], response_model=list[StudentOverview])
+    @read("/analytics/students", tags=["analytics"], response_model=list[StudentOverview])
     async def students(limit: Limit = 100) -> list[dict]:
         return await store().rows("students", limit)
 
-    @app.get("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview,
+    @read("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview,
              responses=NOT_FOUND)
     async def student(student_id: TextId) -> dict:
         return (await _found(store(), "student", student_id,
                              missing=f"no student {student_id!r} in student_overview"))[0]
 
-    @app.get("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment],
+    @read("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment],
              responses=NOT_FOUND)
     async def student_courses(student_id: TextId) -> list[dict]:
         return await _found(store(), "student_courses", student_id,
                             missing=f"no enrolments of student {student_id!r}")
 
-    @app.get("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse,
+    @read("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse,
              responses=NOT_FOUND)
     async def student_course(student_id: TextId, course_id: TextId) -> dict:
         return (await _found(store(), "student_course", student_id, course_id,
@@ -440,17 +473,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                  for r in rows]
         return Response(json.dumps({"user_id": user_id, "items": items}), media_type="application/json")
 
-    @app.get("/recommendations/movies/{user_id}", tags=["recommendations"], response_model=Recommendations,
+    @read("/recommendations/movies/{user_id}", tags=["recommendations"], response_model=Recommendations,
              responses=NOT_FOUND)
     async def movie_recommendations(user_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
         return await top_n("movie_recs", MOVIE_RECOMMENDATIONS, user_id)
 
-    @app.get("/recommendations/courses/{user_id}", tags=["recommendations"], response_model=Recommendations,
+    @read("/recommendations/courses/{user_id}", tags=["recommendations"], response_model=Recommendations,
              responses=NOT_FOUND)
     async def course_recommendations(user_id: TextId) -> Response:
         return await top_n("course_recs", COURSE_RECOMMENDATIONS, user_id)
 
-    @app.get("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction, responses=NOT_FOUND)
+    @read("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction, responses=NOT_FOUND)
     async def purchase_prediction(user_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
                                   product_id: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict:
         return (await _found(store(), "prediction", user_id, product_id,

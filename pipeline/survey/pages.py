@@ -23,7 +23,7 @@ from pipeline.survey import form as fields
 from pipeline.survey.charts import render_chart
 from pipeline.survey.form import SurveyForm
 from pipeline.survey.http import publish
-from pipeline.survey.publisher import NotConfirmed
+from pipeline.serving.publisher import NotConfirmed
 from pipeline.survey.serving import result_of_row
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")

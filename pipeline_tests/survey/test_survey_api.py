@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from pipeline.kafka import client_config
 from pipeline.serving.api import create_app
 from pipeline.survey.stream import SURVEY_TOPIC
+from pipeline_tests.api_keys import new_key
 from pipeline_tests.keyspaces import scratch_keyspaces
 
 RECO = "reco_survey_test"
@@ -28,6 +29,11 @@ def settings(services, lake_env):
         yield settings
 
 
+@pytest.fixture
+def key(settings) -> dict[str, str]:
+    return new_key(settings)
+
+
 def record_at(settings, partition: int, offset: int) -> tuple[bytes, dict]:
     consumer = Consumer({**client_config(settings), "group.id": "survey-api-test", "enable.auto.commit": False})
     try:
@@ -39,15 +45,15 @@ def record_at(settings, partition: int, offset: int) -> tuple[bytes, dict]:
         consumer.close()
 
 
-def test_a_valid_submission_is_in_kafka_when_the_answer_comes(settings):
+def test_a_valid_submission_is_in_kafka_when_the_answer_comes(settings, key):
     with TestClient(create_app(settings)) as client:
-        answer = client.post("/api/survey", json={**FORM, "submission_id": "retry-me-0001"})
+        answer = client.post("/api/survey", headers=key, json={**FORM, "submission_id": "retry-me-0001"})
         assert answer.status_code == 201, answer.text
         accepted = answer.json()
-        key, record = record_at(settings, accepted["partition"], accepted["offset"])
-        assert key == b"retry-me-0001" and accepted["submission_id"] == "retry-me-0001"
+        kafka_key, record = record_at(settings, accepted["partition"], accepted["offset"])
+        assert kafka_key == b"retry-me-0001" and accepted["submission_id"] == "retry-me-0001"
         assert record == {"submission_id": "retry-me-0001", **{k: v for k, v in FORM.items() if k != "consent"}}
-        fresh = client.post("/api/survey", json=FORM).json()  # no id given: a new one
+        fresh = client.post("/api/survey", headers=key, json=FORM).json()  # no id given: a new one
         assert fresh["submission_id"] != "retry-me-0001" and fresh["offset"] > accepted["offset"]
 
 
@@ -57,26 +63,26 @@ def test_a_valid_submission_is_in_kafka_when_the_answer_comes(settings):
     ("distance", -3, "greater than or equal to 0"),
     ("consent", False, "consent is required"),
 ])
-def test_an_invalid_submission_gets_422_naming_the_field_and_the_rule(settings, field, value, rule):
+def test_an_invalid_submission_gets_422_naming_the_field_and_the_rule(settings, key, field, value, rule):
     with TestClient(create_app(settings)) as client:
-        answer = client.post("/api/survey", json={**FORM, field: value})
+        answer = client.post("/api/survey", headers=key, json={**FORM, field: value})
     assert answer.status_code == 422
     [problem] = answer.json()["detail"]
     assert problem["loc"] == ["body", field] and rule in problem["msg"]
 
 
-def test_kafka_unreachable_gives_503_and_a_retryable_message(settings):
+def test_kafka_unreachable_gives_503_and_a_retryable_message(settings, key):
     unreachable = settings.model_copy(update={"kafka_bootstrap_servers": "127.0.0.1:1"})
     with TestClient(create_app(unreachable)) as client:
-        answer = client.post("/api/survey", json=FORM)
+        answer = client.post("/api/survey", headers=key, json=FORM)
     assert answer.status_code == 503
     assert "Kafka did not confirm" in answer.json()["detail"] and "same submission_id" in answer.json()["detail"]
 
 
-def test_an_oversized_body_gets_413(settings):
+def test_an_oversized_body_gets_413(settings, key):
     with TestClient(create_app(settings)) as client:
         answer = client.post("/api/survey", content=b"{" + b" " * 20_000 + b"}",
-                             headers={"Content-Type": "application/json"})
+                             headers={**key, "Content-Type": "application/json"})
     assert answer.status_code == 413
 
 

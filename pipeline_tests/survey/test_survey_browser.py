@@ -11,7 +11,8 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from pipeline.kafka import client_config
 from pipeline.services.dagster_dev import BIN, ROOT, DagsterDev, free_port, get_json, wait_for
@@ -60,8 +61,11 @@ def fill(browser: WebDriver, country: str, campus: str, distance: str, consent: 
         browser.find_element(By.ID, "consent").click()
 
 
-def submit(browser: WebDriver) -> None:
+def submit(browser: WebDriver, then: str) -> None:
+    """Send the form and wait for the element `then` of the page that answers (the answer comes once Kafka
+    confirmed the submission)."""
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 30).until(expected_conditions.presence_of_element_located((By.ID, then)))
 
 
 def error_of(browser: WebDriver, field: str) -> str:
@@ -75,7 +79,7 @@ def console_errors(browser: WebDriver) -> list[str]:
 def test_a_student_submits_the_form_and_the_director_sees_it_counted_with_every_chart(site, browser):
     browser.get(site + "/survey")
     fill(browser, "A", "B_A", "99999", consent=False)  # a campus of another country, too far, no consent
-    submit(browser)
+    submit(browser, then="error-summary")
     assert browser.find_element(By.ID, "error-summary").is_displayed()
     assert "not a campus of country A" in error_of(browser, "campus")
     assert "20000" in error_of(browser, "distance")
@@ -86,11 +90,11 @@ def test_a_student_submits_the_form_and_the_director_sees_it_counted_with_every_
     assert browser.find_element(By.ID, "campus").get_attribute("aria-invalid") == "true"
 
     fill(browser, "A", "A_C", "12.5", consent=True)
-    submit(browser)
+    submit(browser, then="confirmation")
     assert "answers were recorded" in browser.find_element(By.ID, "confirmation").text
     browser.get(site + "/survey")  # a second student
     fill(browser, "C", "C_F", "3", consent=True)
-    submit(browser)
+    submit(browser, then="confirmation")
     assert "answers were recorded" in browser.find_element(By.ID, "confirmation").text
 
     def counted() -> bool:
