@@ -18,12 +18,9 @@ Targets (issue 6): event to API under 30 s; at least 500 requests/s with p99 und
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import subprocess
-import sys
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -31,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from common import arguments, scratch_folder
+from load import load_process
 from daemon import latency_samples
 from pipeline.services.dagster_dev import BIN, ROOT, free_port
 
@@ -110,66 +108,6 @@ def write_lists(session, users: int) -> None:
     print(f"2. API load: top-10 lists for {users:,} users written ({report})", flush=True)
 
 
-# -- the load generator (runs in its own process) -----------------------------------------------------------------
-
-async def _client(host: str, port: int, paths: list[str], until: float, latencies: list[float], codes: dict,
-                  interval: float | None = None) -> None:
-    """One keep-alive connection. Without `interval`, the next request leaves when the answer is in (a closed
-    loop: the server's capacity); with it, requests are due every `interval` seconds and latency counts from
-    when a request was due, so a stalled server cannot hide its queue (no coordinated omission)."""
-    reader, writer = await asyncio.open_connection(host, port)
-    rng = random.Random()
-    due = time.perf_counter() + rng.random() * (interval or 0)  # connections start staggered
-    try:
-        while time.perf_counter() < until:
-            if interval:
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            started = due if interval else time.perf_counter()
-            writer.write(f"GET {rng.choice(paths)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-            status = (await reader.readline()).split(b" ")[1]
-            length = 0
-            while (line := await reader.readline()) != b"\r\n":
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":")[1])
-            await reader.readexactly(length)
-            latencies.append(time.perf_counter() - started)
-            codes[status] = codes.get(status, 0) + 1
-            due += interval or 0
-    finally:
-        writer.close()
-
-
-async def _load(host: str, port: int, paths: list[str], seconds: float, connections: int,
-                rate: float | None = None) -> dict:
-    latencies: list[float] = []
-    codes: dict = {}
-    interval = connections / rate if rate else None
-    warm = time.perf_counter() + 2
-    await asyncio.gather(*(_client(host, port, paths, warm, [], {}, interval) for _ in range(connections)))
-    started = time.perf_counter()
-    await asyncio.gather(*(_client(host, port, paths, started + seconds, latencies, codes, interval)
-                           for _ in range(connections)))
-    elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {"requests": len(ordered), "rps": len(ordered) / elapsed,
-            "p50_ms": 1000 * ordered[len(ordered) // 2], "p99_ms": 1000 * ordered[int(len(ordered) * 0.99)],
-            "codes": {k.decode(): v for k, v in codes.items()}}
-
-
-def load_process(port: int, paths: list[str], seconds: float, connections: int, rate: float | None = None) -> dict:
-    """Run the load generator in a separate Python process and return its figures."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json") as listing:
-        json.dump(paths, listing)
-        listing.flush()
-        code = ("import asyncio, json, sys; sys.path.insert(0, sys.argv[1]); import serving as s; "
-                "print(json.dumps(asyncio.run(s._load('127.0.0.1', int(sys.argv[2]), json.load(open(sys.argv[3])), "
-                "float(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]) or None))))")
-        out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(port), listing.name,
-                              str(seconds), str(connections), str(rate or 0)], check=True, capture_output=True,
-                             text=True)
-    return json.loads(out.stdout)
-
-
 def throughput(port: int, users: int, seconds: float, connections: int, rate: float) -> None:
     users_paths = [f"/recommendations/movies/{u}" for u in random.Random(1).sample(range(1, users + 1),
                                                                                    min(users, 5000))]
@@ -178,7 +116,8 @@ def throughput(port: int, users: int, seconds: float, connections: int, rate: fl
             (f"GET /recommendations/movies/{{user_id}} at {rate:,.0f} requests/s offered", users_paths, rate))
     figures = []
     for label, paths, offered in runs:
-        result = load_process(port, paths, seconds, connections, offered)
+        result = load_process(port, {"method": "GET", "paths": paths, "ok": "200"}, seconds, connections, offered)
+        result["rps"] = result["ok_rps"]
         figures.append(result)
         print(f"  {label}: {result['rps']:,.0f} requests/s, p50 {result['p50_ms']:.1f} ms, "
               f"p99 {result['p99_ms']:.1f} ms ({result['requests']:,} requests, status {result['codes']})", flush=True)

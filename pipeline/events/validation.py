@@ -90,16 +90,21 @@ class Validator:
         self.columns = [f.name for f in category.cleaned_schema.fields]
 
     def __call__(self, value: bytes | None, kafka_time: datetime) -> Verdict:
+        try:
+            event = json.loads(value) if value is not None else None
+        except (ValueError, UnicodeDecodeError):
+            return Verdict(Reason.INVALID_JSON, "value is not valid JSON", kafka_time.strftime("%Y-%m-%d"), False)
+        return self.judge(event, value, kafka_time)
+
+    def judge(self, event: object, value: bytes | None, kafka_time: datetime) -> Verdict:
+        """The verdict of a parsed record; `value`, its bytes, names an event that carries no id (None is enough
+        for an event that has one)."""
         kafka_day = kafka_time.strftime("%Y-%m-%d")
 
         def bad(reason: Reason, detail: str, when: datetime | None = None) -> Verdict:
             usable = when is not None and self.start <= when <= kafka_time + self.tolerance
             return Verdict(reason, detail, when.strftime("%Y-%m-%d") if usable else kafka_day, usable)
 
-        try:
-            event = json.loads(value) if value is not None else None
-        except (ValueError, UnicodeDecodeError):
-            return bad(Reason.INVALID_JSON, "value is not valid JSON")
         if not isinstance(event, dict):
             return bad(Reason.NOT_AN_OBJECT, _JSON_KIND.get(type(event), "null"))
         if missing := [f.name for f in self.envelope if event.get(f.name) is None]:

@@ -312,13 +312,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def store() -> Store:
         return app.state.store
 
-    read_key = [Depends(caller("read", required=settings.api_read_requires_key))]
+    read_key, read_paths = [Depends(caller("read", required=settings.api_read_requires_key))], set()
 
     def read(path: str, **options):
         """A read endpoint: open, or keyed when API_READ_REQUIRES_KEY; a key that is sent is checked either way,
         names the caller in the access log and counts against its rate."""
+        read_paths.add(path)
         return app.get(path, dependencies=read_key, responses={**AUTH_REFUSALS, **options.pop("responses", {})},
                        **options)
+
+    if not settings.api_read_requires_key:
+        schema_with_required_keys = app.openapi
+
+        def schema_with_open_reads() -> dict:
+            """The reads' key is optional: `security` lists the key and no requirement ({}), as OpenAPI says it."""
+            schema = schema_with_required_keys()
+            for path in read_paths:
+                schema["paths"][path]["get"]["security"] = [{"api_key": []}, {}]
+            return schema
+
+        app.openapi = schema_with_open_reads
 
     async def cassandra_unavailable(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": f"Cassandra did not answer: {error}"})

@@ -74,15 +74,16 @@ class EventIntake:
                                              detail=f"event_category={category!r}, not one of "
                                                     f"{', '.join(self.validators)}"))
                 continue
-            value = json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
-            verdict = validator(value, now)
+            # Without an id, the id landing derives from the content (canonical JSON, so a resend derives it again).
+            content = None if event.get("event_id") is not None else json.dumps(event, sort_keys=True,
+                                                                                 separators=(",", ":"))
+            verdict = validator.judge(event, content.encode() if content else None, now)
             if verdict.reason is not None:
                 verdicts.append(EventVerdict(index=index, event_id=event.get("event_id"), status="rejected",
                                              reason=verdict.reason.value, detail=verdict.detail))
                 continue
             event_id = verdict.row["event_id"]
-            if "event_id" not in event:  # the id landing would derive from this content, kept in the event
-                value = json.dumps({**event, "event_id": event_id}, sort_keys=True, separators=(",", ":")).encode()
+            value = json.dumps(event if content is None else {**event, "event_id": event_id}).encode()
             records.append((self.topics[category], str(event["user_id"]).encode(), value))
             verdicts.append(EventVerdict(index=index, event_id=event_id, status="accepted"))
         return verdicts, records
@@ -90,8 +91,8 @@ class EventIntake:
 
 class Interaction(BaseModel):
     """A learner's course interaction, as the MOOC app's `POST /produce` took it."""
-    user_id: str = Field(examples=["U_1001"], description="U_<digits>, as in the MOOC data")
-    course_id: str = Field(examples=["C_42"], description="C_<digits>")
+    user_id: str = Field(pattern=r"^U_[0-9]{1,9}$", examples=["U_1001"], description="U_<digits>, as in the MOOC data")
+    course_id: str = Field(pattern=r"^C_[0-9]{1,9}$", examples=["C_42"], description="C_<digits>")
 
 
 class Rating(BaseModel):

@@ -13,7 +13,7 @@ import logging
 import time
 
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,8 +55,8 @@ def mount_observability(app: FastAPI) -> None:
     registry = CollectorRegistry()
     app.add_middleware(RequestMetrics, registry=registry)
 
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["service"], response_class=Response,
-                      summary="Request counts and latencies per route (Prometheus text format)")
+    # For Prometheus, not for the API's clients: left out of the OpenAPI schema.
+    app.add_api_route("/metrics", metrics, methods=["GET"], response_class=PlainTextResponse, include_in_schema=False)

@@ -53,17 +53,18 @@ class KafkaPublisher:
         loop = asyncio.get_running_loop()
         everything_settled: asyncio.Future = loop.create_future()
         results: list = [None] * len(records)
-        pending = [len(records)]
+        pending = [len(records)]  # counted down on the poller thread: the event loop is woken once per request
 
         def settle() -> None:  # on the event loop; the request may have timed out meanwhile
-            pending[0] -= 1
-            if pending[0] == 0 and not everything_settled.done():
+            if not everything_settled.done():
                 everything_settled.set_result(None)
 
         def delivered(index: int):
-            def callback(error, message) -> None:  # on the poller thread
+            def callback(error, message) -> None:  # on the poller thread, the only one that counts down
                 results[index] = (error, message)
-                loop.call_soon_threadsafe(settle)
+                pending[0] -= 1
+                if pending[0] == 0:
+                    loop.call_soon_threadsafe(settle)
             return callback
 
         try:

@@ -34,7 +34,7 @@ class SurveyForm(BaseModel):
     distance: float = Field(ge=0, le=MAX_DISTANCE_KM, description="km from home to the university")
     pro_contract: bool = False
     advertisement: Literal[ADVERTISEMENT]
-    consent: bool
+    consent: bool = Field(json_schema_extra={"const": True}, description="must be true: taking part needs consent")
     submission_id: str | None = Field(None, pattern=r"^[A-Za-z0-9-]{8,64}$",
                                       description="set by the client so that a retry counts once; new when absent")
 

@@ -42,7 +42,6 @@ EXAMPLES = {
     "/events": "/events",  # POSTs: tested in pipeline_tests/serving/test_ingest_api.py
     "/interactions": "/interactions",
     "/ratings": "/ratings",
-    "/metrics": "/metrics",
 }
 JSON_TYPES = {"string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list, "object": dict}
 

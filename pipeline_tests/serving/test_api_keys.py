@@ -99,9 +99,12 @@ def test_the_openapi_schema_declares_the_key_and_its_refusals(settings):
     assert schema["components"]["securitySchemes"]["api_key"] == {
         "type": "apiKey", "in": "header", "name": "X-API-Key",
         "description": "A key from `pipeline api-keys create`: lp_<key id>_<secret>."}
-    for path, method in (("/events", "post"), ("/api/survey", "post"), ("/analytics/courses", "get")):
+    for path, method, security in (("/events", "post", [{"api_key": []}]), ("/api/survey", "post", [{"api_key": []}]),
+                                   ("/analytics/courses", "get", [{"api_key": []}, {}])):  # reads: key optional
         operation = schema["paths"][path][method]
-        assert {"401", "403", "429"} <= set(operation["responses"]) and operation["security"] == [{"api_key": []}]
+        assert {"401", "403", "429"} <= set(operation["responses"]) and operation["security"] == security, path
+    keyed = lake_env.model_copy(update={"api_read_requires_key": True})
+    assert create_app(keyed).openapi()["paths"]["/analytics/courses"]["get"]["security"] == [{"api_key": []}]
 
 
 def test_every_request_is_logged_with_its_key_and_counted_in_metrics(settings, caplog):

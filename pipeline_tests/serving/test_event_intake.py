@@ -30,3 +30,8 @@ def test_an_event_without_id_is_published_with_a_stable_id_that_landing_keeps():
     assert json.loads(value) == {**VIDEO_WITHOUT_ID, "event_id": first[0][0].event_id}
     landed = Validator(CATEGORY_BY_NAME["video"], RULES)(value, datetime.now(timezone.utc))
     assert landed.reason is None and landed.row["event_id"] == first[0][0].event_id
+
+
+def test_an_event_with_a_null_id_is_given_one_too():
+    [verdict], [(_, _, value)] = EventIntake(RULES).check([{**VIDEO_WITHOUT_ID, "event_id": None}], NOW)
+    assert verdict.status == "accepted" and json.loads(value)["event_id"] == verdict.event_id

@@ -127,12 +127,12 @@ def test_interactions_and_ratings_are_published_in_their_streams_format(services
                                                         "timestamp": 1_764_000_000})
         assert (enrolled.status_code, rated.status_code) == (201, 201), (enrolled.text, rated.text)
         assert enrolled.json()["topic"] == ENROLMENT_TOPIC and rated.json()["offset"] == 0
-        for path, body, words in (
-                ("/interactions", {"user_id": "1001", "course_id": "C_42"}, "invalid_value: user_id='1001'"),
-                ("/interactions", {"user_id": "U_1001", "course_id": "course 42"}, "invalid_value: course_id"),
-                ("/ratings", {"user_id": 7, "movie_id": 50, "rating": 7}, "rating")):
+        for path, body, field in (("/interactions", {"user_id": "1001", "course_id": "C_42"}, "user_id"),
+                                  ("/interactions", {"user_id": "U_1001", "course_id": "course 42"}, "course_id"),
+                                  ("/ratings", {"user_id": 7, "movie_id": 50, "rating": 7}, "rating")):
             refused = api.post(path, headers=key, json=body)
-            assert refused.status_code == 422 and words in json.dumps(refused.json()), refused.text
+            assert refused.status_code == 422, refused.text
+            assert [problem["loc"] for problem in refused.json()["detail"]] == [["body", field]]
         assert api.post("/ratings", json={"user_id": 7, "movie_id": 50, "rating": 4.5}).status_code == 401
     assert stream_records(lake_env, ENROLMENT_TOPIC) == [(b"U_1001", b"C_42")]
     [(rating_key, rating_value)] = stream_records(lake_env, RATING_TOPIC)
