@@ -4,9 +4,7 @@ Analytics come from `university_analytics` (seed-facts §7.2): batch tables sync
 from the landing runs. The DAU endpoint merges both, Lambda-style: batch rows per day (today's marked partial),
 speed windows of today, each row tagged with its source. Recommendations and purchase predictions come from `reco`.
 
-Every query is a statement prepared once at start-up and run asynchronously on the driver's event loop, so
-a request never blocks a worker thread. The tables are created at start-up if absent (idempotent), so the API
-can start before the first sync and answer 404 until data arrives. Bad input gets a 422 from the parameter
+The queries and the tables they read are `pipeline.serving.store`'s. Bad input gets a 422 from the parameter
 declarations; an id the tables do not hold gets a 404 that says what was looked up; Cassandra unreachable gets a
 503. The OpenAPI document declares each of these answers on the routes that can give it.
 
@@ -26,106 +24,32 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from cassandra import DriverException, RequestExecutionException
-from cassandra.cluster import Cluster, NoHostAvailable, Session
-from cassandra.query import PreparedStatement, dict_factory
+from cassandra.cluster import NoHostAvailable
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from pipeline.cassandra import open_cluster
-from pipeline.serving import analytics_tables as tables
-from pipeline.serving.predictions import ensure_predictions_table
-from pipeline.serving.problem import Problem
-from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, ensure_top_n_table
-from pipeline.settings import Settings, get_settings
 from pipeline.events.producer import topic_specs
 from pipeline.events.validation import ValidationRules
+from pipeline.serving import analytics_tables as tables
 from pipeline.serving import ingest
-from pipeline.serving.api_keys import API_KEYS, RateLimit, ensure_keys_table
+from pipeline.serving.api_keys import RateLimit
 from pipeline.serving.auth import AUTH_REFUSALS, KeyRing, caller
 from pipeline.serving.observability import mount_observability
+from pipeline.serving.problem import Problem
 from pipeline.serving.publishing import mount_publishing, open_publisher
+from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
+from pipeline.serving.store import Store, connect, ensure_serving_schema
+from pipeline.settings import Settings, get_settings
 from pipeline.survey import http as survey
 from pipeline.survey.pages import mount_pages
-from pipeline.survey.serving import SURVEY_RESULTS, ensure_results_table
 from pipeline.survey.stream import SURVEY_TOPIC
 
 SPEED_IDLE_AFTER = timedelta(minutes=10)  # no landing batch processed for this long: the speed layer is "idle"
 TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Hours = Annotated[int, Query(ge=1, le=48, description="How far back the speed windows go.")]
-
-QUERIES = {
-    "summary": "SELECT * FROM {a}.system_summary WHERE id = ?",
-    "engagement": "SELECT * FROM {a}.engagement_distribution",
-    "dau_days": "SELECT * FROM {a}.auth_daily_active_users WHERE date IN ?",
-    "active_users": "SELECT * FROM {a}.active_users WHERE date = ? AND window_start >= ?",
-    "course_windows": "SELECT * FROM {a}.course_popularity WHERE date = ? AND window_start >= ?",
-    "video_windows": "SELECT * FROM {a}.video_engagement WHERE date = ? AND window_start >= ?",
-    "courses": "SELECT * FROM {a}.course_overview LIMIT ?",
-    "course": "SELECT * FROM {a}.course_overview WHERE course_id = ?",
-    "course_students": "SELECT * FROM {a}.course_student_enrollment WHERE course_id = ? LIMIT ?",
-    "students": "SELECT * FROM {a}.student_overview LIMIT ?",
-    "student": "SELECT * FROM {a}.student_overview WHERE student_id = ?",
-    "student_courses": "SELECT * FROM {a}.student_course_enrollment WHERE student_id = ?",
-    "student_course": "SELECT * FROM {a}.student_course_detailed WHERE student_id = ? AND course_id = ?",
-    **{query: f"SELECT rank, {t.item_column}, score, {', '.join(t.label_columns)}, model_version FROM {{r}}.{t.name} "
-                f"WHERE {t.user_column} = ?"
-       for query, t in (("movie_recs", MOVIE_RECOMMENDATIONS), ("course_recs", COURSE_RECOMMENDATIONS))},
-    "prediction": "SELECT * FROM {r}.purchase_predictions WHERE user_id = ? AND product_id = ?",
-    "survey_results": f"SELECT * FROM {{a}}.{SURVEY_RESULTS.name}",  # one row per question: a dozen rows
-    "api_key": f"SELECT * FROM {{a}}.{API_KEYS.name} WHERE key_id = ?",
-}
-
-
-def connect(settings: Settings) -> tuple[Cluster, Session]:
-    cluster = open_cluster(settings.cassandra_contact_points, settings.cassandra_port, settings.cassandra_username,
-                           settings.cassandra_password, settings.cassandra_local_dc, request_timeout=10,
-                           row_factory=dict_factory)
-    return cluster, cluster.connect()
-
-
-class Store:
-    """The prepared statements, run asynchronously."""
-
-    def __init__(self, session: Session, analytics_keyspace: str, reco_keyspace: str):
-        self.session = session
-        self.statements: dict[str, PreparedStatement] = {
-            name: session.prepare(cql.format(a=analytics_keyspace, r=reco_keyspace)) for name, cql in QUERIES.items()
-        }
-
-    async def rows(self, name: str, *params: Any) -> list[dict]:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future = loop.create_future()
-        collected: list[dict] = []
-
-        def settle(method, value):
-            if not done.done():
-                method(value)
-
-        def on_page(rows):  # the driver's thread, once per page
-            collected.extend(rows)
-            if future.has_more_pages:
-                future.start_fetching_next_page()
-            else:
-                loop.call_soon_threadsafe(settle, done.set_result, collected)
-
-        future = self.session.execute_async(self.statements[name], params)
-        future.add_callbacks(on_page, lambda error: loop.call_soon_threadsafe(settle, done.set_exception, error))
-        return [_utc(row) for row in await done]
-
-    async def windows(self, name: str, since: datetime, until: datetime) -> list[dict]:
-        """Speed windows starting at or after `since`, from the day partitions up to `until`, newest first."""
-        days = [(since + timedelta(days=i)).date() for i in range((until.date() - since.date()).days + 1)]
-        parts = await asyncio.gather(*(self.rows(name, d.isoformat(), since) for d in reversed(days)))
-        return [row for part in parts for row in part]
-
-
-def _utc(row: dict) -> dict:
-    """The driver returns naive UTC datetimes: say so in the JSON."""
-    return {k: v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) else v for k, v in row.items()}
-
 
 def _not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=what)
@@ -278,13 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         cluster, session = connect(settings)
         try:
-            rf = settings.cassandra_replication_factor
-            tables.ensure_analytics_schema(session, settings.cassandra_analytics_keyspace, rf)
-            for table in (MOVIE_RECOMMENDATIONS, COURSE_RECOMMENDATIONS):
-                ensure_top_n_table(session, table.in_keyspace(settings.cassandra_reco_keyspace), rf)
-            ensure_predictions_table(session, settings.cassandra_reco_keyspace, rf)
-            ensure_results_table(session, settings.cassandra_analytics_keyspace, rf)
-            ensure_keys_table(session, settings.cassandra_analytics_keyspace, rf)
+            ensure_serving_schema(session, settings)
             app.state.store = queries = Store(session, settings.cassandra_analytics_keyspace,
                                               settings.cassandra_reco_keyspace)
             app.state.key_ring = KeyRing(lambda key_id: queries.rows("api_key", key_id), RateLimit(

@@ -16,6 +16,7 @@ from pipeline.serving.api_keys import ApiKey, RateLimit, Scope, key_of_row, pars
 from pipeline.serving.problem import Problem
 
 CACHE_SECONDS = 5.0
+MAX_CACHED_KEYS = 10_000
 KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="api_key",
                           description="A key from `pipeline api-keys create`: lp_<key id>_<secret>.")
 AUTH_REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -40,6 +41,8 @@ class KeyRing:
             return cached[0]
         rows = await self.lookup(key_id)
         key = key_of_row(rows[0]) if rows else None
+        if len(self.cache) >= MAX_CACHED_KEYS:  # unknown ids are cached too: callers cannot grow it without bound
+            self.cache.clear()
         self.cache[key_id] = (key, now + CACHE_SECONDS)
         return key
 

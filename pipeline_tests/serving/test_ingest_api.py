@@ -28,10 +28,10 @@ from pipeline_tests.serving.event_batch import BATCH, EXPECTED, LOGIN, NOW, VIDE
 from pipeline_tests.topics import delete_topics
 from sensors.tick import run_sensor_tick
 
-def published(settings) -> list[tuple[str, bytes, dict]]:
-    """Every record of the six learning-event topics: (topic, key, value)."""
+def records_of(settings, topics: list[str]) -> list[tuple[str, bytes, bytes]]:
+    """Every record of `topics`: (topic, key, value)."""
     config = client_config(settings)
-    ends = {tp: high for tp, (_, high) in watermarks(config, [c.topic for c in CATEGORIES]).items() if high}
+    ends = {tp: high for tp, (_, high) in watermarks(config, topics).items() if high}
     consumer = Consumer({**config, "group.id": "ingest-test", "enable.auto.commit": False})
     records = []
     try:
@@ -39,10 +39,16 @@ def published(settings) -> list[tuple[str, bytes, dict]]:
         while len(records) < sum(ends.values()):
             message = consumer.poll(10)
             assert message is not None and message.error() is None
-            records.append((message.topic(), message.key(), json.loads(message.value())))
+            records.append((message.topic(), message.key(), message.value()))
     finally:
         consumer.close()
     return records
+
+
+def published(settings) -> list[tuple[str, bytes, dict]]:
+    """Every record of the six learning-event topics, its value parsed."""
+    records = records_of(settings, [c.topic for c in CATEGORIES])
+    return [(topic, key, json.loads(value)) for topic, key, value in records]
 
 
 def test_each_event_gets_its_verdict_and_only_the_accepted_ones_are_published(fresh_topics, lake_env):
@@ -101,22 +107,6 @@ def test_a_batch_must_hold_one_to_a_thousand_events_within_the_body_limit(servic
                         headers={**key, "Content-Type": "application/json"}).status_code == 413
 
 
-def stream_records(settings, topic: str) -> list[tuple[bytes, bytes]]:
-    config = client_config(settings)
-    [(_, high)] = [bounds for (name, _), bounds in watermarks(config, [topic]).items() if name == topic]
-    consumer = Consumer({**config, "group.id": "ingest-test", "enable.auto.commit": False})
-    records = []
-    try:
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        while len(records) < high:
-            message = consumer.poll(10)
-            assert message is not None and message.error() is None
-            records.append((message.key(), message.value()))
-    finally:
-        consumer.close()
-    return records
-
-
 def test_interactions_and_ratings_are_published_in_their_streams_format(services, lake_env):
     config = client_config(services)
     delete_topics(config, [ENROLMENT_TOPIC, RATING_TOPIC])
@@ -134,7 +124,7 @@ def test_interactions_and_ratings_are_published_in_their_streams_format(services
             assert refused.status_code == 422, refused.text
             assert [problem["loc"] for problem in refused.json()["detail"]] == [["body", field]]
         assert api.post("/ratings", json={"user_id": 7, "movie_id": 50, "rating": 4.5}).status_code == 401
-    assert stream_records(lake_env, ENROLMENT_TOPIC) == [(b"U_1001", b"C_42")]
-    [(rating_key, rating_value)] = stream_records(lake_env, RATING_TOPIC)
+    assert records_of(lake_env, [ENROLMENT_TOPIC]) == [(ENROLMENT_TOPIC, b"U_1001", b"C_42")]
+    [(_, rating_key, rating_value)] = records_of(lake_env, [RATING_TOPIC])
     assert rating_key == b"7" and json.loads(rating_value) == {"userId": 7, "movieId": 50, "rating": 4.5,
                                                                 "timestamp": 1_764_000_000}
