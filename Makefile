@@ -45,8 +45,8 @@ lock:
 movielens: $(BIN)/pipeline
 	$(BIN)/pipeline fetch movielens
 
-dagster-home:  ## the Dagster instance folder, with this project's dagster.yaml (refreshed when the project's is newer)
-	@mkdir -p $(DAGSTER_HOME) && cp -u dagster.yaml $(DAGSTER_HOME)/
+dagster-home: $(BIN)/pipeline  ## the Dagster instance: this project's dagster.yaml (refreshed when newer), the Spark pool
+	@$(BIN)/pipeline dagster-home
 
 # The compose test validates docker-compose.yml with Debian's docker-compose (no Docker engine needed); the browser
 # tests drive Debian's headless Chromium through its chromedriver.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.services.dagster_dev import ROOT
+from pipeline.services.dagster_dev import BIN, ROOT
 
 T = TypeVar("T")
 
@@ -48,11 +49,11 @@ def scratch_folder(prefix: str, keep: bool, dagster_home: bool = False,
     work = Path(tempfile.mkdtemp(prefix=prefix))
     env = {"LAKE_ROOT": str(work / "lake"), **env}
     if dagster_home:
-        home = work / "dagster_home"
-        home.mkdir()
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-        env["DAGSTER_HOME"] = str(home)
+        env["DAGSTER_HOME"] = str(work / "dagster_home")
     os.environ.update(env)
+    if dagster_home:
+        subprocess.run([str(BIN / "pipeline"), "dagster-home"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
     try:
         yield work, dict(os.environ)
     except BaseException:

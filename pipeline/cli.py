@@ -8,6 +8,7 @@
     pipeline serve [--host H --port P]
     pipeline lake check
     pipeline settings [--markdown]
+    pipeline dagster-home [--keep-config]
     pipeline fetch movielens
     pipeline demo [--count N --days D]
 """
@@ -173,15 +174,31 @@ def _lake_check(args: argparse.Namespace) -> int:
     return 0 if (rows, back) == (3, 5) else 1
 
 
-def dagster_home(settings: Settings) -> Path:
-    """DAGSTER_HOME, holding the project's dagster.yaml (copied again when the project's is newer, so an instance
-    created before a change of the run queue gets it)."""
+def dagster_home(settings: Settings, copy_config: bool = True) -> Path:
+    """DAGSTER_HOME, ready before any run is queued: the project's dagster.yaml (copied again when the project's is
+    newer, so an instance created before a change of the run queue gets it; `copy_config=False` where the instance
+    has its own, as under docker-compose) and the Spark pool registered at the config's default limit.
+    Why register it: Dagster's run queue reads the pools it knows before it registers a new one, so on the first
+    pass that sees a queued Spark run it took the pool for unlimited and could start two Spark runs at once (CI saw
+    a sensor's run and the daily job overlap on a fresh instance)."""
+    import dagster as dg
+
+    from resources.spark import SPARK_POOL
+
     home = Path(settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config, project = home / "dagster.yaml", PROJECT_ROOT / "dagster.yaml"
-    if not config.exists() or config.stat().st_mtime < project.stat().st_mtime:
+    if copy_config and (not config.exists() or config.stat().st_mtime < project.stat().st_mtime):
         shutil.copy(project, config)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.initialize_concurrency_limit_to_default(SPARK_POOL)
     return home
+
+
+def _dagster_home(args: argparse.Namespace) -> int:
+    home = dagster_home(get_settings(), copy_config=not args.keep_config)
+    print(f"Dagster instance ready at {home}")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -291,6 +308,11 @@ def parser() -> argparse.ArgumentParser:
                                                     "is named with the rule it breaks")
     settings.add_argument("--markdown", action="store_true", help="the README's table of variables and defaults")
     settings.set_defaults(run=_settings)
+
+    home = commands.add_parser("dagster-home", help="prepare the Dagster instance at DAGSTER_HOME before its "
+                                                    "daemon starts: the project's dagster.yaml, the Spark pool")
+    home.add_argument("--keep-config", action="store_true", help="keep the instance's own dagster.yaml")
+    home.set_defaults(run=_dagster_home)
 
     demo = commands.add_parser("demo", help="services up; events landed, cleaned, every view; the recommenders and the "
                                             "purchase model trained and served from Cassandra; a summary")

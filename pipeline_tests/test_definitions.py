@@ -160,6 +160,18 @@ def test_the_batches_of_one_stream_run_one_at_a_time_and_spark_runs_one_at_a_tim
         assert (node.pools == {"spark"}) == ("spark" in node.kinds), key.to_user_string()
 
 
+def test_the_spark_pool_is_registered_before_the_daemon_starts(tmp_path):
+    """Dagster's run queue only limits pools it already knew at the start of a pass, so a pool first seen with two
+    Spark runs queued let both start. `pipeline dagster-home` (make ui, make demo, the tests' `dagster dev`) and
+    the compose daemon's command register it first, at dagster.yaml's default limit."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    subprocess.run([str(Path(sys.executable).parent / "pipeline"), "dagster-home"], env=env, check=True, timeout=120)
+    assert (tmp_path / "home" / "dagster.yaml").read_text() == (ROOT / "dagster.yaml").read_text()
+    shown = subprocess.run([DAGSTER, "instance", "concurrency", "get", "spark"], env=env, capture_output=True,
+                           text=True, check=True, timeout=120).stdout
+    assert '"spark": 0 / 1 slots occupied' in shown
+
+
 def test_every_run_executes_in_process_whoever_launches_it():
     """One process per run, so one Spark driver: the UI's Materialize and the automation sensor use the implicit
     asset job, which takes the Definitions' executor like every named job."""

@@ -287,7 +287,8 @@ def test_dagster_services_commands_and_mounts(compose_services: dict[str, Any]) 
     assert commands["code"].startswith(("dagster code-server start", "dagster api grpc"))
     assert commands["webserver"].startswith("dagster-webserver")
     assert f"-w {DAGSTER_HOME}/workspace.yaml" in commands["webserver"] and "-p 3000" in commands["webserver"]
-    assert commands["daemon"].startswith(f"dagster-daemon run -w {DAGSTER_HOME}/workspace.yaml")
+    assert commands["daemon"] == (f"sh -c pipeline dagster-home --keep-config && exec dagster-daemon run -w "
+                                  f"{DAGSTER_HOME}/workspace.yaml")
     assert commands["api"].startswith("pipeline serve") and "--host 0.0.0.0" in commands["api"]
     assert compose_services["api"]["depends_on"]["cassandra"]["condition"] == "service_healthy"
     images = {compose_services[name]["image"] for name in DAGSTER_SERVICES}

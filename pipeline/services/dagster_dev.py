@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -65,7 +64,8 @@ class DagsterDev:
 
     def __enter__(self) -> DagsterDev:
         self.home.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / "dagster.yaml", self.home / "dagster.yaml")
+        subprocess.run([str(BIN / "pipeline"), "dagster-home"], cwd=ROOT, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
         self.process = subprocess.Popen(
             [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(self.port)],
             cwd=ROOT, env=self.env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
