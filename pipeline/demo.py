@@ -173,7 +173,7 @@ def running_api(settings: Settings) -> Iterator[str]:
 
 
 def call_the_api(demo: Demo) -> None:
-    """Start the API for a moment, call three endpoints, and say how to keep it running."""
+    """Start the API for a moment, call three endpoints and the dashboard, and say how to keep it running."""
     settings = demo.settings
     with running_api(settings) as base:
         for path in ("/analytics/summary", "/analytics/dau?days=3&hours=2", "/recommendations/movies/1"):
@@ -188,7 +188,12 @@ def call_the_api(demo: Demo) -> None:
                 body = {**body, "items": body["items"][:3]}
             text = json.dumps(body, default=str)
             print(f"  curl -s 'http://{settings.api_host}:{settings.api_port}{path}'\n    {text[:600]}")
-    print(f"  keep it running: .venv/bin/pipeline serve  -> http://{settings.api_host}:{settings.api_port}/docs")
+        with urllib.request.urlopen(base + "/dashboard", timeout=30) as response:
+            dashboard = response.read().decode()
+        print(f"  the dashboard draws {dashboard.count('<svg')} charts ({len(dashboard):,} bytes of HTML)")
+    where = f"http://{settings.api_host}:{settings.api_port}"
+    print(f"  keep it running: .venv/bin/pipeline serve  -> {where}/docs; pages {where}/dashboard, {where}/learners, "
+          f"{where}/movie-fans")
 
 
 def student_survey(demo: Demo) -> None:

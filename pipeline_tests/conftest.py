@@ -84,23 +84,11 @@ def fresh_topics(services: Settings) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def browser():
-    """Headless Chromium driven by its chromedriver (Debian's packages, installed by `make tools`), with the
-    page's console kept so that a test can assert that it logged no error."""
-    import shutil
+    """Headless Chromium (`pipeline_tests.browser`); failing, not skipping, when it is not installed."""
+    from pipeline_tests.browser import headless_chromium
 
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.fail("the browser tests need chromium and chromedriver: run `make tools` as root, or apt-get install "
-                    "--no-install-recommends chromium chromium-driver")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,2000"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    session = webdriver.Chrome(options=options, service=Service(driver))
-    yield session
-    session.quit()
+    try:
+        with headless_chromium() as session:
+            yield session
+    except RuntimeError as missing:
+        pytest.fail(str(missing))

@@ -8,7 +8,6 @@ from the events below.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -23,7 +22,7 @@ from assets.keys import RAW_EVENTS
 from pipeline.definitions import defs
 from pipeline.events.producer import topic_specs
 from pipeline.kafka import client_config
-from pipeline.services.dagster_dev import BIN, ROOT, DagsterDev, free_port, get_json, wait_for
+from pipeline.services.dagster_dev import DagsterDev, get_json, pipeline_serve
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.topics import recreate_topics
 from resources import SPARK_POOL
@@ -123,14 +122,8 @@ def cassandra(services):
 @pytest.fixture(scope="module")
 def api(dagster_dev):
     """`pipeline serve` as users start it, on the daemon's keyspace."""
-    port = free_port()
-    process = subprocess.Popen([str(BIN / "pipeline"), "serve", "--port", str(port)], cwd=ROOT, env=dagster_dev.env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    wait_for(lambda: get_json(base + "/health") is not None, "pipeline serve did not answer", 60)
-    yield base
-    process.terminate()
-    process.wait(timeout=30)
+    with pipeline_serve(dagster_dev.env) as base:
+        yield base
 
 
 def latest(instance: dg.DagsterInstance, key: list[str], partition: str | None = None) -> dg.EventLogRecord | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from pipeline.kafka import ensure_topics
+from pipeline.kafka import client_config, ensure_topics, watermarks
+from pipeline.settings import Settings
 
 
 def delete_topics(config: dict[str, str], names: list[str], timeout: float = 60.0) -> float:
@@ -38,3 +40,20 @@ def recreate_topics(config: dict[str, str], specs: Iterable[tuple[str, int, dict
                 raise
             print(f"re-creating topics: {exc}")
             time.sleep(1)
+
+
+def records_of(settings: Settings, topics: list[str]) -> list[tuple[str, bytes, bytes]]:
+    """Every record of `topics`: (topic, key, value)."""
+    config = client_config(settings)
+    ends = {tp: high for tp, (_, high) in watermarks(config, topics).items() if high}
+    consumer = Consumer({**config, "group.id": "ingest-test", "enable.auto.commit": False})
+    records = []
+    try:
+        consumer.assign([TopicPartition(topic, partition, 0) for topic, partition in ends])
+        while len(records) < sum(ends.values()):
+            message = consumer.poll(10)
+            assert message is not None and message.error() is None
+            records.append((message.topic(), message.key(), message.value()))
+    finally:
+        consumer.close()
+    return records

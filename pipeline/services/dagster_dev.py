@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,18 @@ class DagsterDev:
         """A `dagster` CLI command against this instance, from the project folder."""
         return subprocess.run([str(BIN / "dagster"), *args], cwd=ROOT, env=self.env, capture_output=True,
                               text=True, timeout=timeout)
+
+
+@contextmanager
+def pipeline_serve(env: dict[str, str]) -> Iterator[str]:
+    """`pipeline serve` on a free port with the environment `env`, until it answers /health; its URL."""
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "pipeline"), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: get_json(base + "/health") is not None, "pipeline serve did not answer", 60)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

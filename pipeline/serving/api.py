@@ -1,8 +1,9 @@
 """The HTTP API over the serving tables (FastAPI; `pipeline serve`, OpenAPI docs at /docs).
 
 Analytics come from `university_analytics` (seed-facts §7.2): batch tables synced from the views, speed tables
-from the landing runs. The DAU endpoint merges both, Lambda-style: batch rows per day (today's marked partial),
-speed windows of today, each row tagged with its source. Recommendations and purchase predictions come from `reco`.
+from the landing runs (`pipeline.serving.analytics`, which the dashboard shares). The DAU endpoint merges both,
+Lambda-style: batch rows per day (today's marked partial), speed windows of today, each row tagged with its
+source. Recommendations and purchase predictions come from `reco`.
 
 The queries and the tables they read are `pipeline.serving.store`'s. Bad input gets a 422 from the parameter
 declarations; an id the tables do not hold gets a 404 that says what was looked up; Cassandra unreachable gets a
@@ -10,30 +11,32 @@ declarations; an id the tables do not hold gets a 404 that says what was looked 
 
 Writes are published to Kafka and answered once Kafka confirmed them (`pipeline.serving.publishing`): learning
 events at `POST /events` (`pipeline.serving.ingest`), survey submissions at `POST /api/survey`
-(`pipeline.survey.http`); the survey's pages (the form at /survey, the results at /survey/results) come from
-`pipeline.survey.pages`.
+(`pipeline.survey.http`). The pages for people come from `pipeline.survey.pages` (the form at /survey, the results
+at /survey/results) and `pipeline.web.pages` (/dashboard, /learners, /movie-fans).
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
+import inspect
 import json
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any
 
 from cassandra import DriverException, RequestExecutionException
 from cassandra.cluster import NoHostAvailable
-from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from pipeline.events.producer import topic_specs
 from pipeline.events.validation import ValidationRules
+from pipeline.serving import analytics, ingest
 from pipeline.serving import analytics_tables as tables
-from pipeline.serving import ingest
+from pipeline.serving.analytics import (CoursePopularity, DauRow, EngagementLevel, RecentActivity, Summary,
+                                        VideoActivity, found)
 from pipeline.serving.api_keys import RateLimit
 from pipeline.serving.auth import AUTH_REFUSALS, KeyRing, caller
 from pipeline.serving.observability import mount_observability
@@ -43,40 +46,13 @@ from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMEND
 from pipeline.serving.store import Store, connect, ensure_serving_schema
 from pipeline.settings import Settings, get_settings
 from pipeline.survey import http as survey
-from pipeline.survey.pages import mount_pages
+from pipeline.survey import pages as survey_pages
 from pipeline.survey.stream import SURVEY_TOPIC
+from pipeline.web import pages as web_pages
 
-SPEED_IDLE_AFTER = timedelta(minutes=10)  # no landing batch processed for this long: the speed layer is "idle"
 TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Hours = Annotated[int, Query(ge=1, le=48, description="How far back the speed windows go.")]
-
-def _not_found(what: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=what)
-
-
-async def _found(store: Store, query: str, *params: Any, missing: str) -> list[dict]:
-    """The rows of a look-up by id, or a 404 saying what was not there."""
-    rows = await store.rows(query, *params)
-    if not rows:
-        raise _not_found(missing)
-    return rows
-
-
-def _ranked_totals(windows: list[dict], key: str, limit: int, sums: tuple[str, ...],
-                   peaks: dict[str, str] | None = None) -> list[dict]:
-    """Speed windows added up per `key` (`sums`; `peaks` maps an output name to the column whose maximum it
-    takes), the first of `sums` descending, then the key."""
-    peaks = peaks or {}
-    totals: dict[str, dict] = {}
-    for row in windows:
-        total = totals.setdefault(row[key], {key: row[key], **dict.fromkeys((*sums, *peaks), 0)})
-        for column in sums:
-            total[column] += row[column]
-        for name, column in peaks.items():
-            total[name] = max(total[name], row[column])
-    return sorted(totals.values(), key=lambda t: (-t[sums[0]], t[key]))[:limit]
-
 
 # -- response shapes (the OpenAPI docs show them) ---------------------------------------------------------------
 
@@ -85,57 +61,6 @@ CASSANDRA_DOWN: dict[int | str, dict[str, Any]] = {
     503: {"model": Problem, "description": "Cassandra did not answer (unreachable, or the query failed)."}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "The tables hold no row for what was looked up; the detail names it."}}
-
-
-class Summary(BaseModel):
-    total_courses: int | None
-    total_students: int | None
-    batch_last_run: datetime | None
-    latest_active_users: int | None
-    latest_window_end: datetime | None  # event time: the end of the newest active_users window
-    active_courses_last_hour: int | None
-    speed_refreshed_at: datetime | None  # processing time: when the speed layer last processed a landing batch
-    speed_layer_status: Literal["healthy", "idle", "no_data"]
-
-
-class RecentActivity(BaseModel):
-    hours: int
-    since: datetime
-    interactions: int
-    video_views: int
-    total_watch_seconds: int
-    peak_active_users: int
-    windows: int
-
-
-class EngagementLevel(BaseModel):
-    category: str
-    students: int
-    lower_bound: int
-    upper_bound: int | None
-
-
-class DauRow(BaseModel):
-    source: str  # batch (a UTC day, from views/auth_daily_active_users) or speed (a 1-minute window of today)
-    time: datetime  # the day's start, or the window's start
-    date: date
-    active_users: int
-    partial: bool  # the day or window had not ended when answered: its count can still grow
-    window_end: datetime | None = None
-    total_sessions: int | None = None
-
-
-class CoursePopularity(BaseModel):
-    course_id: str
-    interactions: int
-    views: int
-
-
-class VideoActivity(BaseModel):
-    video_id: str
-    views: int
-    total_watch_seconds: int
-    peak_unique_viewers: int
 
 
 class CourseOverview(BaseModel):
@@ -264,11 +189,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_publishing(app, ingest.BODY_LIMITS)
     ingest.mount(app)
     survey.mount(app)
-    mount_pages(app)
+    survey_pages.mount_pages(app)
+    web_pages.mount_pages(app)
 
     @app.get("/", tags=["service"])
     async def root() -> dict:
-        return {"service": app.title, "docs": "/docs", "health": "/health", "survey": "/survey",
+        return {"service": app.title, "docs": "/docs", "health": "/health", "dashboard": "/dashboard",
+                "learners": "/learners", "movie_fans": "/movie-fans", "survey": "/survey",
                 "survey_results": "/survey/results"}
 
     @app.get("/health", tags=["service"])
@@ -278,84 +205,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # -- analytics ---------------------------------------------------------------------------------------------
 
-    @read("/analytics/summary", tags=["analytics"], response_model=Summary, responses=NOT_FOUND)
+    @read("/analytics/summary", tags=["analytics"], response_model=Summary, responses=NOT_FOUND,
+          description=inspect.cleandoc(analytics.summary.__doc__))
     async def summary() -> Summary:
-        """Courses and students with an enrolment (batch sync), the latest speed window's active users and the
-        courses active in the hour before it. `speed_layer_status` says whether the speed layer is working, from
-        `speed_refreshed_at` (when it last processed a landing batch, processing time): `healthy` if that was
-        within the last 10 minutes, `idle` if not (no new events have landed, or the landing sensor is stopped),
-        `no_data` if it never has. Event times play no part: a batch of events a few minutes old is healthy."""
-        row = (await _found(store(), "summary", tables.SUMMARY_ID,
-                            missing="no summary yet: the serving tables have not been synced and no events have "
-                                    "landed"))[0]
-        refreshed = row.get("speed_refreshed_at")
-        status = ("no_data" if refreshed is None else
-                  "healthy" if datetime.now(timezone.utc) - refreshed <= SPEED_IDLE_AFTER else "idle")
-        return Summary(**{k: row.get(k) for k in Summary.model_fields if k != "speed_layer_status"},
-                       speed_layer_status=status)
+        return await analytics.summary(store())
 
     @read("/analytics/recent_activity", tags=["analytics"], response_model=RecentActivity)
     async def recent_activity(hours: Hours = 1) -> RecentActivity:
-        now = datetime.now(timezone.utc)
-        since = now - timedelta(hours=hours)
-        courses, videos, active = await asyncio.gather(store().windows("course_windows", since, now),
-                                                       store().windows("video_windows", since, now),
-                                                       store().windows("active_users", since, now))
-        return RecentActivity(hours=hours, since=since, interactions=sum(r["interactions"] for r in courses),
-                              video_views=sum(r["views"] for r in videos),
-                              total_watch_seconds=sum(r["total_watch_seconds"] for r in videos),
-                              peak_active_users=max((r["active_users"] for r in active), default=0),
-                              windows=len({r["window_start"] for r in (*courses, *videos, *active)}))
+        return await analytics.recent_activity(store(), hours)
 
     @read("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel],
-             responses=NOT_FOUND)
+          responses=NOT_FOUND)
     async def engagement_distribution() -> list[dict]:
-        order = [level for level, _, _ in tables.ENGAGEMENT_LEVELS]
-        rows = await _found(store(), "engagement",
-                            missing="no engagement distribution yet: sync views/student_overview first")
-        return sorted(rows, key=lambda r: order.index(r["category"]))
+        return await analytics.engagement_distribution(store())
 
-    @read("/analytics/dau", tags=["analytics"], response_model=list[DauRow])
+    @read("/analytics/dau", tags=["analytics"], response_model=list[DauRow],
+          description=inspect.cleandoc(analytics.daily_active_users.__doc__))
     async def daily_active_users(
             days: Annotated[int, Query(ge=1, le=366, description="Closed days (batch), besides today.")] = 7,
             hours: Hours = 6) -> list[DauRow]:
-        """Daily active users, sorted by `time`, each row once:
-
-        - `source: batch`: distinct users who logged in on a UTC day (views/auth_daily_active_users, with its
-          sessions), for each of the last `days` closed days (`partial: false`) and for today (`partial: true`:
-          the events landed so far, synced minutes after they land, late ones included). A day without logins,
-          or not synced yet, has no row.
-        - `source: speed`: distinct users who logged in during a 1-minute window of today (sliding every 30 s)
-          that starts within the last `hours`, from the speed layer: seconds after events land, but without the
-          events that came later than its tolerance. `partial: true` while the window has not ended.
-        """
-        now = datetime.now(timezone.utc)
-        today = now.date()
-        batch_days = [(today - timedelta(days=i)).isoformat() for i in range(days, -1, -1)]
-        since = max(now - timedelta(hours=hours), datetime.combine(today, datetime.min.time(), timezone.utc))
-        batch, speed = await asyncio.gather(store().rows("dau_days", batch_days),
-                                            store().windows("active_users", since, now))
-        rows = [DauRow(source="batch", time=datetime.fromisoformat(r["date"]).replace(tzinfo=timezone.utc),
-                       date=date.fromisoformat(r["date"]), active_users=r["daily_active_users"],
-                       partial=r["date"] == today.isoformat(), total_sessions=r["total_sessions"]) for r in batch]
-        rows += [DauRow(source="speed", time=r["window_start"], date=r["window_start"].date(),
-                        active_users=r["active_users"], partial=r["window_end"] > now, window_end=r["window_end"])
-                 for r in speed]
-        return sorted(rows, key=lambda r: r.time)
+        return await analytics.daily_active_users(store(), days, hours)
 
     @read("/analytics/course_popularity", tags=["analytics"], response_model=list[CoursePopularity])
     async def course_popularity(limit: Annotated[int, Query(ge=1, le=100)] = 10,
                                 hours: Annotated[int, Query(ge=1, le=48)] = 24) -> list[dict]:
-        now = datetime.now(timezone.utc)
-        windows = await store().windows("course_windows", now - timedelta(hours=hours), now)
-        return _ranked_totals(windows, "course_id", limit, ("interactions", "views"))
+        return await analytics.course_popularity(store(), limit, hours)
 
     @read("/analytics/realtime/video", tags=["analytics"], response_model=list[VideoActivity])
     async def realtime_video(limit: Annotated[int, Query(ge=1, le=100)] = 20, hours: Hours = 1) -> list[dict]:
-        now = datetime.now(timezone.utc)
-        windows = await store().windows("video_windows", now - timedelta(hours=hours), now)
-        return _ranked_totals(windows, "video_id", limit, ("views", "total_watch_seconds"),
-                              peaks={"peak_unique_viewers": "unique_viewers"})
+        return await analytics.realtime_video(store(), limit, hours)
 
     @read("/analytics/courses", tags=["analytics"], response_model=list[CourseOverview])
     async def courses(limit: Limit = 100) -> list[dict]:
@@ -363,12 +241,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @read("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview, responses=NOT_FOUND)
     async def course(course_id: TextId) -> dict:
-        return (await _found(store(), "course", course_id, missing=f"no course {course_id!r} in course_overview"))[0]
+        return (await found(store(), "course", course_id, missing=f"no course {course_id!r} in course_overview"))[0]
 
     @read("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment],
              responses=NOT_FOUND)
     async def course_students(course_id: TextId, limit: Limit = 100) -> list[dict]:
-        return await _found(store(), "course_students", course_id, limit,
+        return await found(store(), "course_students", course_id, limit,
                             missing=f"no enrolments in course {course_id!r}")
 
     @read("/analytics/students", tags=["analytics"], response_model=list[StudentOverview])
@@ -378,25 +256,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @read("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview,
              responses=NOT_FOUND)
     async def student(student_id: TextId) -> dict:
-        return (await _found(store(), "student", student_id,
+        return (await found(store(), "student", student_id,
                              missing=f"no student {student_id!r} in student_overview"))[0]
 
     @read("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment],
              responses=NOT_FOUND)
     async def student_courses(student_id: TextId) -> list[dict]:
-        return await _found(store(), "student_courses", student_id,
+        return await found(store(), "student_courses", student_id,
                             missing=f"no enrolments of student {student_id!r}")
 
     @read("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse,
              responses=NOT_FOUND)
     async def student_course(student_id: TextId, course_id: TextId) -> dict:
-        return (await _found(store(), "student_course", student_id, course_id,
+        return (await found(store(), "student_course", student_id, course_id,
                              missing=f"no activity of student {student_id!r} in course {course_id!r}"))[0]
 
     # -- recommendations and predictions -----------------------------------------------------------------------
 
     async def top_n(query: str, table, user_id: int | str) -> Response:
-        rows = await _found(store(), query, user_id, missing=f"no recommendations for user {user_id!r} in {table.name}")
+        rows = await found(store(), query, user_id, missing=f"no recommendations for user {user_id!r} in {table.name}")
         # The hot path: JSON straight from the rows (the response model above documents it; validating it
         # again would cost a third of the request).
         items = [{"rank": r["rank"], "item_id": r[table.item_column], "score": r["score"],
@@ -417,7 +295,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @read("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction, responses=NOT_FOUND)
     async def purchase_prediction(user_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
                                   product_id: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict:
-        return (await _found(store(), "prediction", user_id, product_id,
+        return (await found(store(), "prediction", user_id, product_id,
                              missing=f"no prediction for user {user_id} and product {product_id}: the pair is not "
                                      f"a candidate (the user never bought the product) or has not been scored"))[0]
 

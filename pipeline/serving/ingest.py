@@ -89,10 +89,13 @@ class EventIntake:
         return verdicts, records
 
 
+LEARNER_ID, COURSE_ID = r"^U_[0-9]{1,9}$", r"^C_[0-9]{1,9}$"  # as in the MOOC data
+
+
 class Interaction(BaseModel):
     """A learner's course interaction, as the MOOC app's `POST /produce` took it."""
-    user_id: str = Field(pattern=r"^U_[0-9]{1,9}$", examples=["U_1001"], description="U_<digits>, as in the MOOC data")
-    course_id: str = Field(pattern=r"^C_[0-9]{1,9}$", examples=["C_42"], description="C_<digits>")
+    user_id: str = Field(pattern=LEARNER_ID, examples=["U_1001"], description="U_<digits>, as in the MOOC data")
+    course_id: str = Field(pattern=COURSE_ID, examples=["C_42"], description="C_<digits>")
 
 
 class Rating(BaseModel):

@@ -33,9 +33,11 @@ QUERIES = {
     "student": "SELECT * FROM {a}.student_overview WHERE student_id = ?",
     "student_courses": "SELECT * FROM {a}.student_course_enrollment WHERE student_id = ?",
     "student_course": "SELECT * FROM {a}.student_course_detailed WHERE student_id = ? AND course_id = ?",
-    **{query: f"SELECT rank, {t.item_column}, score, {', '.join(t.label_columns)}, model_version FROM {{r}}.{t.name} "
-                f"WHERE {t.user_column} = ?"
+    **{query: f"SELECT rank, {t.item_column}, score, {', '.join(t.label_columns)}, model_version, updated_at "
+                f"FROM {{r}}.{t.name} WHERE {t.user_column} = ?"
        for query, t in (("movie_recs", MOVIE_RECOMMENDATIONS), ("course_recs", COURSE_RECOMMENDATIONS))},
+    **{query: f"SELECT DISTINCT {t.user_column} FROM {{r}}.{t.name} LIMIT ?"  # a few users the pages can offer
+       for query, t in (("movie_rec_users", MOVIE_RECOMMENDATIONS), ("course_rec_users", COURSE_RECOMMENDATIONS))},
     "prediction": "SELECT * FROM {r}.purchase_predictions WHERE user_id = ? AND product_id = ?",
     "survey_results": f"SELECT * FROM {{a}}.{SURVEY_RESULTS.name}",  # one row per question: a dozen rows
     "api_key": f"SELECT * FROM {{a}}.{API_KEYS.name} WHERE key_id = ?",

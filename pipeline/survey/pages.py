@@ -11,22 +11,20 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from pipeline.survey import form as fields
-from pipeline.survey.charts import render_chart
 from pipeline.survey.form import SurveyForm
 from pipeline.survey.http import publish
 from pipeline.serving.publisher import NotConfirmed
 from pipeline.survey.serving import result_of_row
+from pipeline.web import TEMPLATES
+from pipeline.web.charts import render_chart
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LABELS = {
     "country": "Country", "campus": "Campus", "mobility": "How do you come to the campus?",
     "contracts": "Jobs or contracts held so far", "alternative_choice": "Your other choice of school",
@@ -91,7 +89,7 @@ async def survey_results(request: Request) -> HTMLResponse:
     responses = next((r.sample_size for r in results if r.question == 0), None)
     computed_at = max((row["computed_at"] for row in rows if row["computed_at"]), default=None)
     return TEMPLATES.TemplateResponse(request, "survey_results.html", context={
-        "results": [{"result": result, "chart": render_chart(result)} for result in results],
+        "results": [{"result": result, "chart": render_chart(result.chart)} for result in results],
         "responses": responses,
         "computed_at": computed_at.strftime("%Y-%m-%d %H:%M") if computed_at else None})
 

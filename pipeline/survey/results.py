@@ -6,25 +6,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Literal
 
-PlotType = Literal["bar", "grouped_bar", "pie", "scatter", "biplot"]
-
-
-@dataclass(frozen=True)
-class ChartPoint:
-    """One point of a chart, as the seed stored it (x and y as strings) with the series it belongs to.
-
-    - bar, pie: x is the category, y the value; group is empty.
-    - grouped_bar: x is the category on the axis, group the bar within it (e.g. country and campus).
-    - scatter: x and y are numbers; group "observed" or "fitted" (the fitted line's points, in x order).
-    - biplot: x and y are the first two principal components; group "score" (label: the row, e.g. a country)
-      or "loading" (label: the variable)."""
-
-    x: str
-    y: str
-    group: str = ""
-    label: str = ""
+from pipeline.web.charts import Chart, ChartPoint, PlotType
 
 
 @dataclass(frozen=True)
@@ -55,6 +38,10 @@ class QuestionResult:
             bad += [f"{c.name}.{part}" for part in ("estimate", "ci_low", "ci_high", "p_value")
                     if not math.isfinite(getattr(c, part))]
         return bad
+
+    @property
+    def chart(self) -> Chart:
+        return Chart(f"chart-q{self.question}", self.title, self.plot_type, self.points)
 
     def as_dict(self) -> dict:
         return asdict(self)

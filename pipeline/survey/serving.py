@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from cassandra.cluster import Session
 
 from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
-from pipeline.survey.results import ChartPoint, Coefficient, QuestionResult
+from pipeline.survey.results import Coefficient, QuestionResult
+from pipeline.web.charts import ChartPoint
 
 SURVEY_RESULTS = CassandraTable(
     "survey_results",

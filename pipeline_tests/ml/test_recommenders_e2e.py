@@ -13,16 +13,20 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 
 from assets.keys import stream_key
 from pipeline.events.landing import OffsetRange
 from pipeline.kafka import client_config
 from pipeline.ml import mooc, movielens
 from pipeline.ml.model_store import ModelStore
-from pipeline.ml.recommendations import COURSES, MOVIES
+from pipeline.ml.recommendations import COURSES, MOVIES, history
 from pipeline.ml.stream_producer import send
+from pipeline.serving.api import create_app
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
 from pipeline.settings import get_settings
+from pipeline_tests.api_keys import new_key
+from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.training import QUIET, trained_job
 from sensors.tick import run_sensor_tick
 
@@ -182,3 +186,34 @@ def test_a_stream_batch_lands_under_the_day_its_sensor_planned(trained):
     job = trained.defs.resolve_job_def(request.job_name)
     assert job.execute_in_process(run_config=replayed, instance=trained.instance).success
     assert all(Path(trained.lake.path("raw", "streams", topic, "date=2000-01-01", f)).is_file() for f in files)
+
+
+def test_an_interaction_and_a_rating_sent_twice_over_http_count_once(trained):
+    """A client that retries (its first answer lost) publishes twice; the recommenders keep one row per pair, so
+    the re-scored user is scored from one enrolment and one rating, and the list leaves both out."""
+    settings = get_settings().model_copy(update={"cassandra_analytics_keyspace": "reco_test_http"})
+    enrolments = pd.read_csv(trained.lake.path("raw", "mooc", "user_course.csv"), keep_default_na=False)
+    course = enrolments["course"].value_counts().index[0]
+    rating = {"user_id": 5002, "movie_id": 50, "rating": 4.0, "timestamp": int(time.time())}
+    with scratch_keyspaces(settings, settings.cassandra_analytics_keyspace), TestClient(create_app(settings)) as api:
+        key = new_key(settings)
+        for _ in range(2):
+            enrolled = api.post("/interactions", headers=key, json={"user_id": "U_125", "course_id": course})
+            assert (enrolled.status_code, api.post("/ratings", headers=key, json=rating).status_code) == (201, 201)
+    for sensor in ("user_course_interact_sensor", "movielens_ratings_sensor"):
+        outcome = run_sensor_tick(trained.defs, trained.instance, None, sensor, log=print, log_level="WARNING")
+        assert outcome.success and len(outcome.results) == 1, sensor
+        landed = outcome.results[0].asset_materializations_for_node(
+            stream_key((COURSES if sensor.startswith("user") else MOVIES).stream).to_python_identifier())[0]
+        assert landed.metadata["records"].value == 2  # both sends landed ...
+
+    courses = history(trained.lake, COURSES, [125])
+    assert courses[["user", "item"]].values.tolist() == [[125, int(course[2:])]]  # ... and count once
+    movies = history(trained.lake, MOVIES, [5002])
+    assert movies[["user", "item", "rating"]].values.tolist() == [[5002, 50, 4.0]]
+    with trained.defs.resources["cassandra"].session() as session:
+        lists = _table(session, COURSE_RECOMMENDATIONS), _table(session, MOVIE_RECOMMENDATIONS)
+    mine = lists[0][lists[0]["user_id"] == "U_125"]
+    assert len(mine) == 10 and course not in set(mine["course_id"])
+    theirs = lists[1][lists[1]["userid"] == 5002]
+    assert len(theirs) == 10 and 50 not in set(theirs["movieid"])

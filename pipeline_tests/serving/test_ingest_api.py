@@ -10,13 +10,12 @@ from collections import Counter
 
 import dagster as dg
 import pyarrow.dataset as ds
-from confluent_kafka import Consumer, TopicPartition
 from fastapi.testclient import TestClient
 
 from assets.keys import cleaned_key
 from pipeline.definitions import build_definitions
 from pipeline.events.catalogue import CATEGORIES
-from pipeline.kafka import client_config, watermarks
+from pipeline.kafka import client_config
 from pipeline.lake import Lake
 from pipeline.ml.mooc import ENROLMENT_TOPIC
 from pipeline.ml.movielens import RATING_TOPIC
@@ -25,25 +24,8 @@ from pipeline.serving.ingest import MAX_EVENTS_PER_REQUEST
 from pipeline_tests.api_keys import new_key
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.serving.event_batch import BATCH, EXPECTED, LOGIN, NOW, VIDEO_WITHOUT_ID
-from pipeline_tests.topics import delete_topics
+from pipeline_tests.topics import delete_topics, records_of
 from sensors.tick import run_sensor_tick
-
-def records_of(settings, topics: list[str]) -> list[tuple[str, bytes, bytes]]:
-    """Every record of `topics`: (topic, key, value)."""
-    config = client_config(settings)
-    ends = {tp: high for tp, (_, high) in watermarks(config, topics).items() if high}
-    consumer = Consumer({**config, "group.id": "ingest-test", "enable.auto.commit": False})
-    records = []
-    try:
-        consumer.assign([TopicPartition(topic, partition, 0) for topic, partition in ends])
-        while len(records) < sum(ends.values()):
-            message = consumer.poll(10)
-            assert message is not None and message.error() is None
-            records.append((message.topic(), message.key(), message.value()))
-    finally:
-        consumer.close()
-    return records
-
 
 def published(settings) -> list[tuple[str, bytes, dict]]:
     """Every record of the six learning-event topics, its value parsed."""

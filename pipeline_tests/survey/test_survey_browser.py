@@ -5,7 +5,6 @@ error. Expected counts are the submissions this test sends."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import pytest
@@ -15,9 +14,10 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from pipeline.kafka import client_config
-from pipeline.services.dagster_dev import BIN, ROOT, DagsterDev, free_port, get_json, wait_for
+from pipeline.services.dagster_dev import DagsterDev, pipeline_serve, wait_for
 from pipeline.survey.questions import QUESTIONS
 from pipeline.survey.stream import SURVEY_TOPIC
+from pipeline_tests.browser import console_errors
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.topics import recreate_topics
 
@@ -34,17 +34,9 @@ def site(services, tmp_path_factory):
     env = {"LAKE_ROOT": str(root / "lake"), "CASSANDRA_ANALYTICS_KEYSPACE": KEYSPACE,
            "CASSANDRA_RECO_KEYSPACE": RECO_KEYSPACE, "STREAM_SENSOR_INTERVAL_SECONDS": "5",
            "STUDENTS_COUNT": "1500"}
-    with scratch_keyspaces(services, KEYSPACE, RECO_KEYSPACE), DagsterDev(root / "home", env) as dagster_dev:
-        port = free_port()
-        serve = subprocess.Popen([str(BIN / "pipeline"), "serve", "--port", str(port)], cwd=ROOT,
-                                 env=dagster_dev.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_for(lambda: get_json(base + "/health") is not None, "pipeline serve did not answer", 60)
-            yield base
-        finally:
-            serve.terminate()
-            serve.wait(timeout=30)
+    with scratch_keyspaces(services, KEYSPACE, RECO_KEYSPACE), DagsterDev(root / "home", env) as dagster_dev, \
+            pipeline_serve(dagster_dev.env) as base:
+        yield base
 
 
 def fill(browser: WebDriver, country: str, campus: str, distance: str, consent: bool) -> None:
@@ -70,10 +62,6 @@ def submit(browser: WebDriver, then: str) -> None:
 
 def error_of(browser: WebDriver, field: str) -> str:
     return browser.find_element(By.ID, f"{field}-error").text
-
-
-def console_errors(browser: WebDriver) -> list[str]:
-    return [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def test_a_student_submits_the_form_and_the_director_sees_it_counted_with_every_chart(site, browser):

@@ -1,7 +1,7 @@
-"""The survey's charts drawn on the server: `render_chart` turns one question's points into an inline `<svg>`, so
-the results page needs neither JavaScript nor internet access. Every text that comes from the data (title,
-categories, groups, labels) is escaped, and each chart names itself to screen readers with a `<title>` and a
-`<desc>` that lists its values."""
+"""Charts drawn on the server: `render_chart` turns a chart's points into an inline `<svg>`, so the pages need
+neither a chart library nor internet access. Every text that comes from the data (title, categories, groups,
+labels) is escaped, and each chart names itself to screen readers with a `<title>` and a `<desc>` that lists its
+values."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
 
 from markupsafe import Markup, escape
-
-from pipeline.survey.results import ChartPoint, QuestionResult
 
 WIDTH, HEIGHT, EMPTY_HEIGHT = 640, 360, 60
 # Okabe–Ito hues and a few darker ones, each at least 3:1 against white (WCAG for graphics), told apart by most
@@ -22,17 +22,45 @@ TEXT, AXIS, GRID = "#1a1a1a", "#555555", "#d9d9d9"
 MAX_SLICES = 8  # beyond this a pie merges its smallest slices into "other"
 LEGEND_WIDTH = 150
 
+PlotType = Literal["bar", "grouped_bar", "pie", "scatter", "biplot", "timeline"]
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    """One point of a chart, as the survey's seed stored it (x and y as strings) with the series it belongs to.
+
+    - bar, pie: x is the category, y the value; group is empty.
+    - grouped_bar: x is the category on the axis, group the bar within it (e.g. country and campus).
+    - scatter: x and y are numbers; group "observed" or "fitted" (the fitted line's points, in x order).
+    - biplot: x and y are the first two principal components; group "score" (label: the row, e.g. a country)
+      or "loading" (label: the variable).
+    - timeline: x is an ISO 8601 time, y the value, group the series (each drawn with its own colour and marker
+      shape, e.g. batch days and speed windows); label, when set, is the point's tooltip."""
+
+    x: str
+    y: str
+    group: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str  # unique on its page: the prefix of the ids that name the chart to screen readers
+    title: str
+    plot_type: PlotType
+    points: Sequence[ChartPoint]
+
+
 Points = Sequence[ChartPoint]
 Drawing = tuple[list[Markup], str]  # the chart's elements and its text description
 
 
-def render_chart(result: QuestionResult) -> Markup:
-    """The result's chart as one inline `<svg>` (a 640×360 viewBox at full width), or a small "No data yet"."""
-    ids = f"chart-q{result.question}"
-    if not result.points:
+def render_chart(chart: Chart) -> Markup:
+    """The chart as one inline `<svg>` (a 640×360 viewBox at full width), or a small "No data yet"."""
+    if not chart.points:
         message = _el("text", "No data yet", x=WIDTH / 2, y=EMPTY_HEIGHT / 2, dy="0.32em", text_anchor="middle")
-        return _svg(ids, result.title, ([message], "No data yet"), EMPTY_HEIGHT)
-    return _svg(ids, result.title, _DRAW[result.plot_type](result.points), HEIGHT)
+        return _svg(chart.id, chart.title, ([message], "No data yet"), EMPTY_HEIGHT)
+    return _svg(chart.id, chart.title, _DRAW[chart.plot_type](chart.points), HEIGHT)
 
 
 def _svg(ids: str, title: str, drawing: Drawing, height: int) -> Markup:
@@ -135,7 +163,40 @@ def _biplot(points: Points) -> Drawing:
     return elements, f"Scores: {_listing(scores)}; loadings, drawn as arrows: {_listing(loadings)}"
 
 
-_DRAW = {"bar": _bar, "grouped_bar": _grouped_bar, "pie": _pie, "scatter": _scatter, "biplot": _biplot}
+def _timeline(points: Points) -> Drawing:
+    """Series over time on one axis, each a line through its points with its own colour and marker shape (so they
+    stay apart without colour), and a legend."""
+    groups = _unique(p.group for p in points)
+    series = {group: sorted((_epoch(p.x), _number(p.y), p.label) for p in points if p.group == group)
+              for group in groups}
+    box = _Box(64, 24, WIDTH - LEGEND_WIDTH, HEIGHT - 48)
+    times = [t for rows in series.values() for t, _, _ in rows]
+    x = _Scale(_time_ticks(min(times), max(times)), box.left, box.right)
+    y = _Scale(_nice_ticks(0, max(v for rows in series.values() for _, v, _ in rows)), box.bottom, box.top)
+    elements = _y_axis(y, box) + _time_axis(x, box)
+    legend, described = [], []
+    for i, (group, rows) in enumerate(series.items()):
+        colour, shape = PALETTE[i % len(PALETTE)], _MARKERS[i % len(_MARKERS)]
+        if len(rows) > 1:
+            elements.append(_el("polyline", class_="series", points=_coordinates((x(t), y(v)) for t, v, _ in rows),
+                                fill="none", stroke=colour, stroke_width=2))
+        elements += [shape(x(t), y(v), colour, label or f"{group}, {_when(t)}: {_fmt(v)}") for t, v, label in rows]
+        legend.append((_short(group, 18), colour))
+        described.append(f"{group}: " + ", ".join(f"{_when(t)} {_fmt(v)}" for t, v, _ in rows))
+    return elements + _legend(legend, box.right + 16, box.top), "; ".join(described)
+
+
+def _square(cx: float, cy: float, colour: str, tooltip: str) -> Markup:
+    return _el("rect", [_el("title", tooltip)], class_="marker", x=cx - 4, y=cy - 4, width=8, height=8, fill=colour)
+
+
+def _dot(cx: float, cy: float, colour: str, tooltip: str) -> Markup:
+    return _el("circle", [_el("title", tooltip)], class_="marker", cx=cx, cy=cy, r=3.5, fill=colour)
+
+
+_MARKERS = (_square, _dot)
+_DRAW = {"bar": _bar, "grouped_bar": _grouped_bar, "pie": _pie, "scatter": _scatter, "biplot": _biplot,
+         "timeline": _timeline}
 
 
 # Shared helpers: scales and ticks, axes, legends, shapes, numbers and text.
@@ -211,6 +272,26 @@ def _origin_axes(x: _Scale, y: _Scale, box: _Box) -> list[Markup]:
                       _el("text", "PC1", x=box.right + 6, y=y(0), dy="0.32em", font_weight="bold"),
                       _el("text", "PC2", x=x(0), y=box.top - 8, text_anchor="middle", font_weight="bold")],
                class_="origin-axes")]
+
+
+def _time_ticks(low: float, high: float) -> tuple[float, ...]:
+    """Ticks at whole hours or days (whichever gives 2 to 8 of them) from at or below `low` to at or above `high`,
+    in epoch seconds."""
+    if high <= low:
+        low, high = low - 1800, high + 1800
+    step = next((s for s in (300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 2 * 86400, 7 * 86400)
+                 if (high - low) / s <= 8), 30 * 86400)
+    first, last = math.floor(low / step), math.ceil(high / step)
+    return tuple(float(i * step) for i in range(first, last + 1))
+
+
+def _time_axis(x: _Scale, box: _Box) -> list[Markup]:
+    """Vertical grid lines at the time ticks, labelled with the day, or the time of day when they fall inside
+    one day."""
+    items = [item for tick in x.ticks for item in (
+        _el("line", x1=x(tick), y1=box.top, x2=x(tick), y2=box.bottom, stroke=GRID),
+        _el("text", _when(tick), x=x(tick), y=box.bottom + 16, text_anchor="middle"))]
+    return [_el("g", items, class_="x-axis")]
 
 
 def _legend(items: Sequence[tuple[str, str]], x: float, top: float) -> list[Markup]:
@@ -310,6 +391,17 @@ def _xml_text(text: str) -> str:
 
 def _coordinates(xy: Iterable[tuple[float, float]]) -> str:
     return " ".join(f"{_num(a)},{_num(b)}" for a, b in xy)
+
+
+def _epoch(text: str) -> float:
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _when(epoch: float) -> str:
+    """A time as a page shows it (UTC): the day at midnight, the time of day otherwise."""
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.strftime("%b %d") if (moment.hour, moment.minute) == (0, 0) else moment.strftime("%H:%M")
 
 
 def _number(text: str) -> float:

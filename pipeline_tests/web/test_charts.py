@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 import pytest
 from markupsafe import Markup
 
-from pipeline.survey.charts import render_chart
-from pipeline.survey.results import ChartPoint, QuestionResult
+from pipeline.survey.results import QuestionResult
+from pipeline.web.charts import ChartPoint, render_chart
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +27,7 @@ def result(plot_type: str, points: list[tuple[str, ...]], question: int = 1, tit
 
 def draw(plot_type: str, points: list[tuple[str, ...]], **kwargs) -> ET.Element:
     """The chart parsed as XML (fails unless well-formed)."""
-    markup = render_chart(result(plot_type, points, **kwargs))
+    markup = render_chart(result(plot_type, points, **kwargs).chart)
     assert isinstance(markup, Markup)
     return ET.fromstring(str(markup))
 
@@ -160,15 +160,32 @@ def test_biplot_draws_scores_and_loading_arrows_scaled_to_the_scores():
     assert {"A", "B", "C", "distance", "contracts", "PC1", "PC2"} <= set(texts(svg))
 
 
+def test_a_timeline_puts_each_series_on_one_time_axis_with_its_own_marker():
+    svg = draw("timeline", [("2026-11-29T00:00:00+00:00", "30", "batch"), ("2026-11-30T00:00:00+00:00", "20", "batch"),
+                            ("2026-11-30T12:00:00+00:00", "10", "speed"), ("2026-11-30T12:01:00+00:00", "5", "speed")])
+    squares, dots = find(svg, "rect", "marker"), find(svg, "circle", "marker")
+    assert (len(squares), len(dots)) == (2, 2)  # one shape per series, so they stay apart without colour
+    xs = [float(e.get("x")) + 4 for e in squares] + [float(e.get("cx")) for e in dots]
+    # x is linear in time: a day between the two batch points, 12 hours to the first speed point.
+    assert (xs[2] - xs[1]) / (xs[1] - xs[0]) == pytest.approx(0.5, abs=1e-3)
+    assert xs[3] > xs[2]
+    ys = [float(e.get("y")) + 4 for e in squares] + [float(e.get("cy")) for e in dots]
+    assert ys[0] < ys[1] < ys[2] < ys[3]  # 30, 20, 10, 5 from the top down
+    assert len(find(svg, "polyline", "series")) == 2
+    assert {"batch", "speed", "Nov 29", "Nov 30"} <= set(texts(svg))
+    assert svg.find(SVG + "desc").text == "batch: Nov 29 30, Nov 30 20; speed: 12:00 10, 12:01 5"
+
+
 @pytest.mark.parametrize("plot_type, point", [
     ("bar", (SCRIPT, "1")),
+    ("timeline", ("2026-11-30T12:00:00+00:00", "1", SCRIPT)),
     ("grouped_bar", (SCRIPT, "1", SCRIPT)),
     ("pie", (SCRIPT, "1")),
     ("biplot", ("1", "1", "score", SCRIPT)),
     ("biplot", ("1", "1", "loading", SCRIPT)),
 ])
 def test_texts_from_the_data_are_escaped(plot_type: str, point: tuple[str, ...]):
-    markup = str(render_chart(result(plot_type, [point], title=SCRIPT)))
+    markup = str(render_chart(result(plot_type, [point], title=SCRIPT).chart))
     assert "<script" not in markup and "&lt;script&gt;" in markup
     svg = ET.fromstring(markup)
     assert not [e for e in svg.iter() if e.tag.endswith("script")]
