@@ -128,10 +128,13 @@ def test_the_batches_of_one_stream_run_one_at_a_time_and_spark_runs_one_at_a_tim
     (tmp_path / "dagster.yaml").write_text((ROOT / "dagster.yaml").read_text())
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         config = instance.get_concurrency_config()
+        assert instance.run_coordinator.dequeue_interval_seconds == 1  # a queued run waits at most a second
     limits = config.run_queue_config.tag_concurrency_limits
-    deploy = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())["concurrency"]
+    deploy_config = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    deploy = deploy_config["concurrency"]
     assert deploy["runs"]["tag_concurrency_limits"] == limits  # the docker-compose stack queues the same way
     assert deploy["pools"] == {"granularity": "run", "default_limit": 1}
+    assert deploy_config["run_queue"] == {"dequeue_interval_seconds": 1}
 
     # The only tag limit: one run at a time per value of the tag pipeline/serial (Dagster's documented meaning of
     # applyLimitPerUniqueValue). So a run waits exactly for a running run with its own value of that tag.

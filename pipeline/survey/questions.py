@@ -10,6 +10,9 @@ Question 0 is the seed's only implemented chart (survey responses per country). 
 are hired) and 11 (multi-criteria evaluation) are not computable: the plan left them undefined. A question whose
 data cannot answer it (too few rows, a single campus, an outcome that never varies) raises ValueError naming the
 question and why, so that a result never holds NaN. Countries and campuses are shown uppercase.
+
+statsmodels, scipy and scikit-learn are imported by the questions that use them: this module is loaded with the
+code location, and loading them there cost every Dagster run about a second before it starts (bench/pages.py).
 """
 
 from __future__ import annotations
@@ -20,14 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy.stats import chi2, chi2_contingency, spearmanr
-from sklearn.cluster import KMeans
-from sklearn.decomposition import PCA
-from sklearn.ensemble import RandomForestRegressor
 
 from pipeline.survey.cleaning import COLUMNS as SURVEY_COLUMNS
-from pipeline.survey.results import ChartPoint, Coefficient, PlotType, QuestionResult
+from pipeline.survey.results import Coefficient, QuestionResult
+from pipeline.web.charts import ChartPoint, PlotType
 
 GRADE_BANDS = ("under 10", "10 to 14", "14 and over")  # question 1's bands of mean grades (out of 20)
 STOP_PREDICTORS = {"mean_grade": ("higher grades", "grades"), "absences": ("more absences", "absences"),
@@ -67,6 +66,8 @@ def q00_responses_per_country(records: pd.DataFrame, submissions: pd.DataFrame) 
 
 
 def q01_success_by_campus(records: pd.DataFrame, submissions: pd.DataFrame) -> QuestionResult:
+    from scipy.stats import chi2_contingency
+
     _require(1, len(records), "student records")
     tests = {}
     for country, rows in records.groupby("country"):
@@ -89,6 +90,9 @@ def q01_success_by_campus(records: pd.DataFrame, submissions: pd.DataFrame) -> Q
 
 
 def q02_who_stops(records: pd.DataFrame, submissions: pd.DataFrame) -> QuestionResult:
+    import statsmodels.api as sm
+    from scipy.stats import spearmanr
+
     _require(2, len(records), "student records")
     if constant := [c for c in ("has_stopped", *STOP_PREDICTORS) if records[c].nunique() < 2]:
         raise _error(2, f"{', '.join(constant)} do not vary: no correlation to measure")
@@ -124,6 +128,9 @@ def q03_students_by_country(records: pd.DataFrame, submissions: pd.DataFrame) ->
 
 
 def q04_campus_attendance(records: pd.DataFrame, submissions: pd.DataFrame) -> QuestionResult:
+    from sklearn.cluster import KMeans
+    from sklearn.ensemble import RandomForestRegressor
+
     _require(4, len(records), "student records")
     profile = _profile(records, "campus")
     if len(profile) < 4:
@@ -149,6 +156,8 @@ def q04_campus_attendance(records: pd.DataFrame, submissions: pd.DataFrame) -> Q
 
 
 def q05_fair_impact(records: pd.DataFrame, submissions: pd.DataFrame) -> QuestionResult:
+    from scipy.stats import chi2_contingency
+
     survey = _survey(submissions)
     survey = survey[survey["campus"].str.fullmatch(r"[a-f]_[a-f]", na=False) & survey["advertisement"].notna()]
     # The form's "websites" is the records' "website".
@@ -182,6 +191,9 @@ def q08_competitors(records: pd.DataFrame, submissions: pd.DataFrame) -> Questio
 
 
 def q09_pro_contracts_by_status(records: pd.DataFrame, submissions: pd.DataFrame) -> QuestionResult:
+    import statsmodels.api as sm
+    from scipy.stats import chi2
+
     survey = _survey(submissions)
     # A submission counts when the records tell its country's status.
     status_of = records.groupby("country")["country_status"].first()
@@ -211,6 +223,8 @@ def q09_pro_contracts_by_status(records: pd.DataFrame, submissions: pd.DataFrame
 
 
 def q10_contracts_forecast(records: pd.DataFrame, submissions: pd.DataFrame) -> QuestionResult:
+    import statsmodels.api as sm
+
     _require(10, len(records), "student records")
     design = np.column_stack([np.ones(len(records)), records[list(CONTRACT_PREDICTORS)].to_numpy(float)])
     if np.linalg.matrix_rank(design) < design.shape[1]:
@@ -397,6 +411,8 @@ def _pca(number: int, profile: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     """The first two principal components of the standardised profile: scores per row, loadings per variable
     (their correlation with the component) and the share of variance each explains. The first component is
     oriented so that more students is positive."""
+    from sklearn.decomposition import PCA
+
     z = _standardised(profile)
     if z.shape[1] < 2:
         raise _error(number, f"the profiles vary in {list(z.columns)} only; principal components need two")

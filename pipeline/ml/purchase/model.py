@@ -19,12 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xgboost as xgb
 
 from pipeline.ml.purchase.features import BASELINE_FEATURE, FEATURES, LABEL
+
+if TYPE_CHECKING:  # imported where it is used: the code location loads this module, and every run pays for it
+    import xgboost as xgb
 
 SEED_PARAMS: Mapping[str, object] = MappingProxyType({
     "max_depth": 5, "eta": 0.1, "gamma": 4, "min_child_weight": 6, "subsample": 0.8,
@@ -90,6 +93,8 @@ def split_by_user(pdf: pd.DataFrame, validation_share: float = 0.2,
 def train_xgboost(train_pdf: pd.DataFrame, valid_pdf: pd.DataFrame, params: Mapping[str, object] = SEED_PARAMS,
                   num_round: int = 500, early_stopping_rounds: int = 10) -> TrainResult:
     """Boost on train_pdf until the validation log loss has not improved for `early_stopping_rounds` rounds."""
+    import xgboost as xgb
+
     config = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
     start = time.perf_counter()
     names = list(FEATURES)
@@ -167,6 +172,8 @@ def save_model(booster: xgb.Booster, path: str | Path | None = None) -> bytes:
 
 def load_model(source: bytes | bytearray | str | Path) -> xgb.Booster:
     """A booster from JSON bytes (e.g. read from S3) or from a local file path."""
+    import xgboost as xgb
+
     raw = source if isinstance(source, (bytes, bytearray)) else Path(source).read_bytes()
     booster = xgb.Booster()
     booster.load_model(bytearray(raw))

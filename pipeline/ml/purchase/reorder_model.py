@@ -8,12 +8,12 @@ on the `purchase_features` stream (the newest record of a pair wins over its can
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from html import escape
 
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
-import xgboost as xgb
 
 from pipeline.events.landing import landed_ranges
 from pipeline.lake import Lake
@@ -22,6 +22,9 @@ from pipeline.ml.purchase.features import FEATURES, KEYS, LABEL
 from pipeline.ml.purchase.model import SEED_PARAMS, load_model, save_model, score, split_by_user, train_xgboost
 from pipeline.ml.purchase.orders import FEATURE_STREAM
 from pipeline.ml.streams import STAGED_ZONE, read_staged
+
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 MODEL = "purchase_xgboost"
 FEATURE_ZONE = ("features", "purchase")
