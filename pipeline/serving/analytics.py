@@ -1,32 +1,20 @@
 """The live analytics the API answers and the dashboard draws: the summary, recent activity, the engagement
 distribution, daily active users (batch days merged with speed windows), course popularity and realtime video
-engagement, each read from the serving tables by one function over a `Store`."""
+engagement, each read from the serving tables by one function over a `Store`. Where the tables hold nothing yet,
+a function says so with None or an empty list; the API answers that with a 404, the dashboard with "no data yet"."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Literal
 
-from fastapi import HTTPException
 from pydantic import BaseModel
 
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.store import Store
 
 SPEED_IDLE_AFTER = timedelta(minutes=10)  # no landing batch processed for this long: the speed layer is "idle"
-
-
-def not_found(what: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=what)
-
-
-async def found(store: Store, query: str, *params: Any, missing: str) -> list[dict]:
-    """The rows of a look-up by id, or a 404 saying what was not there."""
-    rows = await store.rows(query, *params)
-    if not rows:
-        raise not_found(missing)
-    return rows
 
 
 class Summary(BaseModel):
@@ -80,15 +68,16 @@ class VideoActivity(BaseModel):
     peak_unique_viewers: int
 
 
-async def summary(store: Store) -> Summary:
+async def summary(store: Store) -> Summary | None:
     """Courses and students with an enrolment (batch sync), the latest speed window's active users and the
     courses active in the hour before it. `speed_layer_status` says whether the speed layer is working, from
     `speed_refreshed_at` (when it last processed a landing batch, processing time): `healthy` if that was
     within the last 10 minutes, `idle` if not (no new events have landed, or the landing sensor is stopped),
     `no_data` if it never has. Event times play no part: a batch of events a few minutes old is healthy."""
-    row = (await found(store, "summary", tables.SUMMARY_ID,
-                       missing="no summary yet: the serving tables have not been synced and no events have "
-                               "landed"))[0]
+    rows = await store.rows("summary", tables.SUMMARY_ID)
+    if not rows:
+        return None
+    row = rows[0]
     refreshed = row.get("speed_refreshed_at")
     status = ("no_data" if refreshed is None else
               "healthy" if datetime.now(timezone.utc) - refreshed <= SPEED_IDLE_AFTER else "idle")
@@ -111,7 +100,7 @@ async def recent_activity(store: Store, hours: int) -> RecentActivity:
 
 async def engagement_distribution(store: Store) -> list[dict]:
     order = [level for level, _, _ in tables.ENGAGEMENT_LEVELS]
-    rows = await found(store, "engagement", missing="no engagement distribution yet: sync views/student_overview first")
+    rows = await store.rows("engagement")
     return sorted(rows, key=lambda r: order.index(r["category"]))
 
 

@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 from cassandra import DriverException, RequestExecutionException
 from cassandra.cluster import NoHostAvailable
-from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
@@ -36,7 +36,7 @@ from pipeline.events.validation import ValidationRules
 from pipeline.serving import analytics, ingest
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.analytics import (CoursePopularity, DauRow, EngagementLevel, RecentActivity, Summary,
-                                        VideoActivity, found)
+                                        VideoActivity)
 from pipeline.serving.api_keys import RateLimit
 from pipeline.serving.auth import AUTH_REFUSALS, KeyRing, caller
 from pipeline.serving.observability import mount_observability
@@ -53,6 +53,18 @@ from pipeline.web import pages as web_pages
 TextId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="An id as the events carry it.")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Hours = Annotated[int, Query(ge=1, le=48, description="How far back the speed windows go.")]
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=what)
+
+
+async def _found(store: Store, query: str, *params: Any, missing: str) -> list[dict]:
+    """The rows of a look-up by id, or a 404 saying what was not there."""
+    rows = await store.rows(query, *params)
+    if not rows:
+        raise _not_found(missing)
+    return rows
+
 
 # -- response shapes (the OpenAPI docs show them) ---------------------------------------------------------------
 
@@ -208,7 +220,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @read("/analytics/summary", tags=["analytics"], response_model=Summary, responses=NOT_FOUND,
           description=inspect.cleandoc(analytics.summary.__doc__))
     async def summary() -> Summary:
-        return await analytics.summary(store())
+        if (answer := await analytics.summary(store())) is None:
+            raise _not_found("no summary yet: the serving tables have not been synced and no events have landed")
+        return answer
 
     @read("/analytics/recent_activity", tags=["analytics"], response_model=RecentActivity)
     async def recent_activity(hours: Hours = 1) -> RecentActivity:
@@ -217,7 +231,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @read("/analytics/student_engagement_distribution", tags=["analytics"], response_model=list[EngagementLevel],
           responses=NOT_FOUND)
     async def engagement_distribution() -> list[dict]:
-        return await analytics.engagement_distribution(store())
+        if not (levels := await analytics.engagement_distribution(store())):
+            raise _not_found("no engagement distribution yet: sync views/student_overview first")
+        return levels
 
     @read("/analytics/dau", tags=["analytics"], response_model=list[DauRow],
           description=inspect.cleandoc(analytics.daily_active_users.__doc__))
@@ -241,12 +257,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @read("/analytics/course/{course_id}", tags=["analytics"], response_model=CourseOverview, responses=NOT_FOUND)
     async def course(course_id: TextId) -> dict:
-        return (await found(store(), "course", course_id, missing=f"no course {course_id!r} in course_overview"))[0]
+        return (await _found(store(), "course", course_id, missing=f"no course {course_id!r} in course_overview"))[0]
 
     @read("/analytics/course/{course_id}/students", tags=["analytics"], response_model=list[Enrollment],
              responses=NOT_FOUND)
     async def course_students(course_id: TextId, limit: Limit = 100) -> list[dict]:
-        return await found(store(), "course_students", course_id, limit,
+        return await _found(store(), "course_students", course_id, limit,
                             missing=f"no enrolments in course {course_id!r}")
 
     @read("/analytics/students", tags=["analytics"], response_model=list[StudentOverview])
@@ -256,25 +272,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @read("/analytics/student/{student_id}", tags=["analytics"], response_model=StudentOverview,
              responses=NOT_FOUND)
     async def student(student_id: TextId) -> dict:
-        return (await found(store(), "student", student_id,
+        return (await _found(store(), "student", student_id,
                              missing=f"no student {student_id!r} in student_overview"))[0]
 
     @read("/analytics/student/{student_id}/courses", tags=["analytics"], response_model=list[Enrollment],
              responses=NOT_FOUND)
     async def student_courses(student_id: TextId) -> list[dict]:
-        return await found(store(), "student_courses", student_id,
+        return await _found(store(), "student_courses", student_id,
                             missing=f"no enrolments of student {student_id!r}")
 
     @read("/analytics/student/{student_id}/course/{course_id}", tags=["analytics"], response_model=StudentCourse,
              responses=NOT_FOUND)
     async def student_course(student_id: TextId, course_id: TextId) -> dict:
-        return (await found(store(), "student_course", student_id, course_id,
+        return (await _found(store(), "student_course", student_id, course_id,
                              missing=f"no activity of student {student_id!r} in course {course_id!r}"))[0]
 
     # -- recommendations and predictions -----------------------------------------------------------------------
 
     async def top_n(query: str, table, user_id: int | str) -> Response:
-        rows = await found(store(), query, user_id, missing=f"no recommendations for user {user_id!r} in {table.name}")
+        rows = await _found(store(), query, user_id, missing=f"no recommendations for user {user_id!r} in {table.name}")
         # The hot path: JSON straight from the rows (the response model above documents it; validating it
         # again would cost a third of the request).
         items = [{"rank": r["rank"], "item_id": r[table.item_column], "score": r["score"],
@@ -295,7 +311,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @read("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction, responses=NOT_FOUND)
     async def purchase_prediction(user_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
                                   product_id: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict:
-        return (await found(store(), "prediction", user_id, product_id,
+        return (await _found(store(), "prediction", user_id, product_id,
                              missing=f"no prediction for user {user_id} and product {product_id}: the pair is not "
                                      f"a candidate (the user never bought the product) or has not been scored"))[0]
 

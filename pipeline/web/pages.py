@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -43,27 +43,21 @@ def _page(request: Request, template: str, status_code: int = 200, **context) ->
     return TEMPLATES.TemplateResponse(request, template, status_code=status_code, context=context)
 
 
-async def _optional(rows):
-    """The rows of an analytics look-up, or None where the tables hold nothing yet (its 404)."""
-    try:
-        return await rows
-    except HTTPException as missing:
-        if missing.status_code == 404:
-            return None
-        raise
-
-
 # -- learners and movie fans ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _ListPage:
     """What differs between the learner's page and the movie fan's: its path, the store's queries, the list's
-    template (which holds the action)."""
+    template (which holds the action), its heading, and how the pick page asks for an id."""
 
     path: str
     query: str
     users_query: str
     template: str
+    heading: str  # with {user_id}
+    title: str  # the pick page's
+    prompt: str
+    pattern: str  # an id, for the pick page's input
 
     async def region(self, request: Request, user_id: int | str) -> Markup:
         rows = await request.app.state.store.rows(self.query, user_id)
@@ -72,55 +66,43 @@ class _ListPage:
             "model_version": rows[0]["model_version"] if rows else None,
             "updated_at": max((r["updated_at"] for r in rows if r["updated_at"]), default=None)})
 
-    async def users(self, request: Request) -> list:
-        rows = await request.app.state.store.rows(self.users_query, USERS_OFFERED)
-        return sorted(row[next(iter(row))] for row in rows)
+    async def page(self, request: Request, user_id: int | str, done: str | None = None,
+                   problem: str | None = None, status_code: int = 200) -> HTMLResponse:
+        """The user's page: `done` says an action was recorded (the list then refreshes every second until it
+        changed), `problem` that it was not."""
+        pace = {"every": AFTER_ACTION_EVERY, "settle": LIST_EVERY} if done else {"every": LIST_EVERY, "settle": None}
+        return _page(request, "person.html", status_code=status_code, user_id=user_id, done=done, problem=problem,
+                     heading=self.heading.format(user_id=user_id), live=f"{self.path}/{user_id}/recommendations",
+                     **pace, region=await self.region(request, user_id))
 
-
-LEARNERS = _ListPage("/learners", "course_recs", "course_rec_users", "learner_list.html")
-MOVIE_FANS = _ListPage("/movie-fans", "movie_recs", "movie_rec_users", "movie_list.html")
-
-
-def _pick(person: _ListPage, title: str, prompt: str, pattern: str | None):
-    async def pick_user(request: Request, user_id: Annotated[str | None, Query()] = None) -> HTMLResponse:
+    async def pick(self, request: Request, user_id: Annotated[str | None, Query()] = None) -> HTMLResponse:
         """Which user? A GET form; an id given goes to that user's page."""
         if user_id:
-            return RedirectResponse(f"{person.path}/{user_id.strip()}", status_code=303)
-        return _page(request, "pick_user.html", title=title, prompt=prompt, pattern=pattern, path=person.path,
-                     users=await person.users(request))
-    return pick_user
+            return RedirectResponse(f"{self.path}/{quote(user_id.strip(), safe='')}", status_code=303)
+        rows = await request.app.state.store.rows(self.users_query, USERS_OFFERED)
+        return _page(request, "pick_user.html", title=self.title, prompt=self.prompt, pattern=self.pattern,
+                     path=self.path, users=sorted(row[next(iter(row))] for row in rows))
 
 
-def _pace(done: str | None) -> dict:
-    """How often the list refreshes: every second after an action, until it changed."""
-    return {"every": AFTER_ACTION_EVERY, "settle": LIST_EVERY} if done else {"every": LIST_EVERY, "settle": None}
-
-
-async def _learner(request: Request, user_id: str, done: str | None = None, problem: str | None = None,
-                   status_code: int = 200) -> HTMLResponse:
-    return _page(request, "person.html", status_code=status_code, user_id=user_id, done=done, problem=problem,
-                 heading=f"Courses recommended for learner {user_id}", live=f"/learners/{user_id}/recommendations",
-                 **_pace(done), region=await LEARNERS.region(request, user_id))
-
-
-async def _movie_fan(request: Request, user_id: int, done: str | None = None, problem: str | None = None,
-                     status_code: int = 200) -> HTMLResponse:
-    return _page(request, "person.html", status_code=status_code, user_id=user_id, done=done, problem=problem,
-                 heading=f"Top 10 movies for viewer {user_id}", live=f"/movie-fans/{user_id}/recommendations",
-                 **_pace(done), region=await MOVIE_FANS.region(request, user_id))
+LEARNERS = _ListPage("/learners", "course_recs", "course_rec_users", "learner_list.html",
+                     "Courses recommended for learner {user_id}", "Courses for a learner",
+                     "Learner id (U_ and digits)", ingest.LEARNER_ID.strip("^$"))
+MOVIE_FANS = _ListPage("/movie-fans", "movie_recs", "movie_rec_users", "movie_list.html",
+                       "Top 10 movies for viewer {user_id}", "Movies for a viewer", "Viewer id (a number)",
+                       "[0-9]{1,10}")
 
 
 async def learner_page(request: Request, user_id: LearnerId, enrolled: CourseId | None = None) -> HTMLResponse:
     """After an enrolment (`enrolled`), says it was recorded."""
     done = enrolled and f"Your enrolment in course {enrolled} was recorded."
-    return await _learner(request, user_id, done)
+    return await LEARNERS.page(request, user_id, done)
 
 
 async def movie_fan_page(request: Request, user_id: ViewerId, rated: Annotated[int | None, Query(ge=1)] = None,
                          rating: Annotated[float | None, Query(ge=0.5, le=5)] = None) -> HTMLResponse:
     """After a rating (`rated`, `rating`), says it was recorded."""
     done = rated and rating and f"Your rating of movie {rated} ({rating:g} of 5) was recorded."
-    return await _movie_fan(request, user_id, done)
+    return await MOVIE_FANS.page(request, user_id, done)
 
 
 async def learner_list(request: Request, user_id: LearnerId) -> HTMLResponse:
@@ -139,7 +121,7 @@ async def enrol(request: Request, user_id: LearnerId,
     except (ValidationError, HTTPException) as refused:
         raise HTTPException(422, f"not an enrolment: {refused}") from None
     except NotConfirmed as error:
-        return await _learner(request, user_id, problem=f"Your enrolment in course {course_id} was not recorded: "
+        return await LEARNERS.page(request, user_id, problem=f"Your enrolment in course {course_id} was not recorded: "
                                                         f"{error}. Please try again in a moment.", status_code=503)
     return RedirectResponse(f"/learners/{user_id}?{urlencode({'enrolled': course_id})}", status_code=303)
 
@@ -152,7 +134,7 @@ async def rate(request: Request, user_id: ViewerId, movie_id: Annotated[int, For
     except (ValidationError, HTTPException) as refused:
         raise HTTPException(422, f"not a rating: {refused}") from None
     except NotConfirmed as error:
-        return await _movie_fan(request, user_id, problem=f"Your rating of movie {movie_id} was not recorded: "
+        return await MOVIE_FANS.page(request, user_id, problem=f"Your rating of movie {movie_id} was not recorded: "
                                                           f"{error}. Please try again in a moment.", status_code=503)
     return RedirectResponse(f"/movie-fans/{user_id}?{urlencode({'rated': movie_id, 'rating': rating})}",
                             status_code=303)
@@ -163,9 +145,9 @@ async def rate(request: Request, user_id: ViewerId, movie_id: Annotated[int, For
 async def _panels(request: Request) -> Markup:
     store = request.app.state.store
     summary, recent, dau, popular, engagement, videos = await asyncio.gather(
-        _optional(analytics.summary(store)), analytics.recent_activity(store, 1),
-        analytics.daily_active_users(store, 7, 6), analytics.course_popularity(store, 10, 24),
-        _optional(analytics.engagement_distribution(store)), analytics.realtime_video(store, 10, 1))
+        analytics.summary(store), analytics.recent_activity(store, 1), analytics.daily_active_users(store, 7, 6),
+        analytics.course_popularity(store, 10, 24), analytics.engagement_distribution(store),
+        analytics.realtime_video(store, 10, 1))
     series = {"batch": "batch days", "speed": "speed windows"}
     when = {"batch": "the UTC day %b %d", "speed": "the minute from %H:%M"}
     charts = [
@@ -176,7 +158,7 @@ async def _panels(request: Request) -> Markup:
         Chart("chart-courses", "Course popularity: interactions in the last 24 hours", "bar",
               [ChartPoint(row["course_id"], str(row["interactions"])) for row in popular]),
         Chart("chart-engagement", "Students by engagement", "bar",
-              [ChartPoint(row["category"].replace("_", " "), str(row["students"])) for row in engagement or []]),
+              [ChartPoint(row["category"].replace("_", " "), str(row["students"])) for row in engagement]),
         Chart("chart-video", "Realtime video: views in the last hour", "bar",
               [ChartPoint(row["video_id"], str(row["views"])) for row in videos]),
     ]
@@ -196,10 +178,10 @@ async def dashboard_panels(request: Request) -> HTMLResponse:
 def mount_pages(app: FastAPI) -> None:
     """The pages on `app` (kept out of the OpenAPI schema: they answer HTML to people, not JSON to programs)."""
     routes = [
-        ("/learners", _pick(LEARNERS, "Courses for a learner", "Learner id (U_ and digits)", r"U_[0-9]{1,9}"), "GET"),
+        ("/learners", LEARNERS.pick, "GET"),
         ("/learners/{user_id}", learner_page, "GET"), ("/learners/{user_id}/recommendations", learner_list, "GET"),
         ("/learners/{user_id}", enrol, "POST"),
-        ("/movie-fans", _pick(MOVIE_FANS, "Movies for a viewer", "Viewer id (a number)", r"[0-9]{1,10}"), "GET"),
+        ("/movie-fans", MOVIE_FANS.pick, "GET"),
         ("/movie-fans/{user_id}", movie_fan_page, "GET"),
         ("/movie-fans/{user_id}/recommendations", movie_fan_list, "GET"), ("/movie-fans/{user_id}", rate, "POST"),
         ("/dashboard", dashboard, "GET"), ("/dashboard/panels", dashboard_panels, "GET"),

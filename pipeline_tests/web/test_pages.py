@@ -120,6 +120,8 @@ def test_the_pick_pages_offer_scored_users_and_go_to_the_one_asked_for(pages):
     assert re.findall(r'<a href="(/movie-fans/[^"]+)">', pages.get("/movie-fans").text) == ["/movie-fans/7"]
     asked = pages.get("/movie-fans", params={"user_id": " 7 "}, follow_redirects=False)
     assert asked.status_code == 303 and asked.headers["location"] == "/movie-fans/7"
+    odd = pages.get("/learners", params={"user_id": "../../docs"}, follow_redirects=False)
+    assert odd.headers["location"] == "/learners/..%2F..%2Fdocs"  # one path segment, whatever is typed
     empty = pages.get("/learners/U_404").text
     assert "No recommendations for learner U_404 yet" in empty
 
