@@ -2,14 +2,15 @@
 
 import dagster as dg
 
-from assets.csv_tables import build_cleaned_table
+from assets.csv_tables import build_cleaned_table, source_failure
 from assets.keys import cleaned_table_key, raw_source_key
 from assets.recommenders import build_recommender
 from pipeline.ml import mooc
+from pipeline.ml.csv_tables import SourceProblem
 from pipeline.ml.mooc_data import MoocSize, generate_mooc
 from pipeline.ml.recommendations import COURSES
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS
-from pipeline.ml.raw_sources import copy_or_generate
+from pipeline.ml.raw_sources import land_csv_source
 from resources import LakeResource, SourcesResource
 
 GROUP = "course_recs"
@@ -23,14 +24,19 @@ class MoocSource(dg.Config):
 
 @dg.asset(key=RAW, group_name=GROUP, kinds={"csv"},
           description="The MOOC source in the seed's layout: `raw/mooc/user.csv`, `course.csv`, `user_course.csv`, "
-                      "`course_map.csv`. Copied from MOOC_DIR when set; otherwise written by the seeded generator "
-                      "with the seed's shapes (power-law course popularity, topic-driven enrolment sequences, a few "
-                      "malformed and duplicate rows for the quarantine), scaled by MOOC_USERS.")
+                      "`course_map.csv`. Copied from MOOC_DIR when set (only `user_course.csv` is required; checked "
+                      "first: a copy that cannot train fails here with the file, column and rule); otherwise written "
+                      "by the seeded generator with the seed's shapes (power-law course popularity, topic-driven "
+                      "enrolment sequences, a few malformed and duplicate rows for the quarantine), scaled by "
+                      "MOOC_USERS.")
 def raw_mooc(context: dg.AssetExecutionContext, config: MoocSource, lake: LakeResource,
              sources: SourcesResource) -> dg.MaterializeResult:
     size = MoocSize.scaled(config.users or sources.mooc_users)
-    report = copy_or_generate(lake.get_lake(), mooc.SOURCE, [t.file_name for t in mooc.TABLES], sources.mooc_dir,
-                              lambda folder: generate_mooc(folder, size, seed=config.seed))
+    try:
+        report = land_csv_source(lake.get_lake(), mooc.SOURCE, mooc.TABLES, sources.mooc_dir, "MOOC_DIR",
+                                 lambda folder: generate_mooc(folder, size, seed=config.seed))
+    except SourceProblem as problem:
+        raise source_failure(problem) from problem
     if report is None:
         return dg.MaterializeResult(metadata={"source": f"MOOC copy in {sources.mooc_dir}"})
     context.log.info(f"generated {report}")
@@ -42,10 +48,8 @@ def raw_mooc(context: dg.AssetExecutionContext, config: MoocSource, lake: LakeRe
 
 cleaned_users = build_cleaned_table(mooc.USERS, mooc.SOURCE, RAW, GROUP)
 cleaned_courses = build_cleaned_table(mooc.COURSES, mooc.SOURCE, RAW, GROUP)
-cleaned_course_map = build_cleaned_table(mooc.COURSE_MAP, mooc.SOURCE, RAW, GROUP,
-                                         references=[("course_id", mooc.COURSES)])
-cleaned_enrolments = build_cleaned_table(mooc.ENROLMENTS, mooc.SOURCE, RAW, GROUP,
-                                         references=[("user_id", mooc.USERS), ("course_id", mooc.COURSES)])
+cleaned_course_map = build_cleaned_table(mooc.COURSE_MAP, mooc.SOURCE, RAW, GROUP)
+cleaned_enrolments = build_cleaned_table(mooc.ENROLMENTS, mooc.SOURCE, RAW, GROUP)
 
 recommender_assets, recommender_checks = build_recommender(
     COURSES, COURSE_RECOMMENDATIONS, GROUP,

@@ -1,19 +1,22 @@
 """Cleaned CSV tables (MovieLens, MOOC, orders): one asset per `CsvTable`, from one factory, with its checks."""
 
-from collections.abc import Sequence
-
 import dagster as dg
 
 from assets.keys import cleaned_table_key
 from assets.metadata import table_schema
-from pipeline.ml.csv_tables import CsvTable, clean_csv, read_cleaned
+from pipeline.ml.csv_tables import CsvTable, SourceProblem, clean_csv, read_cleaned
 from resources import SPARK_POOL, LakeResource, QualityResource, SparkResource
 
 
-def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: str,
-                        references: Sequence[tuple[str, CsvTable]] = (), optional: bool = False) -> dg.AssetsDefinition:
+def source_failure(problem: SourceProblem) -> dg.Failure:
+    """A raw-source asset's failure for a source that cannot train: the problem's message, file, column and rule."""
+    return dg.Failure(description=str(problem), metadata={"file": problem.file, "column": problem.column or "",
+                                                          "rule": problem.rule})
+
+
+def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: str) -> dg.AssetsDefinition:
     """`cleaned/<table>` from `raw/<source>/<file>`: typed, deduplicated on its key, bad rows in
-    `quarantine/<table>` with a reason. `references` are (column, table whose first column must contain it)."""
+    `quarantine/<table>` with a reason; `table.references` checked against the referenced tables a source has."""
     key = cleaned_table_key(table)
     checks = [
         dg.AssetCheckSpec("reconciles", asset=key,
@@ -25,21 +28,21 @@ def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: s
 
     @dg.asset(
         key=key,
-        deps=[raw, *[cleaned_table_key(t) for _, t in references]],
+        deps=[raw, *[cleaned_table_key(t) for _, t in table.references]],
         group_name=group,
         kinds={"spark", "parquet"}, pool=SPARK_POOL,
         description=(
             f"{table.description} Cleaned from `raw/{source}/{table.file_name}`: every field typed, one row per "
             f"({key_text}), rows that fail a rule in `quarantine/{table.name}/` with a reason (wrong_field_count, "
             f"missing_value, bad_type, out_of_range, unknown_reference) and their line number."
-            + (" Optional: a source without this file gives an empty table." if optional else "")
+            + (" Optional: a source without this file gives an empty table." if table.optional else "")
         ),
         metadata={"dagster/column_schema": table_schema(table.schema, dict(table.column_descriptions))},
         check_specs=checks,
     )
     def cleaned(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource, quality: QualityResource):
         session, the_lake = spark.get_session(), lake.get_lake()
-        if optional and not the_lake.is_file(*table.raw_parts(source)):
+        if table.optional and not the_lake.is_file(*table.raw_parts(source)):
             session.createDataFrame([], table.schema).write.mode("overwrite").parquet(
                 the_lake.uri(*table.cleaned_parts))
             context.log.info(f"raw/{source}/{table.file_name} is absent from this source: empty table")
@@ -47,7 +50,9 @@ def build_cleaned_table(table: CsvTable, source: str, raw: dg.AssetKey, group: s
             for spec in checks:
                 yield dg.AssetCheckResult(check_name=spec.name, passed=True, metadata={"rows": 0})
             return
-        refs = {column: read_cleaned(session, the_lake, ref) for column, ref in references}
+        # A reference to an optional table the source lacks is not checked (its table is empty).
+        refs = {column: read_cleaned(session, the_lake, ref) for column, ref in table.references
+                if the_lake.is_file(*ref.raw_parts(source))}
         result = clean_csv(session, the_lake, source, table, refs)
         context.log.info(f"{table.name}: {result.rows} rows -> {result.cleaned} cleaned, {result.duplicates} "
                          f"duplicates, quarantined {result.quarantined or 'none'}")

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.csv_tables import build_cleaned_table
+from assets.csv_tables import build_cleaned_table, source_failure
 from assets.keys import cleaned_table_key, model_key, raw_source_key
 from assets.recommenders import build_recommender
 from assets.model_serving import model_check
 from pipeline.ml import als, movielens, rating_model
+from pipeline.ml.csv_tables import SourceProblem
 from pipeline.ml.model_store import ModelStore, compare
 from pipeline.ml.recommendations import MOVIES
 from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS
@@ -21,21 +22,24 @@ RATING_MODEL = model_key(rating_model.MODEL)
 
 
 @dg.asset(key=RAW, group_name=GROUP, kinds={"csv"},
-          description="The MovieLens CSVs in the seed's layout (`raw/movielens/rating.csv`, `movie.csv`, `link.csv` "
-                      "when the release has it), copied from MOVIELENS_DIR or, by default, converted from the real "
-                      "100k release in DATA_CACHE_DIR (`make movielens` downloads it). Never committed: the licence forbids "
-                      "redistribution.")
+          description="The MovieLens CSVs in the seed's layout (`raw/movielens/rating.csv`, and `movie.csv`, "
+                      "`link.csv` when the release has them), copied from MOVIELENS_DIR (checked first: a copy that "
+                      "cannot train fails here with the file, column and rule) or, by default, converted from the "
+                      "real 100k release in DATA_CACHE_DIR (`make movielens` downloads it). Never committed: the "
+                      "licence forbids redistribution.")
 def raw_movielens(context: dg.AssetExecutionContext, lake: LakeResource, sources: SourcesResource) -> dg.MaterializeResult:
-    source = movielens.locate(sources.movielens_dir, Path(sources.data_cache_dir))
+    try:
+        source = movielens.locate(sources.movielens_dir, Path(sources.data_cache_dir))
+    except SourceProblem as problem:
+        raise source_failure(problem) from problem
     written = movielens.copy_to_raw(lake.get_lake(), source)
     context.log.info(f"{source.description}: {sorted(written)}")
     return dg.MaterializeResult(metadata={"source": source.description, "files": sorted(written)})
 
 
 cleaned_movies = build_cleaned_table(movielens.MOVIES, movielens.SOURCE, RAW, GROUP)
-cleaned_links = build_cleaned_table(movielens.LINKS, movielens.SOURCE, RAW, GROUP, optional=True)
-cleaned_ratings = build_cleaned_table(movielens.RATINGS, movielens.SOURCE, RAW, GROUP,
-                                      references=[("movieId", movielens.MOVIES)])
+cleaned_links = build_cleaned_table(movielens.LINKS, movielens.SOURCE, RAW, GROUP)
+cleaned_ratings = build_cleaned_table(movielens.RATINGS, movielens.SOURCE, RAW, GROUP)
 
 
 class TuningGrid(dg.Config):

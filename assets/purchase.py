@@ -5,18 +5,18 @@ from the `purchase_features` stream."""
 import dagster as dg
 from pyspark.sql import functions as F
 
-from assets.csv_tables import build_cleaned_table
+from assets.csv_tables import build_cleaned_table, source_failure
 from assets.keys import cassandra_table_key, cleaned_table_key, feature_key, model_key, raw_source_key, stream_key
 from assets.metadata import cql_schema, table_schema
 from assets.model_serving import model_check, not_worse_than_replaced, version_to_serve, write_result
 from assets.streams import ServingRefresh, build_stream_asset
-from pipeline.ml.csv_tables import read_cleaned
+from pipeline.ml.csv_tables import SourceProblem, read_cleaned
 from pipeline.ml.model_store import Comparison
 from pipeline.ml.purchase import orders, reorder_model
 from pipeline.ml.purchase.features import FEATURE_STEPS, KEYS, LABEL, FeatureStep
 from pipeline.ml.purchase.generator import OrdersSize, generate_orders
 from pipeline.ml.purchase.model import SEED_PARAMS
-from pipeline.ml.raw_sources import copy_or_generate
+from pipeline.ml.raw_sources import land_csv_source
 from pipeline.serving import predictions
 from resources import SPARK_POOL, CassandraResource, LakeResource, QualityResource, SourcesResource, SparkResource
 
@@ -35,17 +35,20 @@ class OrdersSource(dg.Config):
 
 @dg.asset(key=RAW, group_name=GROUP, kinds={"csv"},
           description="The order history in the seed's (Instacart) layout: `raw/orders/orders.csv`, "
-                      "`order_products__prior.csv`, `order_products__train.csv`, `products.csv`. Copied from "
-                      "ORDERS_DIR when set; otherwise written by the seeded generator (habitual products, basket "
+                      "`order_products__prior.csv`, `order_products__train.csv`, `products.csv` (optional). Copied "
+                      "from ORDERS_DIR when set (checked first: a copy that cannot train fails here with the file, "
+                      "column and rule); otherwise written by the seeded generator (habitual products, basket "
                       "sizes, order gaps, day-of-week and hour patterns, eval_set prior/train/test), scaled by "
                       "ORDERS_USERS, with a few malformed order rows for the quarantine.")
 def raw_orders(context: dg.AssetExecutionContext, config: OrdersSource, lake: LakeResource,
                sources: SourcesResource) -> dg.MaterializeResult:
     size = OrdersSize.scaled(config.users or sources.orders_users)
-    report = copy_or_generate(lake.get_lake(), orders.SOURCE, [t.file_name for t in orders.TABLES],
-                              sources.orders_dir,
-                              lambda folder: generate_orders(folder, size, seed=config.seed,
-                                                             malformed_share=config.malformed_share))
+    try:
+        report = land_csv_source(lake.get_lake(), orders.SOURCE, orders.TABLES, sources.orders_dir, "ORDERS_DIR",
+                                 lambda folder: generate_orders(folder, size, seed=config.seed,
+                                                                malformed_share=config.malformed_share))
+    except SourceProblem as problem:
+        raise source_failure(problem) from problem
     if report is None:
         return dg.MaterializeResult(metadata={"source": f"order history copy in {sources.orders_dir}"})
     context.log.info(f"generated {size}: {report.rows}")
@@ -58,10 +61,8 @@ def raw_orders(context: dg.AssetExecutionContext, config: OrdersSource, lake: La
 
 cleaned_products = build_cleaned_table(orders.PRODUCTS, orders.SOURCE, RAW, GROUP)
 cleaned_orders = build_cleaned_table(orders.ORDERS, orders.SOURCE, RAW, GROUP)
-cleaned_prior_lines = build_cleaned_table(orders.PRIOR_LINES, orders.SOURCE, RAW, GROUP,
-                                          references=[("order_id", orders.ORDERS), ("product_id", orders.PRODUCTS)])
-cleaned_train_lines = build_cleaned_table(orders.TRAIN_LINES, orders.SOURCE, RAW, GROUP,
-                                          references=[("order_id", orders.ORDERS), ("product_id", orders.PRODUCTS)])
+cleaned_prior_lines = build_cleaned_table(orders.PRIOR_LINES, orders.SOURCE, RAW, GROUP)
+cleaned_train_lines = build_cleaned_table(orders.TRAIN_LINES, orders.SOURCE, RAW, GROUP)
 
 
 def _input_key(name: str) -> dg.AssetKey:

@@ -175,13 +175,15 @@ class Settings(BaseSettings):
                                                   "(CORS); empty: none besides the API's own pages")
 
     # Recommenders and purchase prediction
-    movielens_dir: str | None = Field(None, description="a MovieLens copy in the seed's layout; unset: the 100k "
+    movielens_dir: str | None = Field(None, description="a MovieLens copy in the seed's layout: rating.csv or "
+                                                        "ratings.csv (movie.csv, link.csv optional); unset: the 100k "
                                                         "release in DATA_CACHE_DIR")
-    mooc_dir: str | None = Field(None, description="a real MOOC copy (user, course, user_course, course_map CSVs); "
-                                                   "unset: the seeded generator")
+    mooc_dir: str | None = Field(None, description="a real MOOC copy: user_course.csv (user.csv, course.csv, "
+                                                   "course_map.csv optional); unset: the seeded generator")
     mooc_users: Positive = Field(10_000, description="learners the MOOC generator writes (the seed: 99,970)")
-    orders_dir: str | None = Field(None, description="a real order history in the Instacart layout; unset: the "
-                                                     "seeded generator")
+    orders_dir: str | None = Field(None, description="a real order history in the Instacart layout: orders.csv, "
+                                                     "order_products__prior.csv, order_products__train.csv "
+                                                     "(products.csv optional); unset: the seeded generator")
     orders_users: Positive = Field(5_000, description="users the order generator writes (Instacart: 206,209)")
     students_dir: str | None = Field(None, description="the school's student records (students.csv: grades, "
                                                        "absences, dropouts, hiring, competitors); unset: the seeded "

@@ -2,8 +2,8 @@
 
 The licence of MovieLens forbids redistribution, so nothing here ships data. `MOVIELENS_DIR` points at a
 copy in the seed's layout (the Kaggle 20M release: `rating.csv`, `movie.csv`, `link.csv`; grouplens.org's
-`ratings.csv`, `movies.csv`, `links.csv` are accepted too). Without it, the real 100k release is read from
-`<DATA_CACHE_DIR>/ml-100k`, which `fetch_100k` (`make movielens`, part of `make setup`) fills with the files
+`ratings.csv`, `movies.csv`, `links.csv` are accepted too; only the ratings are needed). Without it, the real
+100k release is read from `<DATA_CACHE_DIR>/ml-100k`, which `fetch_100k` (`make movielens`, part of `make setup`) fills with the files
 bundled in the recbole 1.2.1 wheel (`recbole/dataset_example/ml-100k/`, recbole's tab-separated atomic
 files): the wheel is downloaded and only those files are extracted; recbole is never installed or imported.
 Either way the raw zone holds `raw/movielens/{rating,movie,link}.csv` in the seed's layout.
@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from pipeline.lake import Lake
 from pipeline.ml.csv_tables import Column, CsvTable
+from pipeline.ml.raw_sources import check_source, remove_raw
 from pipeline.ml.streams import InteractionStream
 
 SOURCE = "movielens"
@@ -37,32 +38,36 @@ FOLDER_100K = "ml-100k"  # below the data cache directory
 FILES_100K = ("ml-100k.inter", "ml-100k.item")  # the ratings and the movies; the others are extracted too
 DEFAULT_CACHE_DIR = Path(".cache")  # DATA_CACHE_DIR's default, relative to the working directory
 
+MOVIES = CsvTable(
+    name="movielens/movies",
+    file_name="movie.csv",
+    columns=(Column("movieId", "int", aliases=("movie_id",)), Column("title", "string"),
+             Column("genres", "string", required=False)),
+    key=("movieId",),
+    optional=True,  # titles and genres only label the recommendations
+    description="MovieLens movies: title (with year) and pipe-separated genres.",
+)
 RATINGS = CsvTable(
     name="movielens/ratings",
     file_name="rating.csv",
     columns=(
-        Column("userId", "int"),
-        Column("movieId", "int"),
+        Column("userId", "int", aliases=("user_id",)),
+        Column("movieId", "int", aliases=("movie_id",)),
         Column("rating", "double", between=(0.5, 5.0)),
         Column("timestamp", "timestamp"),
     ),
     key=("userId", "movieId"),
     latest_by="timestamp",  # a user who re-rates a movie means the newer rating
+    references=(("movieId", MOVIES),),
     description="MovieLens ratings, one per (user, movie): the latest when a movie was rated twice.",
-)
-MOVIES = CsvTable(
-    name="movielens/movies",
-    file_name="movie.csv",
-    columns=(Column("movieId", "int"), Column("title", "string"), Column("genres", "string", required=False)),
-    key=("movieId",),
-    description="MovieLens movies: title (with year) and pipe-separated genres.",
 )
 LINKS = CsvTable(
     name="movielens/links",
     file_name="link.csv",
-    columns=(Column("movieId", "int"), Column("imdbId", "int", required=False),
+    columns=(Column("movieId", "int", aliases=("movie_id",)), Column("imdbId", "int", required=False),
              Column("tmdbId", "int", required=False)),
     key=("movieId",),
+    optional=True,
     description="MovieLens links to IMDb and TMDb ids (absent from the 100k release).",
 )
 TABLES = (RATINGS, MOVIES, LINKS)
@@ -143,7 +148,8 @@ def fetch_100k(cache_dir: Path, progress: Callable[[str], None] | None = print) 
 
 
 def locate(movielens_dir: str | None, cache_dir: Path | str = DEFAULT_CACHE_DIR) -> MovieLensSource:
-    """The copy to read: `movielens_dir` if given, else the 100k release in `<cache_dir>/ml-100k` (`fetch_100k`)."""
+    """The copy to read: `movielens_dir` if given (checked by `check_source`: it needs a rating file, the movie and
+    link files are optional), else the 100k release in `<cache_dir>/ml-100k` (`fetch_100k`)."""
     if movielens_dir:
         folder = Path(movielens_dir)
         files = {}
@@ -152,16 +158,13 @@ def locate(movielens_dir: str | None, cache_dir: Path | str = DEFAULT_CACHE_DIR)
                 if candidate.is_file():
                     files[name] = candidate
                     break
-        missing = [n for n in ("rating.csv", "movie.csv") if n not in files]
-        if missing:
-            raise MovieLensNotFound(f"MOVIELENS_DIR={folder} has no {' or '.join(missing)} "
-                                    f"(expected the seed's layout: rating.csv, movie.csv, optional link.csv)")
+        check_source(folder, files, TABLES, "MOVIELENS_DIR")
         return MovieLensSource(f"MovieLens copy in {folder}", files)
     folder = Path(cache_dir) / FOLDER_100K
     if not _has_100k(folder):
         raise MovieLensNotFound(
             f"no MovieLens copy: {folder} does not hold the 100k release. Either set MOVIELENS_DIR to a folder "
-            f"with rating.csv and movie.csv (the seed's layout), or download the 100k release there with "
+            f"with rating.csv (the seed's layout), or download the 100k release there with "
             f"`make movielens` (make setup does it)"
         )
     return MovieLensSource(f"MovieLens 100k ({folder})",
@@ -183,8 +186,10 @@ def _recbole_frames(source: MovieLensSource) -> dict[str, pd.DataFrame]:
 
 
 def copy_to_raw(lake: Lake, source: MovieLensSource) -> dict[str, str]:
-    """Copy (or convert) the source files to `raw/movielens/`; returns raw file name -> lake path."""
+    """Copy (or convert) the source files to `raw/movielens/` (removing the raw files of tables the source lacks);
+    returns raw file name -> lake path."""
     frames = _recbole_frames(source) if source.recbole else {}
+    remove_raw(lake, SOURCE, [t.file_name for t in TABLES if t.file_name not in source.files])
     return {name: lake.write_file(frames[name].to_csv(index=False).encode() if name in frames else path,
                                   "raw", SOURCE, name)
             for name, path in source.files.items()}

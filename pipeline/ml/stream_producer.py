@@ -46,7 +46,7 @@ def rating_messages(lake: Lake, count: int, seed: int = 42, users: list[int] | N
     rounded to 0.1, timestamp now (epoch seconds)."""
     rng = np.random.default_rng(seed)
     user_pool = np.asarray(users) if users else _column(lake, movielens.RATINGS, "userId")
-    movies = _column(lake, movielens.MOVIES, "movieId")
+    movies = _column(lake, movielens.RATINGS, "movieId")  # the catalogue is optional: the rated movies
     bad = _malformed_slots(count, malformed_share, rng)
     now = int(time.time())
     messages = []
@@ -64,8 +64,9 @@ def enrolment_messages(lake: Lake, count: int, seed: int = 42, users: list[str] 
                        malformed_share: float = 0.0) -> list[Message]:
     """The seed's topic format: key = user id, value = course id, plain strings."""
     rng = np.random.default_rng(seed)
-    user_pool = np.asarray(users) if users else _column(lake, mooc.USERS, "user_id")
-    courses = _column(lake, mooc.COURSES, "course_id")
+    # From the enrolments: the learner and course tables are optional.
+    user_pool = np.asarray(users) if users else _column(lake, mooc.ENROLMENTS, "user_id")
+    courses = _column(lake, mooc.ENROLMENTS, "course_id")
     bad = _malformed_slots(count, malformed_share, rng)
     return [BAD_ENROLMENTS[i % len(BAD_ENROLMENTS)] if i in bad
             else (str(rng.choice(user_pool)).encode(), str(rng.choice(courses)).encode()) for i in range(count)]

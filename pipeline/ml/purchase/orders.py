@@ -25,7 +25,7 @@ ORDERS = CsvTable(
     columns=(
         Column("order_id", "int"),
         Column("user_id", "int"),
-        Column("eval_set", "string"),
+        Column("eval_set", "string", needed_value="train"),  # the labels come from the train orders
         Column("order_number", "int", between=(1, 1000)),
         Column("order_dow", "int", between=(0, 6)),
         Column("order_hour_of_day", "int", between=(0, 23)),
@@ -34,25 +34,6 @@ ORDERS = CsvTable(
     key=("order_id",),
     description="Orders: each user's history, `prior` orders then one `train` or `test` order "
                 "(days_since_prior_order is null for a user's first order).",
-)
-PRIOR_LINES = CsvTable(
-    name="orders/order_products__prior",
-    file_name="order_products__prior.csv",
-    columns=(
-        Column("order_id", "int"),
-        Column("product_id", "int"),
-        Column("add_to_cart_order", "int", between=(1, 1000)),
-        Column("reordered", "int", between=(0, 1)),
-    ),
-    key=("order_id", "product_id"),
-    description="Products of the prior orders, in cart order; reordered = 1 when the user bought it before.",
-)
-TRAIN_LINES = CsvTable(
-    name="orders/order_products__train",
-    file_name="order_products__train.csv",
-    columns=PRIOR_LINES.columns,
-    key=PRIOR_LINES.key,
-    description="Products of the train orders: the label source (a candidate bought again has reordered = 1).",
 )
 PRODUCTS = CsvTable(
     name="orders/products",
@@ -64,7 +45,29 @@ PRODUCTS = CsvTable(
         Column("department_id", "int", required=False),
     ),
     key=("product_id",),
+    optional=True,  # no feature reads the catalogue
     description="Product catalogue: name, aisle and department.",
+)
+PRIOR_LINES = CsvTable(
+    name="orders/order_products__prior",
+    file_name="order_products__prior.csv",
+    columns=(
+        Column("order_id", "int"),
+        Column("product_id", "int"),
+        Column("add_to_cart_order", "int", between=(1, 1000)),
+        Column("reordered", "int", between=(0, 1)),
+    ),
+    key=("order_id", "product_id"),
+    references=(("order_id", ORDERS), ("product_id", PRODUCTS)),
+    description="Products of the prior orders, in cart order; reordered = 1 when the user bought it before.",
+)
+TRAIN_LINES = CsvTable(
+    name="orders/order_products__train",
+    file_name="order_products__train.csv",
+    columns=PRIOR_LINES.columns,
+    key=PRIOR_LINES.key,
+    references=PRIOR_LINES.references,
+    description="Products of the train orders: the label source (a candidate bought again has reordered = 1).",
 )
 TABLES = (ORDERS, PRIOR_LINES, TRAIN_LINES, PRODUCTS)
 
