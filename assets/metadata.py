@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import dagster as dg
 from pyspark.sql import types as T
 
@@ -49,3 +51,10 @@ def cql_schema(table: CassandraTable) -> dg.TableSchema:
                        constraints=dg.TableColumnConstraints(nullable=name not in table.key))
         for name, cql_type in table.columns
     ])
+
+
+def svg_image(svg: str, caption: str) -> dg.MetadataValue:
+    """An SVG chart shown as an image in the Dagster UI: markdown with the picture inlined as a data URI (the UI
+    allows `data:` sources for images; an image cannot run the SVG's scripts)."""
+    data = base64.b64encode(svg.encode()).decode()
+    return dg.MetadataValue.md(f"![{caption}](data:image/svg+xml;base64,{data})")

@@ -39,12 +39,12 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
         description=(
             f"Implicit-feedback ALS ranking model for {rec.name} (confidence 1 + alpha·rating), trained on every "
             f"interaction (the cleaned table plus the `{rec.stream.topic}` stream). Evaluated first on a split ("
-            + ("random 80/20 by a hash of (user, item) with seed 42: precision@10, NDCG@10 and MAP@10 of the "
-               "top-10 lists, seen items excluded, against the held-out items"
-               if rec.evaluation == "held_out_20" else
-               "leave-last-out: each user's latest enrolment ranked among 100 sampled unseen courses: Hit@10 "
-               "and NDCG@10, the seed's protocol")
-            + "), with a popularity baseline beside every metric. Saved as `models/"
+            + ("random 80/20 by a hash of (user, item) with seed 42"
+               if rec.evaluation == "held_out_20" else "leave-last-out: each user's latest enrolment held out")
+            + ") in two ways, each beside a popularity baseline on the same users: full ranking (each user's top "
+            "10 among every item not seen in training, against the held-out items: precision@10, NDCG@10, the "
+            "primary metric, and MAP@10) and the seed's sampled protocol (the latest held-out item ranked among "
+            f"100 sampled unseen items: `sampled_hit_at_10`, `sampled_ndcg_at_10`). Saved as `models/"
             f"{rec.model}/<version>/` (Spark model, popularity, card.json)."
         ),
     )
@@ -55,7 +55,8 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
         card = train_ranking(spark.get_session(), lake.get_lake(), rec, params, context.log.info)
         return dg.MaterializeResult(metadata={
             "version": card["version"], **{f"model/{k}": v for k, v in card["metrics"].items()},
-            **{f"baseline/{k}": v for k, v in card["baseline"].items()}, "params": card["params"],
+            **{f"baseline/{k}": v for k, v in card["baseline"].items()},
+            "metrics": dg.MetadataValue.md(_metrics_table(card)), "params": card["params"],
             "data": card["data"], "replaces": card["replaces"] or "nothing (first version)",
         })
 
@@ -96,6 +97,13 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
         return write_result(mode, version, report, target.qualified)
 
     return [build_stream_asset(rec.stream, group), model_asset, serving_asset], [model_check(model, rec.model)]
+
+
+def _metrics_table(card: dict) -> str:
+    """Model beside popularity, full ranking and sampled, one row per metric."""
+    rows = [f"| {'sampled' if name.startswith('sampled_') else 'full'} | {name.removeprefix('sampled_')} | "
+            f"{value:.4f} | {card['baseline'][name]:.4f} |" for name, value in card["metrics"].items()]
+    return "| ranking | metric | model | popularity |\n|---|---|---|---|\n" + "\n".join(rows)
 
 
 def _batch_users(lake, rec: Recommender, ranges: list[OffsetRange]) -> list[int]:

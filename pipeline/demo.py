@@ -96,9 +96,14 @@ def recommenders(demo: Demo) -> None:
     demo.results.append(training)
     if not training.success:
         return
-    for store in (ModelStore(lake, RATING_MODEL), MOVIES.store(lake), COURSES.store(lake)):
+    ratings = ModelStore(lake, RATING_MODEL)
+    card = ratings.card(ratings.latest())
+    print(f"  {RATING_MODEL} {card['version']}: on the same {card['data']['test']:,} test rows, RMSE / MAE")
+    for name, errors in {"model": card["metrics"], **card["components"], **card["baselines"]}.items():
+        print(f"    {name:<12} {errors['rmse']:.4f} / {errors['mae']:.4f}")
+    for store in (MOVIES.store(lake), COURSES.store(lake)):
         card = store.card(store.latest())
-        pairs = ", ".join(f"{k} {v:.3f} (baseline {card['baseline'][k]:.3f})" for k, v in card["metrics"].items())
+        pairs = ", ".join(f"{k} {v:.3f} (popularity {card['baseline'][k]:.3f})" for k, v in card["metrics"].items())
         print(f"  {store.model} {card['version']}: {pairs}")
     watched_user = 1
     with cassandra.session() as session:

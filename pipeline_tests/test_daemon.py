@@ -25,13 +25,13 @@ from pipeline.kafka import client_config
 from pipeline.services.dagster_dev import DagsterDev, get_json, pipeline_serve
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.topics import recreate_topics
+from pipeline_tests.ui import LOCATION, finished, launch_materialisation
 from resources import SPARK_POOL
 
 pytestmark = [pytest.mark.services, pytest.mark.daemon]
 
 KEYSPACE, RECO_KEYSPACE = "university_analytics_daemon", "reco_daemon"
 SOURCE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # the original producer's local time (EVENTS_SOURCE_TIMEZONE)
-LOCATION = {"repositoryLocationName": "learning_platform", "repositoryName": "__repository__"}
 TOPIC = {"AUTH": "auth_topic", "VIDEO": "video_topic", "COURSE": "course_topic"}
 
 
@@ -212,42 +212,12 @@ def test_the_empty_days_before_the_first_event_are_empty_partitions_not_missing_
     assert rows(record) == 0 and not record.run_id
 
 
-LAUNCH = """
-mutation LaunchPipelineExecution($executionParams: ExecutionParams!) {
-  launchPipelineExecution(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on InvalidSubsetError { message }
-  }
-}"""
-
-RUN = """
-query RunStatus($runId: ID!) {
-  runOrError(runId: $runId) { __typename ... on Run { status } }
-}"""
-
-
-def run_status(dagster_dev: DagsterDev, run_id: str) -> str:
-    return dagster_dev.graphql(RUN, {"runId": run_id})["runOrError"]["status"]
-
-
-def finished(dagster_dev: DagsterDev, run_id: str) -> str | None:
-    status = run_status(dagster_dev, run_id)
-    return status if status in ("SUCCESS", "FAILURE", "CANCELED") else None
-
-
 def test_a_materialisation_launched_as_the_ui_does_runs_its_spark_steps_in_one_process(dagster_dev, instance):
     keys = [["views", "video_popularity"], ["views", "course_overview"]]
     # The UI's Materialize selects the assets and their checks.
     checks = [{"assetKey": {"path": c.asset_key.path}, "name": c.name}
               for c in defs.resolve_asset_graph().asset_check_keys if c.asset_key.path in keys]
-    launched = dagster_dev.graphql(LAUNCH, {"executionParams": {
-        "selector": {**LOCATION, "pipelineName": "__ASSET_JOB", "assetSelection": [{"path": k} for k in keys],
-                     "assetCheckSelection": checks},
-        "mode": "default", "executionMetadata": {"tags": []}, "runConfigData": "{}"}})["launchPipelineExecution"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
+    run_id = launch_materialisation(dagster_dev, keys, checks)
     assert dagster_dev.wait_for(lambda: finished(dagster_dev, run_id), "the launched run did not finish", 600,
                                 interval=2) == "SUCCESS"
     steps = [e for e in instance.all_logs(run_id) if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]

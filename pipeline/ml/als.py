@@ -13,10 +13,9 @@ top-N list leaves out what the user has already rated or taken.
 
 from __future__ import annotations
 
-import itertools
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -93,26 +92,25 @@ def fit(train: DataFrame, params: AlsParams, cols: Columns) -> ALSModel:
     return params.estimator(cols, _blocks(train)).fit(train)
 
 
-def rmse(model: ALSModel | Sequence[ALSModel], test: DataFrame, cols: Columns,
-         scale: tuple[float, float] | None = None) -> float:
-    """RMSE on the test rows whose user and item the model knows (cold start "drop", as the seed), with the
-    predictions clipped to the rating `scale` when given (a 5.3 for a 5-star scale is certainly wrong). Given
-    several models (fitted on the same data), their mean prediction is scored."""
-    models = [model] if isinstance(model, ALSModel) else list(model)
-    predictions = models[0].transform(test)
-    if len(models) > 1:
-        keys = [cols.user, cols.item]
-        others = [m.transform(test).select(*keys, F.col("prediction").alias(f"_p{i}")) for i, m in enumerate(models[1:])]
-        for other in others:
-            predictions = predictions.join(other, keys)
-        predictions = predictions.withColumn(
-            "prediction", sum((F.col(c) for c in ["prediction", *(f"_p{i}" for i in range(len(others)))]),
-                              F.lit(0.0)) / len(models))
-    if scale:
-        predictions = predictions.withColumn("prediction", F.least(F.greatest("prediction", F.lit(scale[0])),
-                                                                   F.lit(scale[1])))
+def rmse(model: ALSModel, test: DataFrame, cols: Columns) -> float:
+    """RMSE on the test rows whose user and item the model knows (cold start "drop"): the cross-validation score,
+    which compares parameter sets with each other, never with a baseline."""
     evaluator = RegressionEvaluator(metricName="rmse", labelCol=cols.rating, predictionCol="prediction")
-    return float(evaluator.evaluate(predictions))
+    return float(evaluator.evaluate(model.transform(test)))
+
+
+def mean_prediction(models: Sequence[ALSModel], rows: DataFrame, cols: Columns) -> pd.DataFrame:
+    """(user, item, prediction) for every row of `rows`: the mean prediction of `models` (fitted on the same data),
+    NaN where they do not know the user or the item."""
+    keys = [cols.user, cols.item]
+    pairs = rows.select(*keys)
+    predictions = None
+    for i, model in enumerate(models):
+        scored = model.copy().setColdStartStrategy("nan").transform(pairs)
+        scored = scored.select(*keys, F.col("prediction").cast("double").alias(f"_p{i}"))
+        predictions = scored if predictions is None else predictions.join(scored, keys)
+    mean = sum((F.col(f"_p{i}") for i in range(len(models))), F.lit(0.0)) / len(models)
+    return predictions.select(*keys, mean.alias("prediction")).toPandas()
 
 
 @dataclass(frozen=True)
@@ -122,17 +120,17 @@ class TuningRow:
     rmse_std: float
 
 
-def tune(train: DataFrame, base: AlsParams, grid: dict[str, Sequence], cols: Columns, folds: int = 3,
-         parallelism: int = 2) -> list[TuningRow]:
-    """K-fold cross-validation (RMSE) of every combination of `grid` (AlsParams field -> values), best first.
+def cross_validate(train: DataFrame, candidates: Sequence[AlsParams], cols: Columns, folds: int = 3,
+                   parallelism: int = 2) -> list[TuningRow]:
+    """K-fold cross-validated RMSE of each candidate, in the order given.
 
     Folds come from a hash of (user, item, seed), like `hash_split`, so the choice does not change with the
-    data's partitioning (Spark's CrossValidator draws folds per partition). Combinations run `parallelism`
-    at a time, each a Spark job of its own.
+    data's partitioning (Spark's CrossValidator draws folds per partition). Candidates run `parallelism` at a
+    time, each a Spark job of its own.
     """
-    bucket = F.pmod(F.xxhash64(F.col(cols.user), F.col(cols.item), F.lit(base.seed + 1)), F.lit(folds))
+    seed = candidates[0].seed if candidates else 42
+    bucket = F.pmod(F.xxhash64(F.col(cols.user), F.col(cols.item), F.lit(seed + 1)), F.lit(folds))
     data = train.withColumn("_fold", bucket).persist()
-    combos = [replace(base, **dict(zip(grid, values, strict=True))) for values in itertools.product(*grid.values())]
 
     def score(params: AlsParams) -> TuningRow:
         errors = []
@@ -143,14 +141,9 @@ def tune(train: DataFrame, base: AlsParams, grid: dict[str, Sequence], cols: Col
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-            rows = list(pool.map(score, combos))
+            return list(pool.map(score, candidates))
     finally:
         data.unpersist()
-    return sorted(rows, key=lambda r: r.rmse)
-
-
-def grid_size(grid: dict[str, Sequence]) -> int:
-    return len(list(itertools.product(*grid.values())))
 
 
 # ---- scoring -------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A card holds what a reader needs to trust a version: parameters, data sizes, metrics beside their baselines,
 the primary metric and its direction, and the version it replaces (the one serving when it was trained) with
-that version's primary metric. `models/<model>/serving.json` names the version the serving tables were last
-written from: only a version that is not worse than the one it replaces gets there (`promote`).
+that version's primary metric, when both were measured by the same `protocol`. `models/<model>/serving.json`
+names the version the serving tables were last written from: only a version that is not worse than the one it
+replaces gets there (`promote`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ def compare(card: dict, tolerance: float = 0.002) -> Comparison:
     replaces = card.get("replaces")
     if not replaces:
         return Comparison(True, f"{metric} {value:.4f}: first version, nothing to replace")
+    if replaces["value"] is None:
+        return Comparison(True, f"{metric} {value:.4f}: nothing comparable, {replaces['version']} was measured "
+                                f"differently ({replaces['measured_differently']})")
     before = replaces["value"]
     higher = card["higher_is_better"]
     passed = value >= before - tolerance if higher else value <= before + tolerance
@@ -101,7 +105,12 @@ class ModelStore:
         replaces = None
         if serving:
             previous = self.card(serving)
-            replaces = {"version": serving, "value": previous["metrics"][primary_metric]}
+            protocol = (extra or {}).get("protocol")
+            if previous.get("protocol") == protocol and primary_metric in previous["metrics"]:
+                replaces = {"version": serving, "value": previous["metrics"][primary_metric]}
+            else:  # e.g. a version from before an evaluation changed: its number would mislead the gate
+                replaces = {"version": serving, "value": None,
+                            "measured_differently": previous.get("protocol") or "an earlier protocol"}
         card = {
             "model": self.model, "version": version, "created_at": datetime.now(timezone.utc).isoformat(),
             "params": params, "metrics": metrics, "baseline": baseline, "primary_metric": primary_metric,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
@@ -22,7 +22,7 @@ TEXT, AXIS, GRID = "#1a1a1a", "#555555", "#d9d9d9"
 MAX_SLICES = 8  # beyond this a pie merges its smallest slices into "other"
 LEGEND_WIDTH = 150
 
-PlotType = Literal["bar", "grouped_bar", "pie", "scatter", "biplot", "timeline"]
+PlotType = Literal["bar", "grouped_bar", "pie", "scatter", "biplot", "timeline", "line"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,9 @@ class ChartPoint:
     - biplot: x and y are the first two principal components; group "score" (label: the row, e.g. a country)
       or "loading" (label: the variable).
     - timeline: x is an ISO 8601 time, y the value, group the series (each drawn with its own colour and marker
-      shape, e.g. batch days and speed windows); label, when set, is the point's tooltip."""
+      shape, e.g. batch days and speed windows); label, when set, is the point's tooltip.
+    - line: the same with a number for x (e.g. a validation score against a parameter, one series per other
+      parameter)."""
 
     x: str
     y: str
@@ -55,18 +57,20 @@ Points = Sequence[ChartPoint]
 Drawing = tuple[list[Markup], str]  # the chart's elements and its text description
 
 
-def render_chart(chart: Chart) -> Markup:
-    """The chart as one inline `<svg>` (a 640×360 viewBox at full width), or a small "No data yet"."""
+def render_chart(chart: Chart, standalone: bool = False) -> Markup:
+    """The chart as one inline `<svg>` (a 640×360 viewBox at full width), or a small "No data yet". `standalone`
+    gives it its size in pixels instead, for use as an image file (an image has no width to fill)."""
     if not chart.points:
         message = _el("text", "No data yet", x=WIDTH / 2, y=EMPTY_HEIGHT / 2, dy="0.32em", text_anchor="middle")
-        return _svg(chart.id, chart.title, ([message], "No data yet"), EMPTY_HEIGHT)
-    return _svg(chart.id, chart.title, _DRAW[chart.plot_type](chart.points), HEIGHT)
+        return _svg(chart.id, chart.title, ([message], "No data yet"), EMPTY_HEIGHT, standalone)
+    return _svg(chart.id, chart.title, _DRAW[chart.plot_type](chart.points), HEIGHT, standalone)
 
 
-def _svg(ids: str, title: str, drawing: Drawing, height: int) -> Markup:
+def _svg(ids: str, title: str, drawing: Drawing, height: int, standalone: bool) -> Markup:
     elements, desc = drawing
+    size = {"width": WIDTH, "height": height} if standalone else {"width": "100%"}
     return _el("svg", [_el("title", title, id=f"{ids}-title"), _el("desc", desc, id=f"{ids}-desc"), *elements],
-               xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {WIDTH} {height}", width="100%", role="img",
+               xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {WIDTH} {height}", **size, role="img",
                aria_labelledby=f"{ids}-title {ids}-desc", font_family="sans-serif", font_size=12, fill=TEXT)
 
 
@@ -164,25 +168,43 @@ def _biplot(points: Points) -> Drawing:
 
 
 def _timeline(points: Points) -> Drawing:
-    """Series over time on one axis, each a line through its points with its own colour and marker shape (so they
-    stay apart without colour), and a legend."""
+    """Series over time on one axis, from zero up."""
+    return _series(points, _epoch, _when, time_axis=True)
+
+
+def _line(points: Points) -> Drawing:
+    """Series over a numeric x (e.g. a score against a parameter), the y axis fitted to the values: the
+    differences between close scores are what such a chart is for."""
+    return _series(points, _number, _fmt, time_axis=False)
+
+
+def _series(points: Points, x_value: Callable[[str], float], x_text: Callable[[float], str],
+            time_axis: bool) -> Drawing:
+    """Each group a line through its points with its own colour and marker shape (so they stay apart without
+    colour), and a legend."""
     groups = _unique(p.group for p in points)
-    series = {group: sorted((_epoch(p.x), _number(p.y), p.label) for p in points if p.group == group)
+    series = {group: sorted((x_value(p.x), _number(p.y), p.label) for p in points if p.group == group)
               for group in groups}
     box = _Box(64, 24, WIDTH - LEGEND_WIDTH, HEIGHT - 48)
-    times = [t for rows in series.values() for t, _, _ in rows]
-    x = _Scale(_time_ticks(min(times), max(times)), box.left, box.right)
-    y = _Scale(_nice_ticks(0, max(v for rows in series.values() for _, v, _ in rows)), box.bottom, box.top)
-    elements = _y_axis(y, box) + _time_axis(x, box)
+    xs = [a for rows in series.values() for a, _, _ in rows]
+    ys = [v for rows in series.values() for _, v, _ in rows]
+    if time_axis:
+        x = _Scale(_time_ticks(min(xs), max(xs)), box.left, box.right)
+        y = _Scale(_nice_ticks(0, max(ys)), box.bottom, box.top)
+        elements = _y_axis(y, box) + _time_axis(x, box)
+    else:
+        x = _Scale(_nice_ticks(min(xs), max(xs)), box.left, box.right)
+        y = _Scale(_nice_ticks(min(ys), max(ys)), box.bottom, box.top)
+        elements = _y_axis(y, box) + _x_axis(x, box)
     legend, described = [], []
     for i, (group, rows) in enumerate(series.items()):
         colour, shape = PALETTE[i % len(PALETTE)], _MARKERS[i % len(_MARKERS)]
         if len(rows) > 1:
-            elements.append(_el("polyline", class_="series", points=_coordinates((x(t), y(v)) for t, v, _ in rows),
+            elements.append(_el("polyline", class_="series", points=_coordinates((x(a), y(v)) for a, v, _ in rows),
                                 fill="none", stroke=colour, stroke_width=2))
-        elements += [shape(x(t), y(v), colour, label or f"{group}, {_when(t)}: {_fmt(v)}") for t, v, label in rows]
+        elements += [shape(x(a), y(v), colour, label or f"{group}, {x_text(a)}: {_fmt(v)}") for a, v, label in rows]
         legend.append((_short(group, 18), colour))
-        described.append(f"{group}: " + ", ".join(f"{_when(t)} {_fmt(v)}" for t, v, _ in rows))
+        described.append(f"{group}: " + ", ".join(f"{x_text(a)} {_fmt(v)}" for a, v, _ in rows))
     return elements + _legend(legend, box.right + 16, box.top), "; ".join(described)
 
 
@@ -196,7 +218,7 @@ def _dot(cx: float, cy: float, colour: str, tooltip: str) -> Markup:
 
 _MARKERS = (_square, _dot)
 _DRAW = {"bar": _bar, "grouped_bar": _grouped_bar, "pie": _pie, "scatter": _scatter, "biplot": _biplot,
-         "timeline": _timeline}
+         "timeline": _timeline, "line": _line}
 
 
 # Shared helpers: scales and ticks, axes, legends, shapes, numbers and text.

@@ -113,7 +113,7 @@ def test_sample_negatives_avoid_the_history():
     assert not set(rows[0]) & {1, 2, 3} and 4 not in set(rows[1]) and len(set(rows[0])) == 100
 
 
-def test_rmse_of_several_models_scores_their_clipped_mean_prediction(spark):
+def test_mean_prediction_of_several_models_is_their_mean_and_nan_for_unknown_ids(spark):
     rng = np.random.default_rng(3)
     rows = [(u, i, float(rng.integers(1, 6)), datetime(2020, 1, 1)) for u in range(30) for i in range(12)
             if rng.random() < 0.6]
@@ -122,8 +122,10 @@ def test_rmse_of_several_models_scores_their_clipped_mean_prediction(spark):
     models = [als.fit(train, als.AlsParams(rank=3, max_iter=5, reg_param=0.1, seed=s), COLS) for s in (1, 2)]
     keys = ["user", "item"]
     a, b = (m.transform(test).toPandas().set_index(keys).sort_index() for m in models)
-    mean = ((a["prediction"] + b["prediction"]) / 2).clip(1.0, 4.0)  # a narrow scale, so clipping matters
-    expected = math.sqrt(((mean - a["rating"]) ** 2).mean())
-    assert als.rmse(models, test, COLS, (1.0, 4.0)) == pytest.approx(expected, rel=1e-6)  # float32 predictions
+    unknown = spark.createDataFrame([(999, 1, 3.0, datetime(2020, 1, 1))], df.schema)
+    mean = als.mean_prediction(models, test.unionByName(unknown), COLS).set_index(keys).sort_index()
+    assert mean.loc[(999, 1), "prediction"] != mean.loc[(999, 1), "prediction"]  # NaN: an unknown user
+    expected = (a["prediction"] + b["prediction"]) / 2
+    assert mean.loc[a.index, "prediction"].to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-6)
     assert als.rmse(models[0], test, COLS) == pytest.approx(
         math.sqrt(((a["prediction"] - a["rating"]) ** 2).mean()), rel=1e-6)

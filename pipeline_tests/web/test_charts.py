@@ -176,9 +176,30 @@ def test_a_timeline_puts_each_series_on_one_time_axis_with_its_own_marker():
     assert svg.find(SVG + "desc").text == "batch: Nov 29 30, Nov 30 20; speed: 12:00 10, 12:01 5"
 
 
+def test_a_line_chart_fits_its_y_axis_to_close_scores():
+    svg = draw("line", [("0.05", "0.93", "rank 8"), ("0.1", "0.91", "rank 8"), ("0.2", "0.92", "rank 8"),
+                        ("0.1", "0.915", "rank 12")])
+    squares, dots = find(svg, "rect", "marker"), find(svg, "circle", "marker")
+    assert (len(squares), len(dots)) == (3, 1)
+    xs = [float(e.get("x")) + 4 for e in squares]
+    assert (xs[2] - xs[1]) / (xs[1] - xs[0]) == pytest.approx(2.0, abs=1e-3)  # 0.05 → 0.1 → 0.2, linear in x
+    ys = {float(e.get("y")) + 4 for e in squares}
+    # 0.91 to 0.93 spans most of the plot's height (240 px), not the 2% of it an axis from zero would give.
+    assert max(ys) - min(ys) > 100
+    assert svg.find(SVG + "desc").text == "rank 8: 0.05 0.93, 0.1 0.91, 0.2 0.92; rank 12: 0.1 0.915"
+
+
+def test_a_standalone_chart_has_its_size_in_pixels():
+    markup = render_chart(result("bar", [("a", "1")]).chart, standalone=True)
+    svg = ET.fromstring(str(markup))
+    assert (svg.get("width"), svg.get("height")) == ("640", "360")
+    assert ET.fromstring(str(render_chart(result("bar", [("a", "1")]).chart))).get("width") == "100%"
+
+
 @pytest.mark.parametrize("plot_type, point", [
     ("bar", (SCRIPT, "1")),
     ("timeline", ("2026-11-30T12:00:00+00:00", "1", SCRIPT)),
+    ("line", ("1", "1", SCRIPT)),
     ("grouped_bar", (SCRIPT, "1", SCRIPT)),
     ("pie", (SCRIPT, "1")),
     ("biplot", ("1", "1", "score", SCRIPT)),
