@@ -1,8 +1,10 @@
-"""Benchmark: purchase prediction — feature building, XGBoost training and scoring, Cassandra write rate.
+"""Benchmark: purchase prediction — feature building, XGBoost training, tuning and scoring, Cassandra write rate,
+on-request scoring through the API.
 
-    python bench/purchase.py [--users 13000] [--score-rows 1000000] [--keep]
+    python bench/purchase.py [--users 13000] [--trials 20] [--score-rows 1000000] [--rate 200] [--seconds 20] [--keep]
 
-In a fresh lake (a temporary folder) and Cassandra keyspace `purchase_bench`, with the local services:
+In a fresh lake (a temporary folder) and Cassandra keyspaces `purchase_bench` and `purchase_bench_api`, with the
+local services:
 1. generates an order history for --users users (about 77 candidate pairs each, so ~1,000,000 by default), cleans
    the four CSVs and builds the seed's feature tables with Spark, as the assets do; prints the seconds of each;
 2. trains the reorder model (seed parameters, early stopping) and prints row-rounds/s (training rows × rounds
@@ -10,12 +12,19 @@ In a fresh lake (a temporary folder) and Cassandra keyspace `purchase_bench`, wi
    also evaluates the training set every round (xgboost's usual recipe);
 3. scores --score-rows candidate rows (the candidate set, repeated if it is smaller) and prints rows/s, against
    a baseline: building a DMatrix and calling `Booster.predict`;
-4. writes the test users' predictions to Cassandra (a full rewrite) and prints rows/s.
-Targets (issue 5): training at least 2,000,000 row-rounds/s, scoring at least 200,000 rows/s.
+4. writes the test users' predictions to Cassandra (a full rewrite) and prints rows/s;
+5. runs the parameter search (the seed's parameters and --trials random draws from the seed's ranges) and prints
+   its wall time, the winner, and the gain over the seed's parameters on the validation users the search never saw;
+6. promotes the model, starts `pipeline serve` and loads `/predictions/purchase` from a separate process at
+   --rate requests/s for --seconds, latency counted from when each request was due: pairs of train users (never
+   scored in advance: each is scored on request), then test users' pairs (read from Cassandra) beside them.
+Targets (issue 5): training at least 2,000,000 row-rounds/s, scoring at least 200,000 rows/s; (issue 16)
+on-request scoring p99 under 50 ms at 200 requests/s.
 """
 
 from __future__ import annotations
 
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -25,9 +34,12 @@ import pandas as pd
 import xgboost as xgb
 
 from common import arguments, scratch_folder, services_and_spark, timed
+from load import load_process
+from pipeline.services.dagster_dev import free_port
 from pipeline_tests.keyspaces import scratch_keyspaces
+from serving import start_api
 
-KEYSPACE = "purchase_bench"
+KEYSPACE, API_KEYSPACE = "purchase_bench", "purchase_bench_api"
 
 
 def build_features(spark, lake, users: int) -> None:
@@ -119,20 +131,81 @@ def cassandra_write(lake, version: str, session) -> None:
     print(f"  second rewrite: {replace_predictions(session, KEYSPACE, rows, version + '-again')}", flush=True)
 
 
+def tuning(lake, trials: int) -> None:
+    from pipeline.ml.purchase import reorder_model
+
+    print(f"5. tuning: the seed's parameters and {trials} random draws from the seed's ranges", flush=True)
+    started = time.monotonic()
+    document = reorder_model.tune(lake, trials, progress=lambda m: None)
+    wall = time.monotonic() - started
+    gain, held_out = document["gain"], document["held_out"]
+    print(f"  {len(document['trials'])} trials in {document['search_seconds']:.1f}s, {wall:.1f}s with the two fits "
+          f"on all training users; winner trial {document['best_trial']}: {document['best']}", flush=True)
+    print(f"  search validation AUC {document['trials'][document['best_trial']]['auc']:.5f} against "
+          f"{document['trials'][0]['auc']:.5f} for the seed's parameters (gain {gain['search_auc']:+.5f})", flush=True)
+    print(f"  held-out users: AUC {held_out['best']['auc']:.5f} against {held_out['seed']['auc']:.5f} (gain "
+          f"{gain['held_out_auc']:+.5f}), log loss {held_out['best']['log_loss']:.5f} against "
+          f"{held_out['seed']['log_loss']:.5f} (gain {gain['held_out_log_loss']:+.5f})", flush=True)
+    for note in document["edges"]:
+        print(f"  range edge: {note}", flush=True)
+
+
+def on_request(lake, version: str, env: dict[str, str], work: Path, rate: float, seconds: float,
+               connections: int) -> None:
+    from pipeline.ml.purchase import reorder_model
+
+    reorder_model.store(lake).promote(version)
+    candidates = reorder_model.read_candidates(lake)[["user_id", "product_id", "eval_set"]]
+    pick = random.Random(1)
+
+    def paths(eval_set: str) -> list[str]:
+        pairs = candidates[candidates["eval_set"] == eval_set]
+        rows = pick.sample(range(len(pairs)), min(len(pairs), 5000))
+        return [f"/predictions/purchase?user_id={u}&product_id={p}"
+                for u, p in pairs[["user_id", "product_id"]].iloc[rows].itertuples(index=False)]
+
+    port = free_port()
+    api = start_api(env, port, work / "api.log")
+    print(f"6. /predictions/purchase at {rate:,.0f} requests/s offered, {connections} connections, {seconds:.0f}s",
+          flush=True)
+    try:
+        figures = {}
+        for label, eval_set in (("train users' pairs, scored on request", "train"),
+                                ("test users' pairs, read from Cassandra", "test")):
+            result = load_process(port, {"method": "GET", "paths": paths(eval_set), "ok": "200"}, seconds,
+                                  connections, rate)
+            figures[eval_set] = result
+            print(f"  {label}: {result['ok_rps']:,.0f} requests/s, p50 {result['p50_ms']:.1f} ms, p99 "
+                  f"{result['p99_ms']:.1f} ms ({result['requests']:,} requests, status {result['codes']})", flush=True)
+    finally:
+        api.terminate()
+        api.wait(timeout=30)
+    scored = figures["train"]
+    met = scored["p99_ms"] < 50 and scored["ok_rps"] >= 0.98 * rate
+    print(f"  target: on-request p99 < 50 ms at {rate:,.0f} requests/s: {'met' if met else 'MISSED'}", flush=True)
+
+
 def main() -> None:
     parser = arguments(__doc__)
     parser.add_argument("--users", type=int, default=13_000)
     parser.add_argument("--score-rows", type=int, default=1_000_000)
+    parser.add_argument("--trials", type=int, default=20, help="random draws of the parameter search")
+    parser.add_argument("--rate", type=float, default=200, help="offered requests/s of the on-request load")
+    parser.add_argument("--seconds", type=float, default=20, help="length of each load run")
+    parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--keep", action="store_true", help="keep the temporary lake")
     args = parser.parse_args()
 
-    with scratch_folder("bench-purchase-", args.keep, CASSANDRA_RECO_KEYSPACE=KEYSPACE):
+    with scratch_folder("bench-purchase-", args.keep, CASSANDRA_RECO_KEYSPACE=KEYSPACE,
+                        CASSANDRA_ANALYTICS_KEYSPACE=API_KEYSPACE) as (work, env):
         settings, lake, spark = services_and_spark()
         build_features(spark, lake, args.users)
         version = training(lake)
         scoring(lake, version, args.score_rows)
-        with scratch_keyspaces(settings, KEYSPACE) as session:
+        with scratch_keyspaces(settings, KEYSPACE, API_KEYSPACE) as session:
             cassandra_write(lake, version, session)
+            tuning(lake, args.trials)
+            on_request(lake, version, env, work, args.rate, args.seconds, args.connections)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ PURCHASE_ASSETS = {
     "cleaned/orders/order_products__train", "cleaned/orders/products",
     *(f"features/purchase/{t}" for t in ("order_products_prior", "user_features_1", "user_features_2", "up_features",
                                          "prd_features", "candidates")),
-    "models/purchase_xgboost", "raw/streams/purchase_features", "cassandra/reco/purchase_predictions",
+    "models/purchase_xgboost_tuning", "models/purchase_xgboost", "raw/streams/purchase_features",
+    "cassandra/reco/purchase_predictions",
 }
 
 SPEED_ASSETS = {f"speed/{v}" for v in ("active_users", "course_popularity", "video_engagement")}
@@ -103,6 +104,8 @@ def test_purchase_prediction_has_its_assets_checks_stream_sensor_and_weekly_trai
         dg.AssetKey(["cleaned", "orders", "orders"]), dg.AssetKey(["cleaned", "orders", "order_products__train"]),
         *(dg.AssetKey(["features", "purchase", t]) for t in ("up_features", "user_features_1", "user_features_2",
                                                              "prd_features"))}
+    assert graph.get(dg.AssetKey(["models", "purchase_xgboost"])).parent_keys == {
+        dg.AssetKey(["features", "purchase", "candidates"]), dg.AssetKey(["models", "purchase_xgboost_tuning"])}
     check_names = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     for name in ("auc_above_baseline", "not_worse_than_replaced"):
         assert ("models/purchase_xgboost", name) in check_names

@@ -21,18 +21,19 @@ import gc
 import inspect
 import json
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal
 
 from cassandra import DriverException, RequestExecutionException
 from cassandra.cluster import NoHostAvailable
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from pipeline.events.producer import topic_specs
 from pipeline.events.validation import ValidationRules
+from pipeline.lake import Lake
 from pipeline.serving import analytics, ingest
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.analytics import (CoursePopularity, DauRow, EngagementLevel, RecentActivity, Summary,
@@ -42,6 +43,7 @@ from pipeline.serving.auth import AUTH_REFUSALS, KeyRing, caller
 from pipeline.serving.observability import mount_observability
 from pipeline.serving.problem import Problem
 from pipeline.serving.publishing import mount_publishing, open_publisher
+from pipeline.serving.purchase_scoring import PurchaseScorer, Unscorable
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
 from pipeline.serving.store import Store, connect, ensure_serving_schema
 from pipeline.settings import Settings, get_settings
@@ -128,6 +130,10 @@ class PurchasePrediction(BaseModel):
     probability: float
     model_version: str
     scored_at: datetime | None
+    scored: Literal["in_advance", "on_request"] = Field(
+        "in_advance", description="`in_advance`: read from the predictions table (the test users' candidates and "
+                                  "the stream's feature records); `on_request`: a pair that table does not hold, "
+                                  "scored now by the serving model from the current feature tables.")
 
 
 # -- the application ----------------------------------------------------------------------------------------------
@@ -148,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                                   (SURVEY_TOPIC, 1, {})])
             app.state.event_intake = ingest.EventIntake(ValidationRules(
                 settings.events_source_timezone, settings.future_tolerance_seconds, settings.events_start_date))
+            app.state.purchase_scorer = PurchaseScorer(Lake.from_settings(settings))
+            app.state.purchase_scorer.start()
             # What is loaded by now lives as long as the process: frozen out of the collector's sight, a full
             # collection no longer walks its ~120k objects (~40 ms of stalled event loop every few hundred ms
             # under load: the p99 of bench/survey.py).
@@ -308,11 +316,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def course_recommendations(user_id: TextId) -> Response:
         return await top_n("course_recs", COURSE_RECOMMENDATIONS, user_id)
 
-    @read("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction, responses=NOT_FOUND)
+    @read("/predictions/purchase", tags=["predictions"], response_model=PurchasePrediction, responses=NOT_FOUND,
+          description="The pair's reorder probability from the predictions table or, for a pair it does not hold, "
+                      "scored on request by the serving model from the current feature tables. A pair without "
+                      "history (the user never bought the product in a prior order) gets a 404 saying so.")
     async def purchase_prediction(user_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
                                   product_id: Annotated[int, Query(ge=1, le=2**31 - 1)]) -> dict:
-        return (await _found(store(), "prediction", user_id, product_id,
-                             missing=f"no prediction for user {user_id} and product {product_id}: the pair is not "
-                                     f"a candidate (the user never bought the product) or has not been scored"))[0]
+        if rows := await store().rows("prediction", user_id, product_id):
+            return rows[0]
+        try:
+            scored = await app.state.purchase_scorer.score(user_id, product_id)
+        except Unscorable as why:
+            raise _not_found(f"no prediction for user {user_id} and product {product_id}: the pair was not scored "
+                             f"in advance, and {why}") from None
+        return {"user_id": user_id, "product_id": product_id, "probability": scored.probability,
+                "model_version": scored.model_version, "scored_at": datetime.now(timezone.utc),
+                "scored": "on_request"}
 
     return app

@@ -1,5 +1,7 @@
-"""Evaluation by hand, the user split, model bytes, scoring, the Kafka record parser, and the whole chain on
-generated orders (generator -> Spark features -> XGBoost) beating the up_order_rate baseline."""
+"""Evaluation by hand, the user split, model bytes, scoring, the Kafka record parser, the whole chain on
+generated orders (generator -> Spark features -> XGBoost) beating the up_order_rate baseline, and the parameter
+search (its winner, retrained with plain xgboost and scored by counting pairs, at least as good as the seed's
+parameters; its walk past a range edge)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 
+from pipeline.ml.purchase import tuning
 from pipeline.ml.purchase.features import FEATURES, LABEL, candidates
 from pipeline.ml.purchase.generator import OrdersSize, generate_orders
 from pipeline.ml.purchase.model import (
@@ -193,3 +197,71 @@ def test_seed_parameters():
     assert {k: SEED_PARAMS[k] for k in ("max_depth", "eta", "gamma", "min_child_weight", "subsample", "objective")} \
         == {"max_depth": 5, "eta": 0.1, "gamma": 4, "min_child_weight": 6, "subsample": 0.8,
             "objective": "binary:logistic"}
+
+
+# --- tuning --------------------------------------------------------------------------------------------------
+
+def _auc_by_pairs(labels: np.ndarray, scores: np.ndarray) -> float:
+    """P(score of a positive > score of a negative) + half the ties, counting every pair."""
+    pos, neg = scores[labels == 1], np.sort(scores[labels == 0])
+    below = np.searchsorted(neg, pos, side="left")
+    ties = np.searchsorted(neg, pos, side="right") - below
+    return float((below + 0.5 * ties).sum() / (len(pos) * len(neg)))
+
+
+def _plain_xgboost_auc(params: dict, train: pd.DataFrame, valid: pd.DataFrame) -> float:
+    """The seed's recipe with plain xgboost: up to 500 rounds, early stopping 10 on validation log loss."""
+    config = {"objective": "binary:logistic", "eval_metric": ["auc", "logloss"], "tree_method": "hist",
+              "nthread": 2, "seed": 42, **params}
+    dtrain = xgb.DMatrix(train[list(FEATURES)].astype("float32"), label=train[LABEL])
+    dvalid = xgb.DMatrix(valid[list(FEATURES)].astype("float32"), label=valid[LABEL])
+    booster = xgb.train(config, dtrain, 500, evals=[(dvalid, "v")], early_stopping_rounds=10, verbose_eval=False)
+    return _auc_by_pairs(valid[LABEL].to_numpy(), booster[: booster.best_iteration + 1].predict(dvalid))
+
+
+def test_the_search_picks_parameters_at_least_as_good_as_the_seeds_on_validation(candidate_rows):
+    train, valid = split_by_user(candidate_rows[candidate_rows["eval_set"] == "train"], seed=5)
+    found = tuning.search(train, valid, trials=6, seed=3, progress=lambda _: None)
+    seed_params = {"max_depth": 5, "eta": 0.1, "gamma": 4, "min_child_weight": 6, "subsample": 0.8}
+    assert found.trials[0].params == seed_params and found.trials[0].stage == "seed"
+    assert [t.stage for t in found.trials[1:7]] == ["random"] * 6
+    ranges = {"max_depth": (3, 12), "eta": (0.05, 0.5), "min_child_weight": (2, 8), "subsample": (0.5, 0.9),
+              "gamma": (0, 10)}  # seed-facts §5
+    for trial in found.trials[1:7]:
+        assert all(low <= trial.params[name] <= high for name, (low, high) in ranges.items()), trial.params
+        assert isinstance(trial.params["max_depth"], int)
+    assert len({tuple(t.params.values()) for t in found.trials}) == len(found.trials)
+
+    seed_auc, best_auc = (_plain_xgboost_auc(p, train, valid) for p in (seed_params, found.best.params))
+    print(f"\nvalidation AUC: seed parameters {seed_auc:.5f}, winner {best_auc:.5f} ({found.best.params})")
+    assert best_auc >= seed_auc
+    # What the search reports is what plain xgboost measures, and its winner is the best trial.
+    assert found.trials[0].auc == pytest.approx(seed_auc, abs=1e-9)
+    assert found.best.auc == pytest.approx(best_auc, abs=1e-9)
+    assert found.best.auc == max(t.auc for t in found.trials)
+
+
+def test_range_edges_and_steps_past_them():
+    depth, eta, gamma, subsample = (tuning.SEED_RANGES[n] for n in ("max_depth", "eta", "gamma", "subsample"))
+    assert (depth.edge(3), depth.edge(7), depth.edge(12)) == ("low", None, "high")
+    assert (depth.beyond(12, "high"), depth.beyond(11, "high"), depth.beyond(16, "high")) == (13, 13, None)
+    assert eta.edge(0.06) == "low" and eta.edge(0.3) is None  # log scale: 0.06 is 8% of the way from 0.05 to 0.5
+    assert eta.beyond(0.05, "low") == pytest.approx(0.05 / 1.5, abs=1e-4)
+    assert gamma.beyond(0.4, "low") == 0 and gamma.beyond(0, "low") is None  # gamma cannot go below 0
+    assert subsample.beyond(0.88, "high") == pytest.approx(0.95) and subsample.beyond(1.0, "high") is None
+
+
+def test_a_winner_at_an_edge_is_walked_past_it(monkeypatch):
+    """A fake training whose validation AUC grows with max_depth up to 14: the search goes past 12 to 14, and
+    stops there because 15 is not better."""
+    def fake_training(train_pdf, valid_pdf, params, num_round, early_stopping_rounds):
+        auc = 0.8 + 0.01 * min(params["max_depth"], 14) - 0.001 * abs(params["eta"] - 0.1)
+        metrics = type("M", (), {"auc": auc, "log_loss": 1 - auc})
+        return type("R", (), {"metrics": metrics, "rounds": 10, "seconds": 0.0, "curve": (0.5,)})
+
+    monkeypatch.setattr(tuning, "train_xgboost", fake_training)
+    found = tuning.search(pd.DataFrame(), pd.DataFrame(), trials=30, seed=1, progress=lambda _: None)
+    assert found.best.params["max_depth"] == 14 and found.best.stage == "past max_depth edge"
+    walked = [t.params["max_depth"] for t in found.trials if t.stage == "past max_depth edge"]
+    assert walked == [13, 14, 15]
+    assert any("max_depth 14 near the high edge; 15 past it was not better" in note for note in found.edges)

@@ -41,8 +41,10 @@ def session(services):
 
 
 @pytest.fixture(scope="module")
-def client(services, session):
-    settings = services.model_copy(update={"cassandra_analytics_keyspace": ANALYTICS, "cassandra_reco_keyspace": RECO})
+def client(services, session, tmp_path_factory):
+    # An empty lake: no purchase model to score a pair on request, so a pair the table lacks is a 404.
+    settings = services.model_copy(update={"cassandra_analytics_keyspace": ANALYTICS, "cassandra_reco_keyspace": RECO,
+                                           "lake_root": str(tmp_path_factory.mktemp("empty_lake"))})
     with TestClient(create_app(settings)) as api:  # start-up creates every table
         write = lambda table, rows: t.upsert(session, table, pd.DataFrame(rows), ANALYTICS)  # noqa: E731
         write(t.COURSE_OVERVIEW, [{"course_id": "CS101", "total_enrolled_students": 2, "total_videos_watched": 5,

@@ -59,6 +59,7 @@ class TrainResult:
     metrics: Metrics  # the model on the validation users
     baseline: Metrics  # up_order_rate as a score on the same rows
     importance: dict[str, float]  # average gain per split, every feature (0 when never used)
+    curve: tuple[float, ...]  # validation log loss after each trained round (empty unless it is an eval_metric)
     train_rows: int
     valid_rows: int
     seconds: float  # matrix building and boosting
@@ -104,8 +105,9 @@ def train_xgboost(train_pdf: pd.DataFrame, valid_pdf: pd.DataFrame, params: Mapp
     valid_x, valid_y = to_matrix(valid_pdf), _labels(valid_pdf)
     dvalid = xgb.DMatrix(valid_x, label=valid_y, feature_names=names)
     # Only the validation set is evaluated each round: train metrics on a million rows would cost a sort a round.
+    history: dict = {}
     booster = xgb.train(config, dtrain, num_boost_round=num_round, evals=[(dvalid, "validation")],
-                        early_stopping_rounds=early_stopping_rounds, verbose_eval=False)
+                        early_stopping_rounds=early_stopping_rounds, evals_result=history, verbose_eval=False)
     trained = booster.num_boosted_rounds()
     best = booster.best_iteration if early_stopping_rounds else trained - 1
     booster = booster[: best + 1]
@@ -116,6 +118,7 @@ def train_xgboost(train_pdf: pd.DataFrame, valid_pdf: pd.DataFrame, params: Mapp
         metrics=evaluate(valid_y, score(booster, valid_x)),
         baseline=evaluate(valid_y, valid_pdf[BASELINE_FEATURE].fillna(0.0).to_numpy()),
         importance={name: float(gain.get(name, 0.0)) for name in FEATURES},
+        curve=tuple(float(v) for v in history["validation"].get("logloss", ())),
         train_rows=len(train_pdf), valid_rows=len(valid_pdf), seconds=seconds,
     )
 

@@ -1,5 +1,6 @@
 """The reorder model's life in the lake: features in `features/purchase/`, versions in
-`models/purchase_xgboost/<version>/` (model.json, importance.svg, card.json), and the rows it serves.
+`models/purchase_xgboost/<version>/` (model.json, importance.svg, card.json), the parameter search in
+`models/purchase_xgboost/tuning.json`, and the rows it serves.
 
 What gets scored: every candidate (user, product) of the test users, and every feature record that arrived
 on the `purchase_features` stream (the newest record of a pair wins over its candidate row).
@@ -7,9 +8,10 @@ on the `purchase_features` stream (the newest record of a pair wins over its can
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,17 +20,21 @@ import pyarrow.compute as pc
 from pipeline.events.landing import landed_ranges
 from pipeline.lake import Lake
 from pipeline.ml.model_store import Comparison, ModelStore, new_version
+from pipeline.ml.purchase import tuning
 from pipeline.ml.purchase.features import FEATURES, KEYS, LABEL
-from pipeline.ml.purchase.model import SEED_PARAMS, load_model, save_model, score, split_by_user, train_xgboost
+from pipeline.ml.purchase.model import (SEED_PARAMS, Metrics, load_model, save_model, score, split_by_user,
+                                        train_xgboost)
 from pipeline.ml.purchase.orders import FEATURE_STREAM
 from pipeline.ml.streams import STAGED_ZONE, read_staged
+from pipeline.web.charts import Chart, ChartPoint, render_chart
 
 if TYPE_CHECKING:
     import xgboost as xgb
 
 MODEL = "purchase_xgboost"
 FEATURE_ZONE = ("features", "purchase")
-MODEL_FILE, IMPORTANCE_PLOT = "model.json", "importance.svg"
+MODEL_FILE, IMPORTANCE_PLOT, TUNING = "model.json", "importance.svg", "tuning.json"
+SEARCH_SPLIT_SEED = 7  # the search's own user split of the model's training users (the model's split uses 42)
 
 
 def feature_parts(name: str) -> tuple[str, ...]:
@@ -48,14 +54,74 @@ def read_candidates(lake: Lake, eval_set: str | None = None) -> pd.DataFrame:
     return dataset.to_table(columns=[*KEYS, "eval_set", *FEATURES, LABEL], filter=where).to_pandas()
 
 
+def labelled_split(lake: Lake) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, validation) of the train users' candidates: 20% of the users held out, as every training does."""
+    labelled = read_candidates(lake, "train")
+    if labelled.empty:
+        raise ValueError("the candidate set has no train rows: are there orders with eval_set 'train'?")
+    return split_by_user(labelled)
+
+
+def tune(lake: Lake, trials: int = 20, seed: int = 42, progress: Callable[[str], None] = print) -> dict:
+    """Search the seed's ranges (`tuning.search`) on the model's training users only, split again by user, then
+    fit the seed's and the winning parameters on all training users and score both on the model's validation
+    users, whom the search never saw: the gain reported is that difference, whatever its sign. The winner is
+    adopted: choosing between the two by their score on the model's validation users would make the model's
+    reported figures optimistic. Saved as `tuning.json`, whose `adopted` parameters the next training uses."""
+    train_pdf, valid_pdf = labelled_split(lake)
+    search_train, search_valid = split_by_user(train_pdf, seed=SEARCH_SPLIT_SEED)
+    progress(f"searching on {search_train['user_id'].nunique():,} users, validating on "
+             f"{search_valid['user_id'].nunique():,}; confirming on {valid_pdf['user_id'].nunique():,} held-out users")
+    started = time.perf_counter()
+    found = tuning.search(search_train, search_valid, trials, seed, progress=progress)
+    search_seconds = time.perf_counter() - started
+    confirmed = {"seed": train_xgboost(train_pdf, valid_pdf, {**SEED_PARAMS, **found.seed.params})}
+    confirmed["best"] = (confirmed["seed"] if found.best is found.seed
+                         else train_xgboost(train_pdf, valid_pdf, {**SEED_PARAMS, **found.best.params}))
+    held_out = {name: _brief(result.metrics) | {"rounds": result.rounds} for name, result in confirmed.items()}
+    gain = held_out["best"]["auc"] - held_out["seed"]["auc"]
+    adopted = {"from": "seed" if found.best is found.seed else "winner", "params": found.best.params,
+               "why": f"the best validation AUC of the search; held-out AUC {gain:+.5f} over the seed's"}
+    document = {
+        "adopted": adopted,
+        "best": found.best.params, "best_trial": found.best.number, "seed_params": found.seed.params,
+        "objective": "validation AUC of the search's held-out users (early stopping on their log loss)",
+        "trials": [t.row() for t in found.trials], "edges": found.edges,
+        "ranges": {name: [r.low, r.high] for name, r in tuning.SEED_RANGES.items()},
+        "gain": {"search_auc": found.best.auc - found.seed.auc,
+                 "held_out_auc": gain,
+                 "held_out_log_loss": held_out["seed"]["log_loss"] - held_out["best"]["log_loss"]},
+        "held_out": held_out,
+        "curves": {"seed": list(found.seed.curve), "best": list(found.best.curve)},
+        "data": {"search_train_users": int(search_train["user_id"].nunique()),
+                 "search_valid_users": int(search_valid["user_id"].nunique()),
+                 "held_out_users": int(valid_pdf["user_id"].nunique()),
+                 "search_train_rows": len(search_train), "search_valid_rows": len(search_valid)},
+        "random_seed": seed, "random_trials": trials, "search_seconds": round(search_seconds, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    store(lake).put(TUNING, document)
+    return document
+
+
+def _brief(metrics: Metrics) -> dict[str, float]:
+    return {"auc": metrics.auc, "log_loss": metrics.log_loss}
+
+
+def tuned_params(lake: Lake) -> tuple[dict, str]:
+    """The parameters to train with, and where they come from: the last search's adopted ones, or the seed's."""
+    document = store(lake).get(TUNING)
+    if document is None:
+        return dict(SEED_PARAMS), "the seed (no search yet)"
+    adopted = document["adopted"]
+    return {**SEED_PARAMS, **adopted["params"]}, f"tuning.json: {adopted['from']} ({adopted['why']})"
+
+
 def train(lake: Lake, params: Mapping[str, object] = SEED_PARAMS, num_round: int = 500,
           early_stopping_rounds: int = 10, progress: Callable[[str], None] = print) -> dict:
     """Train on the train users' candidates (20% of users held out for validation), save a new version and
     return its card. The primary metric is validation AUC."""
-    labelled = read_candidates(lake, "train")
-    if labelled.empty:
-        raise ValueError("the candidate set has no train rows: are there orders with eval_set 'train'?")
-    train_pdf, valid_pdf = split_by_user(labelled)
+    train_pdf, valid_pdf = labelled_split(lake)
     progress(f"training on {len(train_pdf):,} rows ({train_pdf['user_id'].nunique():,} users), validating on "
              f"{len(valid_pdf):,} ({valid_pdf['user_id'].nunique():,} users)")
     result = train_xgboost(train_pdf, valid_pdf, params, num_round, early_stopping_rounds)
@@ -144,3 +210,29 @@ def importance_svg(importance: Mapping[str, float], title: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
             f'font-family="sans-serif" font-size="12"><text x="10" y="20" font-size="14">Feature importance '
             f'(average gain per split), {escape(title)}</text>{"".join(bars)}</svg>')
+
+
+def tuning_charts(document: dict) -> dict[str, tuple[str, str]]:
+    """A search (`tune`'s document) as pictures, name → (caption, SVG): each trial's validation AUC beside the best
+    so far; the validation log loss per boosting round of the seed's parameters and of the winner; the validation
+    AUC of every trial against each tuned parameter."""
+    trials, best = document["trials"], document["best_trial"]
+    so_far, progression = float("-inf"), []
+    for row in trials:
+        so_far = max(so_far, row["auc"])
+        progression += [ChartPoint(str(row["trial"]), str(row["auc"]), "trial", f"trial {row['trial']} "
+                                   f"({row['stage']}): AUC {row['auc']:.5f}"),
+                        ChartPoint(str(row["trial"]), str(so_far), "best so far")]
+    charts = {"search": ("validation AUC per trial (trial 0: the seed's parameters)",
+                         Chart("search", "Validation AUC per trial, and the best so far", "line", progression))}
+    curves = [ChartPoint(str(i + 1), str(loss), group)
+              for group, curve in (("seed parameters", document["curves"]["seed"]),
+                                   (f"winner (trial {best})", document["curves"]["best"]))
+              for i, loss in enumerate(curve) if i % max(1, len(curve) // 60) == 0 or i == len(curve) - 1]
+    charts["learning_curves"] = ("validation log loss per boosting round", Chart(
+        "learning-curves", "Validation log loss per round: seed parameters and winner", "line", curves))
+    for name in tuning.SEED_RANGES:
+        charts[name] = (f"validation AUC against {name}", Chart(
+            f"auc-{name}", f"Validation AUC against {name} (every trial)", "scatter",
+            [ChartPoint(str(row[name]), str(row["auc"])) for row in trials]))
+    return {name: (caption, str(render_chart(chart, standalone=True))) for name, (caption, chart) in charts.items()}
