@@ -44,6 +44,10 @@ def latency_samples(env: dict[str, str], sensor: str, samples: int, send: Callab
                 results.append(seconds)
     finally:
         daemon.terminate()
-        daemon.wait(timeout=60)
+        try:
+            daemon.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a run it started can hold it up; the figures are already taken
+            daemon.kill()
+            daemon.wait()
     print(f"  median {statistics.median(results):.1f}s, max {max(results):.1f}s; target < 30 s: "
           f"{'met' if max(results) < 30 else 'MISSED'}", flush=True)

@@ -212,7 +212,11 @@ def read_csv_text(spark: SparkSession, uri: str, table: CsvTable, header: Sequen
     """Every field as text, named as the table's columns (null for an optional column the file lacks), with a
     1-based `_line` and `_corrupt_record` for rows with the wrong field count. `header` is the file's first line."""
     positions = column_positions(table, header, uri)
-    text_schema = T.StructType([T.StructField(f"_field{i}", T.StringType()) for i in range(len(header))]
+    fields = [f"_field{i}" for i in range(len(header))]
+    # Named as the header, Spark's header check stays quiet (it warns at every read when names differ); the
+    # fields are then renamed by position, so duplicate or odd header names cannot get in the way.
+    unique = len({name.lower() for name in header}) == len(header) and all(header)
+    text_schema = T.StructType([T.StructField(name, T.StringType()) for name in (header if unique else fields)]
                                + [T.StructField(_CORRUPT, T.StringType())])
     frame = (
         spark.read.schema(text_schema)  # by position: the header was matched above
@@ -221,6 +225,7 @@ def read_csv_text(spark: SparkSession, uri: str, table: CsvTable, header: Sequen
         .option("mode", "PERMISSIVE")
         .option("columnNameOfCorruptRecord", _CORRUPT)
         .csv(uri)
+        .toDF(*fields, _CORRUPT)
     )
     frame = frame.select(*[(F.col(f"_field{positions[c.source]}") if positions[c.source] is not None
                             else F.lit(None).cast("string")).alias(c.source) for c in table.columns], _CORRUPT)
