@@ -114,8 +114,8 @@ def als_ratings(context: dg.AssetExecutionContext, spark: SparkResource, lake: L
     verdict = compare(card, quality.model_tolerance)
     if verdict.passed:
         store.promote(card["version"])
-    errors = {"model (blend)": card["metrics"], **{f"ALS alone ({n})" if n == "als" else f"{n} alone": e
-                                                   for n, e in card["components"].items()},
+    errors = {"model": card["metrics"], "ALS alone": card["components"]["als"],
+              "neighbours alone": card["components"]["neighbours"],
               **{f"baseline: {n.replace('_', ' ')}": e for n, e in card["baselines"].items()}}
     return dg.MaterializeResult(metadata={
         "version": card["version"], "model/rmse": card["metrics"]["rmse"], "model/mae": card["metrics"]["mae"],
@@ -129,7 +129,8 @@ def als_ratings(context: dg.AssetExecutionContext, spark: SparkResource, lake: L
                                            dg.TableColumn("mae", "float")])),
         "errors_chart": svg_image(render_chart(Chart(
             "errors", "RMSE on the same test rows (lower is better)", "bar",
-            [ChartPoint(n, f"{e['rmse']:.4f}") for n, e in errors.items()]), standalone=True), "RMSE per predictor"),
+            [ChartPoint(n.removeprefix("baseline: ").removesuffix(" alone"), f"{e['rmse']:.4f}")
+             for n, e in errors.items()]), standalone=True), "RMSE per predictor"),
         "blend_weights": card["blend_weights"], "params": card["params"], "tuned": tuned is not None,
         "promoted": verdict.passed, "verdict": verdict.text,
     })
