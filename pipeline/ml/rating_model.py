@@ -72,15 +72,24 @@ class Predictions:
     als_unknown: int  # rows ALS could not score
 
 
-def _predict(fit_rows: pd.DataFrame, spark_fit: DataFrame, rows: pd.DataFrame, spark_rows: DataFrame,
-             params: als.AlsParams, choices: dict) -> tuple[Predictions, dict]:
-    """Fit every predictor on `fit_rows` and predict `rows`; returns them and the fitted ALS models by seed."""
-    users, items, ratings = (fit_rows[c].to_numpy() for c in (COLS.user, COLS.item, COLS.rating))
+def _arrays(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(rows[c].to_numpy() for c in (COLS.user, COLS.item, COLS.rating))
+
+
+def _neighbourhood(fit_rows: pd.DataFrame, bias_regs: dict) -> ItemStatistics:
+    """The biases with `bias_regs` and the item statistics on their residuals, fitted on `fit_rows`."""
+    users, items, ratings = _arrays(fit_rows)
+    return ItemStatistics.fit(users, items, ratings, Biases.fit(users, items, ratings, **bias_regs))
+
+
+def _predict(fit_rows: pd.DataFrame, statistics: ItemStatistics, spark_fit: DataFrame, rows: pd.DataFrame,
+             spark_rows: DataFrame, params: als.AlsParams, neighbour_choice: dict) -> tuple[Predictions, dict]:
+    """Predict `rows` with every predictor fitted on `fit_rows` (`statistics` holds the biases and neighbourhood
+    fitted on them; the ALS ensemble is fitted here); returns them and the fitted ALS models by seed."""
+    _, items, ratings = _arrays(fit_rows)
     at_u, at_i = rows[COLS.user].to_numpy(), rows[COLS.item].to_numpy()
-    biases = Biases.fit(users, items, ratings, **choices["biases"])
-    bias = biases.predict(at_u, at_i)
-    neighbours = ItemStatistics.fit(users, items, ratings, biases).neighbours(**choices["neighbours"])
-    neighbours = neighbours.predict(at_u, at_i)
+    bias = statistics.biases.predict(at_u, at_i)
+    neighbours = statistics.neighbours(**neighbour_choice).predict(at_u, at_i)
     models = {seed: als.fit(spark_fit, replace(params, seed=seed), COLS) for seed in ENSEMBLE_SEEDS}
     mean = als.mean_prediction(list(models.values()), spark_rows, COLS)
     ensemble = rows[[COLS.user, COLS.item]].merge(mean, on=[COLS.user, COLS.item], how="left")["prediction"]
@@ -98,10 +107,11 @@ def _clip(values: np.ndarray) -> np.ndarray:
     return np.clip(values, *RATING_SCALE)  # a 5.3 on a 5-star scale is certainly wrong
 
 
-def _choose_baselines(fit_rows: pd.DataFrame, valid: pd.DataFrame) -> dict:
-    """The bias regularisations, then the neighbourhood's k and shrinkage, with the lowest validation RMSE: the
-    bias baseline is tuned like the model, so that it is the strongest of its kind."""
-    users, items, ratings = (fit_rows[c].to_numpy() for c in (COLS.user, COLS.item, COLS.rating))
+def _choose_baselines(fit_rows: pd.DataFrame, valid: pd.DataFrame) -> tuple[dict, ItemStatistics]:
+    """The bias regularisations, then the neighbourhood's k and shrinkage, with the lowest validation RMSE (the
+    bias baseline is tuned like the model, so that it is the strongest of its kind), and the statistics fitted
+    with the chosen biases."""
+    users, items, ratings = _arrays(fit_rows)
     at = (valid[COLS.user].to_numpy(), valid[COLS.item].to_numpy())
     actual = valid[COLS.rating].to_numpy()
 
@@ -109,12 +119,12 @@ def _choose_baselines(fit_rows: pd.DataFrame, valid: pd.DataFrame) -> dict:
         return [Errors.of(Biases.fit(users, items, ratings, **p).predict(*at), actual).rmse for p in batch]
 
     regs = tuning.search(BIAS_GRID, bias_errors).best[0]
-    statistics = ItemStatistics.fit(users, items, ratings, Biases.fit(users, items, ratings, **regs))
+    statistics = _neighbourhood(fit_rows, regs)
 
     def neighbour_errors(batch: list[tuning.Params]) -> list[float]:
         return [Errors.of(_clip(statistics.neighbours(**p).predict(*at)), actual).rmse for p in batch]
 
-    return {"biases": regs, "neighbours": tuning.search(NEIGHBOUR_GRID, neighbour_errors).best[0]}
+    return {"biases": regs, "neighbours": tuning.search(NEIGHBOUR_GRID, neighbour_errors).best[0]}, statistics
 
 
 def _blend_weights(valid: Predictions) -> np.ndarray:
@@ -137,11 +147,12 @@ def train(spark: SparkSession, lake: Lake, params: als.AlsParams, progress: Call
         train_pdf, test_pdf, fit_pdf, valid_pdf = (df.toPandas() for df in frames)
         progress(f"rating model: {len(train_pdf):,} training rows ({len(fit_pdf):,} fit + {len(valid_pdf):,} "
                  f"validation), {len(test_pdf):,} test rows")
-        choices = _choose_baselines(fit_pdf, valid_pdf)
+        choices, fit_statistics = _choose_baselines(fit_pdf, valid_pdf)
         progress(f"rating model: chosen on validation {choices}")
-        valid, _ = _predict(fit_pdf, fit_df, valid_pdf, valid_df, params, choices)
+        valid, _ = _predict(fit_pdf, fit_statistics, fit_df, valid_pdf, valid_df, params, choices["neighbours"])
         weights = _blend_weights(valid)
-        test, models = _predict(train_pdf, train_df, test_pdf, test_df, params, choices)
+        test, models = _predict(train_pdf, _neighbourhood(train_pdf, choices["biases"]), train_df, test_pdf, test_df,
+                                params, choices["neighbours"])
         model = Errors.of(_blend(weights, test), test.ratings)
         baselines = {name: Errors.of(_clip(getattr(test, name)), test.ratings)
                      for name in ("global_mean", "item_mean", "bias")}

@@ -47,12 +47,18 @@ def materialize(monkeypatch, setting: str, folder: Path, assets: list) -> dg.Exe
                               raise_on_error=False)
 
 
-def failure(monkeypatch, setting: str, folder: Path, raw_asset) -> dg.UserFailureData:
-    """The raw asset's failure (only it runs: the message must come before Spark)."""
+def assert_one_clear_message(monkeypatch, setting: str, folder: Path, raw_asset, file: str, column: str | None,
+                             words: list[str]) -> None:
+    """The raw asset fails (only it runs: the message must come before Spark) naming `file` in `folder` and
+    `column` (none: the file as a whole), with each of `words` in its message."""
     result = materialize(monkeypatch, setting, folder, [raw_asset])
     assert not result.success
     [event] = result.get_step_failure_events()
-    return event.step_failure_data.user_failure_data
+    failed = event.step_failure_data.user_failure_data
+    assert failed.metadata["file"].value == str(folder / file)
+    assert failed.metadata["column"].value == (column or "")
+    for word in words:
+        assert word in failed.description
 
 
 def trains(spark, lake: Lake, rec) -> set[tuple]:
@@ -118,11 +124,8 @@ def test_a_movielens_copy_without_movies_leaves_no_earlier_movie_file_behind(spa
                 "each movieId names a row of movie.csv (its movieId)"]),
 ], ids=["no-ratings", "no-timestamp-column", "rating-scale", "text-user-ids", "day-first-dates", "unknown-movies"])
 def test_each_broken_movielens_copy_gives_one_clear_message(lake, tmp_path, monkeypatch, files, file, column, words):
-    failed = failure(monkeypatch, "MOVIELENS_DIR", write(tmp_path / "movielens", files), movie_recs.raw_movielens)
-    assert failed.metadata["file"].value == str(tmp_path / "movielens" / file)
-    assert failed.metadata["column"].value == (column or "")
-    for word in words:
-        assert word in failed.description
+    assert_one_clear_message(monkeypatch, "MOVIELENS_DIR", write(tmp_path / "movielens", files), movie_recs.raw_movielens, file, column,
+                             words)
     assert not lake.is_file("raw", "movielens", "rating.csv")
 
 
@@ -178,11 +181,8 @@ def test_each_mooc_layout_trains(spark, lake, tmp_path, monkeypatch, files):
                "each course names a row of course.csv (its id)"]),
 ], ids=["no-enrolments", "day-first-times", "text-ids", "unknown-header", "header-only", "unknown-courses"])
 def test_each_broken_mooc_copy_gives_one_clear_message(lake, tmp_path, monkeypatch, files, file, column, words):
-    failed = failure(monkeypatch, "MOOC_DIR", write(tmp_path / "mooc", files), course_recs.raw_mooc)
-    assert failed.metadata["file"].value == str(tmp_path / "mooc" / file)
-    assert failed.metadata["column"].value == (column or "")
-    for word in words:
-        assert word in failed.description
+    assert_one_clear_message(monkeypatch, "MOOC_DIR", write(tmp_path / "mooc", files), course_recs.raw_mooc, file, column,
+                             words)
 
 
 # ---- ORDERS_DIR --------------------------------------------------------------------------------------------------
@@ -228,8 +228,5 @@ def test_each_orders_layout_trains(spark, lake, tmp_path, monkeypatch, files):
                                  "1,u1,train,1,2,8\n"}, "orders.csv", "user_id", ["'u1'", "a whole number"]),
 ], ids=["no-train-lines", "no-train-orders", "unknown-orders", "text-user-ids"])
 def test_each_broken_orders_copy_gives_one_clear_message(lake, tmp_path, monkeypatch, files, file, column, words):
-    failed = failure(monkeypatch, "ORDERS_DIR", write(tmp_path / "orders", files), purchase.raw_orders)
-    assert failed.metadata["file"].value == str(tmp_path / "orders" / file)
-    assert failed.metadata["column"].value == (column or "")
-    for word in words:
-        assert word in failed.description
+    assert_one_clear_message(monkeypatch, "ORDERS_DIR", write(tmp_path / "orders", files), purchase.raw_orders, file, column,
+                             words)
