@@ -15,7 +15,7 @@ from pipeline.events.catalogue import CATEGORIES, QUARANTINE_SCHEMA, Category
 from pipeline.events.cleaning import clean_partition
 from pipeline.events.landing import OffsetRange, batch_id, find_gaps, land_ranges, landed_ranges, raw_parts
 from pipeline.events.validation import batch_counts, stage_batch
-from resources import SPARK_POOL, KafkaResource, LakeResource, LearningEventsResource, QualityResource, SparkResource
+from resources import KafkaResource, LakeResource, LearningEventsResource, QualityResource
 
 GROUP = "learning_events"
 
@@ -185,24 +185,24 @@ def build_cleaned_asset(category: Category) -> dg.AssetsDefinition:
         group_name=GROUP,
         partitions_def=DAILY,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"spark", "parquet"},
-        pool=SPARK_POOL,
+        kinds={"python", "parquet"},
         description=(
             f"Cleaned {category.upper} events from `{category.topic}` ({event_types}): typed by the catalogue, "
             f"timestamps in UTC (`event_time`), one row per `event_id` (the first in Kafka order), "
-            f"`cleaned/{category.name}/date=<UTC day>/`."
+            f"`cleaned/{category.name}/date=<UTC day>/events.parquet` (Arrow: a day is de-duplicated in memory, "
+            f"without a Spark job)."
         ),
         metadata={"dagster/column_schema": table_schema(category.cleaned_schema,
                                                         category.cleaned_column_descriptions())},
         check_specs=[dg.AssetCheckSpec(name, asset=key, description=text, blocking=name in BLOCKING_CLEANED_CHECKS)
                      for name, text in CLEANED_CHECKS.items()],
     )
-    def cleaned(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource, quality: QualityResource):
-        session, the_lake = spark.get_session(), lake.get_lake()
+    def cleaned(context: dg.AssetExecutionContext, lake: LakeResource, quality: QualityResource):
+        the_lake = lake.get_lake()
         threshold = quality.quarantine_max_share
         results = []
         for day in context.partition_keys:  # one day from the sensor; a range in a single-run backfill
-            results.append(clean_partition(session, the_lake, category, day))
+            results.append(clean_partition(the_lake, category, day))
             r = results[-1]
             context.log.info(f"{category.name} {day}: {r.staged_rows} staged -> {r.cleaned_rows} cleaned, "
                              f"{r.duplicates} duplicates, {r.quarantined_rows} quarantined")

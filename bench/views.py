@@ -51,7 +51,7 @@ def land_and_clean(spark, lake: Lake, count: int, days: float, end: datetime, se
     days_touched = sorted({d for _, d in counts.touched})
     for day in days_touched:
         for category in CATEGORIES:
-            clean_partition(spark, lake, category, day)
+            clean_partition(lake, category, day)
     return days_touched
 
 

@@ -98,6 +98,11 @@ class Lake:
             fs.move(target, final)
         return final
 
+    def remove(self, *paths: str) -> None:
+        """Delete objects given by their `filesystem` paths (as `list_files` returns them)."""
+        for path in paths:
+            self.filesystem.delete_file(path)
+
     def list_files(self, *parts: str, suffix: str = ".parquet") -> list[str]:
         """Every object under a prefix whose name ends with `suffix` (recursive; empty if the prefix is absent)."""
         fs = self.filesystem

@@ -147,7 +147,7 @@ def test_batch_stages_valid_records_quarantines_the_rest_and_cleaning_keeps_one_
     assert batch_counts(lake, "batch1", counts) == (3, 2)
     assert len(lake.list_files("staged")) == 1 and len(lake.list_files("quarantine")) == 1
 
-    result = clean_partition(spark, lake, CATEGORY_BY_NAME["auth"], "2026-11-24")
+    result = clean_partition(lake, CATEGORY_BY_NAME["auth"], "2026-11-24")
     assert (result.staged_rows, result.distinct_event_ids, result.cleaned_rows) == (3, 2, 2)
     assert (result.duplicates, result.quarantined_rows, result.duplicate_ids_written) == (1, 2, 0)
     cleaned = spark.read.parquet(result.path).orderBy("event_time").collect()
@@ -157,7 +157,7 @@ def test_batch_stages_valid_records_quarantines_the_rest_and_cleaning_keeps_one_
 
 
 def test_cleaning_a_day_without_events_writes_an_empty_table(spark, lake):
-    result = clean_partition(spark, lake, CATEGORY_BY_NAME["profile"], "2026-01-02")
+    result = clean_partition(lake, CATEGORY_BY_NAME["profile"], "2026-01-02")
     assert (result.staged_rows, result.cleaned_rows, result.quarantined_rows) == (0, 0, 0)
     assert spark.read.parquet(result.path).schema.fieldNames() == CATEGORY_BY_NAME["profile"].cleaned_schema.fieldNames()
 
