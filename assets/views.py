@@ -1,8 +1,13 @@
 """The analytic views as assets `views/<name>`, generated from the registry (pipeline/views/registry.py).
 
-Date-keyed views are daily partitioned like the cleaned tables and read only the day's cleaned partitions;
-all-time views read the whole cleaned history and are recomputed when a cleaned table they read changes.
+One asset per view in the UI, computed by one multi-asset per view group (the original batch jobs: auth,
+assessment, video, course, profile_notification, serving) and kind: the group's date-keyed views, daily partitioned
+like the cleaned tables and reading only their days, or its all-time views, reading the whole cleaned history and
+recomputed when a cleaned table they read changes. A step reads each cleaned table once for all the views it
+computes; any subset of them can be materialised (the UI, a sensor's selection, the automation).
 """
+
+from collections.abc import Iterator
 
 import dagster as dg
 
@@ -10,8 +15,8 @@ from assets.keys import cleaned_key, view_key
 from assets.metadata import row_counts, table_schema
 from assets.partitions import AFTER_INPUTS_CHANGE, DAILY
 from pipeline.events.catalogue import CATEGORY_BY_NAME
-from pipeline.views.materialize import materialize_view
-from pipeline.views.registry import View, all_views
+from pipeline.views.materialize import ViewOutput, materialize_views
+from pipeline.views.registry import View, all_views, by_group_and_kind
 from resources import SPARK_POOL, LakeResource, SparkResource
 
 VIEW_CHECKS = {
@@ -43,54 +48,78 @@ def _declared_column_schema(view: View) -> dg.TableSchema:
                                    for name, text in view.column_descriptions().items()])
 
 
-def build_view_asset(view: View) -> dg.AssetsDefinition:
-    key = view_key(view.name)
-
-    @dg.asset(
-        key=key,
+def _spec(view: View) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        view_key(view.name),
         deps=[cleaned_key(CATEGORY_BY_NAME[c]) for c in view.categories],
         group_name=f"views_{view.group}",
-        partitions_def=DAILY if view.date_keyed else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if view.date_keyed else None,
         automation_condition=None if view.date_keyed else AFTER_INPUTS_CHANGE,
         kinds={"spark", "parquet"},
-        pool=SPARK_POOL,
         description=_description(view),
         tags={"pipeline/view_group": view.group},
         metadata={"dagster/column_schema": _declared_column_schema(view)},
-        check_specs=[dg.AssetCheckSpec(name, asset=key, blocking=name in BLOCKING_CHECKS,
-                                       description=text + (" Blocking." if name in BLOCKING_CHECKS else ""))
-                     for name, text in VIEW_CHECKS.items()],
+        skippable=True,
     )
-    def _view(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
-        session, the_lake = spark.get_session(), lake.get_lake()
-        days = context.partition_keys if view.date_keyed else [None]
-        outputs = [materialize_view(session, the_lake, view, day) for day in days]
-        yield dg.MaterializeResult(
-            metadata={
-                **row_counts({day: o.rows for day, o in zip(days, outputs)}),
-                "dagster/column_schema": table_schema(outputs[0].schema, view.column_descriptions()),
-                "input_rows": sum(o.input_rows for o in outputs),
-                "path": outputs[0].path if len(outputs) == 1 else f"views/{view.name}/",
-                "preview": dg.MetadataValue.md(outputs[-1].preview.to_markdown(index=False)),
-            }
-        )
-        label = {o.path: o for o in outputs}
-        results = {
-            "keys_unique": {p: o.duplicate_keys for p, o in label.items() if o.duplicate_keys},
-            "keys_not_null": {p: o.null_keys for p, o in label.items() if o.null_keys},
-            "rates_within_0_100": {p: o.rates_out_of_range for p, o in label.items() if o.rates_out_of_range},
-            "non_empty_when_inputs_are": {p: o.input_rows for p, o in label.items() if o.input_rows and not o.rows},
-        }
-        for name, failures in results.items():
-            severity = dg.AssetCheckSeverity.WARN if name in WARNING_CHECKS else dg.AssetCheckSeverity.ERROR
-            yield dg.AssetCheckResult(check_name=name, passed=not failures, severity=severity,
-                                      metadata={"failures": failures})
 
-    return _view
+
+def build_views_asset(views: list[View]) -> dg.AssetsDefinition:
+    """The multi-asset of some views, all date-keyed or all all-time (a view group's of one kind)."""
+    date_keyed = {view.date_keyed for view in views}
+    if len(date_keyed) != 1:
+        raise ValueError("one multi-asset computes date-keyed views or all-time views, not both")
+    daily = date_keyed.pop()
+    by_key = {view_key(view.name): view for view in views}
+
+    @dg.multi_asset(
+        name=f"views_{views[0].group}_{'daily' if daily else 'all_time'}",
+        specs=[_spec(view) for view in views],
+        check_specs=[dg.AssetCheckSpec(name, asset=view_key(view.name), blocking=name in BLOCKING_CHECKS,
+                                       description=text + (" Blocking." if name in BLOCKING_CHECKS else ""))
+                     for view in views for name, text in VIEW_CHECKS.items()],
+        partitions_def=DAILY if daily else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
+        can_subset=True,
+        pool=SPARK_POOL,
+    )
+    def _views(context: dg.AssetExecutionContext, spark: SparkResource, lake: LakeResource):
+        selected = [view for key, view in by_key.items() if key in context.selected_asset_keys]
+        days = context.partition_keys if daily else None
+        outputs = materialize_views(spark.get_session(), lake.get_lake(), selected, days)
+        checks = context.selected_asset_check_keys
+        for view in selected:
+            yield from _results(view, days or [None], outputs[view.name], checks)
+
+    return _views
+
+
+def _results(view: View, days: list[str | None], outputs: list[ViewOutput], checks) -> Iterator:
+    key = view_key(view.name)
+    yield dg.MaterializeResult(
+        asset_key=key,
+        metadata={
+            **row_counts({day: o.rows for day, o in zip(days, outputs)}),
+            "dagster/column_schema": table_schema(outputs[0].schema, view.column_descriptions()),
+            "input_rows": sum(o.input_rows for o in outputs),
+            "path": outputs[0].path if len(outputs) == 1 else f"views/{view.name}/",
+            "preview": dg.MetadataValue.md(outputs[-1].preview.to_markdown(index=False)),
+        },
+    )
+    label = {o.path: o for o in outputs}
+    results = {
+        "keys_unique": {p: o.duplicate_keys for p, o in label.items() if o.duplicate_keys},
+        "keys_not_null": {p: o.null_keys for p, o in label.items() if o.null_keys},
+        "rates_within_0_100": {p: o.rates_out_of_range for p, o in label.items() if o.rates_out_of_range},
+        "non_empty_when_inputs_are": {p: o.input_rows for p, o in label.items() if o.input_rows and not o.rows},
+    }
+    for name, failures in results.items():
+        if dg.AssetCheckKey(key, name) not in checks:
+            continue
+        severity = dg.AssetCheckSeverity.WARN if name in WARNING_CHECKS else dg.AssetCheckSeverity.ERROR
+        yield dg.AssetCheckResult(asset_key=key, check_name=name, passed=not failures, severity=severity,
+                                  metadata={"failures": failures})
 
 
 VIEWS = all_views()
-view_assets = [build_view_asset(v) for v in VIEWS]
+view_assets = [build_views_asset(views) for views in by_group_and_kind(VIEWS)]  # one per group and kind
 DATE_KEYED_VIEW_KEYS = [view_key(v.name) for v in VIEWS if v.date_keyed]
 ALL_TIME_VIEW_KEYS = [view_key(v.name) for v in VIEWS if not v.date_keyed]

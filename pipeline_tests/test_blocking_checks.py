@@ -1,7 +1,7 @@
 """A view whose keys are not unique never reaches Cassandra: its blocking check stops the serving sync in the run,
 and the automation does not start it later.
 
-The project's own view and sync assets (`build_view_asset`, `build_sync_asset`) on the real Cassandra; only the
+The project's own view and sync assets (`build_views_asset`, `build_sync_asset`) on the real Cassandra; only the
 view's function is replaced, by one returning rows written out here, so the test knows which rows are right.
 """
 
@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from assets.keys import cassandra_table_key, view_key
 from assets.serving_tables import build_sync_asset
-from assets.views import build_view_asset
+from assets.views import build_views_asset
 from pipeline.serving.analytics_sync import SYNCS
 from pipeline.views.registry import all_views
 from pipeline_tests.keyspaces import scratch_keyspaces
@@ -43,7 +43,7 @@ def stored(session, keyspace: str) -> set[tuple]:
 
 
 def assets(spark, rows) -> list[dg.AssetsDefinition]:
-    return [build_view_asset(view_returning(spark, rows)), build_sync_asset(SYNC)]
+    return [build_views_asset([view_returning(spark, rows)]), build_sync_asset(SYNC)]
 
 
 def definitions(spark, settings) -> dg.Definitions:
@@ -70,7 +70,7 @@ def test_a_view_with_duplicate_keys_does_not_reach_cassandra(services, lake_env,
         materialized = {e.asset_key for e in bad.get_asset_materialization_events()}
         assert view_key(COURSE_OVERVIEW.name) in materialized and cassandra_table_key("university_analytics", SYNC.table.name) not in materialized
         started = {e.step_key for e in bad.all_events if e.event_type == dg.DagsterEventType.STEP_START}
-        assert started == {"views__course_overview"}  # the sync step never started
+        assert started == {"views_serving_all_time"}  # the sync step never started
         # Cassandra still holds the last good rows, not C1's second row nor C2's new numbers.
         assert stored(session, keyspace) == set(GOOD)
 

@@ -13,8 +13,8 @@ from collections import Counter
 from pipeline.views import assessment, auth, course, profile_notification, serving, video
 from pipeline.views.view import CATEGORY_GROUPS, HISTORY, View, input_category, reads_history
 
-__all__ = ["CATEGORY_GROUPS", "HISTORY", "VIEWS", "VIEWS_BY_NAME", "View", "all_views", "input_category",
-           "reads_history"]
+__all__ = ["CATEGORY_GROUPS", "HISTORY", "VIEWS", "VIEWS_BY_NAME", "View", "all_views", "by_group_and_kind",
+           "input_category", "reads_history"]
 
 VIEWS: tuple[View, ...] = (*auth.VIEWS, *assessment.VIEWS, *video.VIEWS, *course.VIEWS,
                            *profile_notification.VIEWS, *serving.VIEWS)
@@ -29,3 +29,12 @@ if unknown := {v.group for v in VIEWS} - set(CATEGORY_GROUPS):
 def all_views() -> list[View]:
     """Every registered view, in registry order (a new list: callers may sort or filter it)."""
     return list(VIEWS)
+
+
+def by_group_and_kind(views: list[View]) -> list[list[View]]:
+    """The views of each group, date-keyed and all-time apart, in registry order: what one step computes together
+    (one multi-asset each, assets/views.py)."""
+    batches: dict[tuple[str, bool], list[View]] = {}
+    for view in views:
+        batches.setdefault((view.group, view.date_keyed), []).append(view)
+    return list(batches.values())
