@@ -100,40 +100,54 @@ class RangeReadError(RuntimeError):
     pass
 
 
-def read_range(consumer, rng: OffsetRange, idle_timeout: float = 30.0) -> pa.Table:
-    """Read exactly the offsets of `rng` from an already created consumer."""
-    values, keys, offsets, timestamps = [], [], [], []
-    consumer.assign([TopicPartition(rng.topic, rng.partition, rng.start)])
-    position, deadline = rng.start, time.monotonic() + idle_timeout
+def read_ranges(consumer, ranges: list[OffsetRange], idle_timeout: float = 30.0) -> list[pa.Table]:
+    """Read exactly the offsets of each range (at most one range per topic-partition) from an already created
+    consumer, all partitions at once: librdkafka fetches them concurrently while this loop files the messages."""
+    by_partition = {(r.topic, r.partition): r for r in ranges}
+    if len(by_partition) != len(ranges):
+        raise ValueError("read_ranges takes at most one range per topic-partition")
+    columns = {key: ([], [], [], []) for key in by_partition}  # values, keys, offsets, timestamps
+    pending = {key for key, r in by_partition.items() if len(r)}
+    consumer.assign([TopicPartition(r.topic, r.partition, r.start) for r in ranges if len(r)])
+    deadline = time.monotonic() + idle_timeout
     try:
         # Offsets may have holes (compaction, transaction markers): stop on the position, never on a count.
-        while position < rng.end:
-            messages = consumer.consume(num_messages=min(100_000, rng.end - position), timeout=1.0)
+        while pending:
+            messages = consumer.consume(num_messages=100_000, timeout=1.0)
             if not messages and time.monotonic() > deadline:
-                raise RangeReadError(f"no progress reading {rng} for {idle_timeout:.0f}s (stuck at offset {position})")
+                stuck = ", ".join(str(by_partition[key]) for key in sorted(pending))
+                raise RangeReadError(f"no progress reading {stuck} for {idle_timeout:.0f}s")
             for message in messages:
-                error = message.error()
+                key, error = (message.topic(), message.partition()), message.error()
+                if key not in pending:
+                    continue  # past its range's end: what the fetcher read ahead
+                rng = by_partition[key]
                 if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        if message.offset() < rng.end:
-                            raise RangeReadError(
-                                f"{rng}: partition ends at offset {message.offset()}, before the range end"
-                            )
-                        continue
-                    raise RangeReadError(f"{rng}: {error}")
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        raise RangeReadError(f"{rng}: {error}")
+                    if message.offset() < rng.end:
+                        raise RangeReadError(f"{rng}: partition ends at offset {message.offset()}, before the range end")
+                    pending.discard(key)
+                    continue
                 offset = message.offset()
                 if offset >= rng.end:
-                    position = rng.end
-                    break
+                    pending.discard(key)
+                    continue
+                values, keys, offsets, timestamps = columns[key]
                 values.append(message.value())
                 keys.append(message.key())
                 offsets.append(offset)
                 timestamps.append(message.timestamp()[1])
-                position = offset + 1
+                if offset == rng.end - 1:
+                    pending.discard(key)
             if messages:
                 deadline = time.monotonic() + idle_timeout
     finally:
         consumer.unassign()
+    return [_raw_table(r, *columns[(r.topic, r.partition)]) for r in ranges]
+
+
+def _raw_table(rng: OffsetRange, values: list, keys: list, offsets: list, timestamps: list) -> pa.Table:
     count = len(offsets)
     return pa.Table.from_arrays(
         [
@@ -168,15 +182,29 @@ def land_ranges(
     consumer = probe_consumer(kafka_config)
     landed = []
     try:
-        for rng in sorted(ranges):
-            table = read_range(consumer, rng)
-            path = lake.write_parquet(table, *raw_parts(rng, ingest_date, zone))
-            landed.append(LandedRange(rng, path, table.num_rows))
-            if progress:
-                progress(f"landed {rng} ({table.num_rows} records) -> {path}")
+        for together in _one_range_per_partition(sorted(ranges)):
+            for rng, table in zip(together, read_ranges(consumer, together)):
+                path = lake.write_parquet(table, *raw_parts(rng, ingest_date, zone))
+                landed.append(LandedRange(rng, path, table.num_rows))
+                if progress:
+                    progress(f"landed {rng} ({table.num_rows} records) -> {path}")
     finally:
         consumer.close()
     return landed
+
+
+def _one_range_per_partition(ranges: list[OffsetRange]) -> list[list[OffsetRange]]:
+    """Sorted ranges in rounds that each hold at most one range per topic-partition (a planned batch is one
+    round: `plan_batches` puts a partition's next range in the next batch)."""
+    rounds: list[list[OffsetRange]] = []
+    seen: dict[tuple[str, int], int] = {}
+    for rng in ranges:
+        index = seen.get((rng.topic, rng.partition), -1) + 1
+        seen[(rng.topic, rng.partition)] = index
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(rng)
+    return rounds
 
 
 def landing_days(lake: Lake, zone: tuple[str, ...] = RAW_EVENTS_ZONE) -> set[str]:

@@ -10,19 +10,17 @@ record and its Kafka timestamp, never on the clock.
 `Validator` is the rule book, one record at a time (the HTTP intake uses it too); `BatchValidator` reaches the
 same verdicts for a whole raw table at once, with msgspec and Arrow, and asks `Validator` about every record it
 cannot prove valid. Why not Spark: validation is a parse and a few comparisons per record, which Arrow's
-vector operations do at millions of records a second, with no JVM start or job scheduling; a large batch is
-split across processes (`stage_batch`, `workers`).
+vector operations do at millions of records a second, with no JVM start or job scheduling.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import reduce
 from typing import Annotated
@@ -388,50 +386,38 @@ class StageCounts:
         return dict(sorted(totals.items()))
 
 
-PARALLEL_MIN_RECORDS = 200_000  # below this, starting worker processes costs more than it saves
-
-
-def stage_categories(lake: Lake, paths: dict[str, list[str]], batch: str,
-                     rules: ValidationRules) -> dict[tuple[str, str, str | None], int]:
-    """Validate the raw objects of some categories (category name -> paths), write each category's staged and
-    quarantined records per day, and count them per (category, day, reason); reason None = staged."""
+def stage_category(lake: Lake, name: str, paths: list[str], batch: str,
+                   rules: ValidationRules) -> dict[tuple[str, str, str | None], int]:
+    """Validate a category's raw objects of a batch, write its staged and quarantined records per day, and count
+    them per (category, day, reason); reason None = staged."""
     counts: dict[tuple[str, str, str | None], int] = defaultdict(int)
-    for name, category_paths in sorted(paths.items()):
-        raws = [pq.read_table(path, filesystem=lake.filesystem) for path in category_paths]
-        validated = BatchValidator(CATEGORY_BY_NAME[name], rules)(pa.concat_tables(raws))
-        for day, rows in _by_day(validated.staged):
-            lake.write_parquet(rows, *batch_parts(STAGED_ZONE, name, day, batch))
-            counts[(name, day, None)] = rows.num_rows
-        for day, rows in _by_day(validated.quarantined):
-            lake.write_parquet(rows, *batch_parts(QUARANTINE_ZONE, name, day, batch))
-            for reason, n in zip(*pc.value_counts(rows.column("reason")).flatten()):
-                counts[(name, day, reason.as_py())] += n.as_py()
+    raws = [pq.read_table(path, filesystem=lake.filesystem) for path in paths]
+    validated = BatchValidator(CATEGORY_BY_NAME[name], rules)(pa.concat_tables(raws))
+    for day, rows in _by_day(validated.staged):
+        lake.write_parquet(rows, *batch_parts(STAGED_ZONE, name, day, batch))
+        counts[(name, day, None)] = rows.num_rows
+    for day, rows in _by_day(validated.quarantined):
+        lake.write_parquet(rows, *batch_parts(QUARANTINE_ZONE, name, day, batch))
+        for reason, n in zip(*pc.value_counts(rows.column("reason")).flatten()):
+            counts[(name, day, reason.as_py())] += n.as_py()
     return counts
 
 
 def stage_batch(lake: Lake, raw_paths: list[str], batch: str, rules: ValidationRules,
-                workers: int | None = None) -> StageCounts:
+                threads: int | None = None) -> StageCounts:
     """Validate the raw objects of one landing batch; write staged and quarantined records per category and day;
-    count them. A large batch is shared among `workers` processes (all cores by default), whole categories each,
-    so that every object is written by the one process that holds all of its rows."""
+    count them. Categories are validated on `threads` threads at once (one per core by default), the largest
+    first: much of the work is in Arrow, which runs outside the GIL, and threads cost nothing to start (worker
+    processes took longer to start than they saved)."""
     paths: dict[str, list[str]] = defaultdict(list)
     for path in raw_paths:
         paths[CATEGORY_BY_TOPIC[OffsetRange.from_file_name(path).topic].name].append(path)
     sizes = {name: sum(pq.ParquetFile(p, filesystem=lake.filesystem).metadata.num_rows for p in category_paths)
              for name, category_paths in paths.items()}
-    workers = min(workers or os.cpu_count() or 1, len(paths))
-    if workers < 2 or sum(sizes.values()) < PARALLEL_MIN_RECORDS:
-        return StageCounts(dict(stage_categories(lake, paths, batch, rules)))
-    shares: list[dict[str, list[str]]] = [{} for _ in range(workers)]
-    loads = [0] * workers
-    for name in sorted(paths, key=sizes.get, reverse=True):  # largest first, each to the least loaded worker
-        least = loads.index(min(loads))
-        shares[least][name] = paths[name]
-        loads[least] += sizes[name]
-    # spawn: the caller may hold a JVM and threads, which a forked child must not inherit.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = list(pool.map(stage_categories, [lake] * workers, shares, [batch] * workers, [rules] * workers))
-    return StageCounts({key: n for counts in results for key, n in counts.items()})
+    with ThreadPoolExecutor(threads or os.cpu_count() or 1) as pool:
+        results = pool.map(lambda name: stage_category(lake, name, paths[name], batch, rules),
+                           sorted(paths, key=sizes.get, reverse=True))
+        return StageCounts({key: n for counts in results for key, n in counts.items()})
 
 
 def _by_day(table: pa.Table) -> list[tuple[str, pa.Table]]:
