@@ -1,10 +1,11 @@
 """The analytic views as assets `views/<name>`, generated from the registry (pipeline/views/registry.py).
 
-One asset per view in the UI, computed by one multi-asset per view group (the original batch jobs: auth,
-assessment, video, course, profile_notification, serving) and kind: the group's date-keyed views, daily partitioned
-like the cleaned tables and reading only their days, or its all-time views, reading the whole cleaned history and
-recomputed when a cleaned table they read changes. A step reads each cleaned table once for all the views it
-computes; any subset of them can be materialised (the UI, a sensor's selection, the automation).
+One asset per view in the UI (grouped as the original batch jobs: auth, assessment, video, course,
+profile_notification, serving), computed by two multi-assets: `learning_views_daily`, the date-keyed views, daily
+partitioned like the cleaned tables and reading only their days, and `learning_views_all_time`, the others, reading
+the whole cleaned history and recomputed when a cleaned table they read changes. A step reads each cleaned table
+once for all the views it computes and runs their queries together; any subset of them can be materialised (the
+UI, a sensor's selection, the automation).
 """
 
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from assets.metadata import row_counts, table_schema
 from assets.partitions import AFTER_INPUTS_CHANGE, DAILY
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.views.materialize import ViewOutput, materialize_views
-from pipeline.views.registry import View, all_views, by_group_and_kind
+from pipeline.views.registry import View, all_views, by_kind
 from resources import SPARK_POOL, LakeResource, SparkResource
 
 VIEW_CHECKS = {
@@ -63,7 +64,7 @@ def _spec(view: View) -> dg.AssetSpec:
 
 
 def build_views_asset(views: list[View]) -> dg.AssetsDefinition:
-    """The multi-asset of some views, all date-keyed or all all-time (a view group's of one kind)."""
+    """The multi-asset of some views, all date-keyed or all all-time."""
     date_keyed = {view.date_keyed for view in views}
     if len(date_keyed) != 1:
         raise ValueError("one multi-asset computes date-keyed views or all-time views, not both")
@@ -71,7 +72,7 @@ def build_views_asset(views: list[View]) -> dg.AssetsDefinition:
     by_key = {view_key(view.name): view for view in views}
 
     @dg.multi_asset(
-        name=f"views_{views[0].group}_{'daily' if daily else 'all_time'}",
+        name=f"learning_views_{'daily' if daily else 'all_time'}",
         specs=[_spec(view) for view in views],
         check_specs=[dg.AssetCheckSpec(name, asset=view_key(view.name), blocking=name in BLOCKING_CHECKS,
                                        description=text + (" Blocking." if name in BLOCKING_CHECKS else ""))
@@ -120,6 +121,6 @@ def _results(view: View, days: list[str | None], outputs: list[ViewOutput], chec
 
 
 VIEWS = all_views()
-view_assets = [build_views_asset(views) for views in by_group_and_kind(VIEWS)]  # one per group and kind
+view_assets = [build_views_asset(views) for views in by_kind(VIEWS)]
 DATE_KEYED_VIEW_KEYS = [view_key(v.name) for v in VIEWS if v.date_keyed]
 ALL_TIME_VIEW_KEYS = [view_key(v.name) for v in VIEWS if not v.date_keyed]

@@ -70,7 +70,7 @@ def test_a_view_with_duplicate_keys_does_not_reach_cassandra(services, lake_env,
         materialized = {e.asset_key for e in bad.get_asset_materialization_events()}
         assert view_key(COURSE_OVERVIEW.name) in materialized and cassandra_table_key("university_analytics", SYNC.table.name) not in materialized
         started = {e.step_key for e in bad.all_events if e.event_type == dg.DagsterEventType.STEP_START}
-        assert started == {"views_serving_all_time"}  # the sync step never started
+        assert started == {"learning_views_all_time"}  # the sync step never started
         # Cassandra still holds the last good rows, not C1's second row nor C2's new numbers.
         assert stored(session, keyspace) == set(GOOD)
 

@@ -13,7 +13,7 @@ from collections import Counter
 from pipeline.views import assessment, auth, course, profile_notification, serving, video
 from pipeline.views.view import CATEGORY_GROUPS, HISTORY, View, input_category, reads_history
 
-__all__ = ["CATEGORY_GROUPS", "HISTORY", "VIEWS", "VIEWS_BY_NAME", "View", "all_views", "by_group_and_kind",
+__all__ = ["CATEGORY_GROUPS", "HISTORY", "VIEWS", "VIEWS_BY_NAME", "View", "all_views", "by_kind",
            "input_category", "reads_history"]
 
 VIEWS: tuple[View, ...] = (*auth.VIEWS, *assessment.VIEWS, *video.VIEWS, *course.VIEWS,
@@ -31,10 +31,8 @@ def all_views() -> list[View]:
     return list(VIEWS)
 
 
-def by_group_and_kind(views: list[View]) -> list[list[View]]:
-    """The views of each group, date-keyed and all-time apart, in registry order: what one step computes together
+
+def by_kind(views: list[View]) -> list[list[View]]:
+    """The date-keyed views and the all-time views, each in registry order: what one step computes together
     (one multi-asset each, assets/views.py)."""
-    batches: dict[tuple[str, bool], list[View]] = {}
-    for view in views:
-        batches.setdefault((view.group, view.date_keyed), []).append(view)
-    return list(batches.values())
+    return [batch for batch in ([v for v in views if v.date_keyed], [v for v in views if not v.date_keyed]) if batch]
