@@ -225,8 +225,9 @@ class BatchValidator:
                 candidates.append(i)
         parsed_chunks = []
         for start in range(0, len(candidates), _CHUNK):
-            index = np.array(candidates[start:start + _CHUNK], np.int64)
-            lines = b"\n".join(values[i] for i in index)
+            chunk = candidates[start:start + _CHUNK]
+            index = np.array(chunk, np.int64)
+            lines = b"\n".join([values[i] for i in chunk])  # Python ints: a list looks them up faster
             if not _is_utf8(lines):  # msgspec skips the keys it does not know without decoding them
                 index = np.array([i for i in index if _is_utf8(values[i])], np.int64)
                 lines = b"\n".join(values[i] for i in index)
