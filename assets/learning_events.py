@@ -4,6 +4,7 @@ Thin wrappers around `pipeline.events`: they read their inputs from the lake, ca
 functions, and report counts and checks.
 """
 
+import time
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -128,7 +129,9 @@ def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatc
     ranges, the_lake = config.offset_ranges(), lake.get_lake()
     batch = batch_id(ranges)
     raw_paths = [the_lake.path(*raw_parts(r, context.partition_key)) for r in ranges]
+    started = time.perf_counter()
     counts = stage_batch(the_lake, raw_paths, batch, events.validation_rules())
+    seconds = time.perf_counter() - started
     raw_rows = sum(pq.ParquetFile(p, filesystem=the_lake.filesystem).metadata.num_rows for p in raw_paths)
     staged_back, quarantined_back = batch_counts(the_lake, batch, counts)
     touched: dict[str, list[str]] = {}
@@ -137,7 +140,8 @@ def stage_learning_events(context: dg.AssetExecutionContext, config: LandingBatc
     context.log.info(f"batch {batch}: {raw_rows} raw, {counts.staged} staged, {counts.quarantined} quarantined")
     yield dg.MaterializeResult(
         asset_key=STAGED_EVENTS,
-        metadata={"dagster/row_count": counts.staged, "batch_id": batch, "touched_dates": touched},
+        metadata={"dagster/row_count": counts.staged, "batch_id": batch, "touched_dates": touched,
+                  "validated_per_second": round(raw_rows / max(seconds, 1e-6))},
     )
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_EVENTS,

@@ -101,6 +101,7 @@ def _results(view: View, days: list[str | None], outputs: list[ViewOutput], chec
             **row_counts({day: o.rows for day, o in zip(days, outputs)}),
             "dagster/column_schema": table_schema(outputs[0].schema, view.column_descriptions()),
             "input_rows": sum(o.input_rows for o in outputs),
+            "compute_seconds": round(max(o.seconds for o in outputs), 2),
             "path": outputs[0].path if len(outputs) == 1 else f"views/{view.name}/",
             "preview": dg.MetadataValue.md(outputs[-1].preview.to_markdown(index=False)),
         },

@@ -166,6 +166,8 @@ DAY = "day"  # the column of `Validated`'s tables that names the day a record is
 
 
 def _is_utf8(data: bytes) -> bool:
+    if data.isascii():  # the usual case, checked without decoding
+        return True
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:

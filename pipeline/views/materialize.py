@@ -10,6 +10,7 @@ like the serving sync reads the views.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import reduce
@@ -43,6 +44,7 @@ class ViewOutput:
     rates_out_of_range: int  # rows with a rate outside 0..100
     schema: T.StructType  # the view's columns, in order
     preview: pd.DataFrame  # its first rows as written
+    seconds: float  # from the query's start to this output written and counted (others ran meanwhile)
 
 
 def view_parts(view: View, day: str | None = None) -> tuple[str, ...]:
@@ -61,13 +63,14 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
                                     None if days is None or reads_history(name) else days)
 
     def materialize(view: View) -> list[ViewOutput]:
+        started = time.perf_counter()
         result = view.compute(inputs)
         table = result.toArrow()
         if days is None:
-            return [_write(lake, view, table, result.schema, None)]
+            return [_write(lake, view, table, result.schema, None, started)]
         dates = table.column("date")
         return [_write(lake, view, table.filter(pc.equal(dates, pa.scalar(pd.Timestamp(day).date(), dates.type)))
-                       .drop_columns(["date"]), result.schema, day) for day in days]
+                       .drop_columns(["date"]), result.schema, day, started) for day in days]
 
     with ThreadPoolExecutor(min(CONCURRENT_QUERIES, len(views)) or 1) as pool:
         return dict(zip([v.name for v in views], pool.map(materialize, views)))
@@ -80,7 +83,8 @@ def materialize_view(spark: SparkSession, lake: Lake, view: View, day: str | Non
     return materialize_views(spark, lake, [view], [day] if day else None)[view.name][0]
 
 
-def _write(lake: Lake, view: View, table: pa.Table, schema: T.StructType, day: str | None) -> ViewOutput:
+def _write(lake: Lake, view: View, table: pa.Table, schema: T.StructType, day: str | None,
+           started: float) -> ViewOutput:
     """Write one output of a view (a day of a date-keyed one: its `date` lives in the folder name, and reading the
     view's root gives the column back), replacing whatever the folder held, and count what its checks look at."""
     parts = view_parts(view, day)
@@ -98,6 +102,7 @@ def _write(lake: Lake, view: View, table: pa.Table, schema: T.StructType, day: s
         rates_out_of_range=_rows_where([_out_of_range(checked[r]) for r in view.rates]),
         schema=schema,
         preview=preview,
+        seconds=time.perf_counter() - started,
     )
 
 
