@@ -163,6 +163,7 @@ _PLAIN_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(Z|[+-]([01]\d|2[0-3
 _ANCHORED_UUID = f"^{_UUID.pattern}$"
 _CHUNK = 65_536  # records per Arrow JSON read: a record Arrow refuses sends its chunk, not the batch, to `Validator`
 DAY = "day"  # the column of `Validated`'s tables that names the day a record is filed under
+_DAY_FIELD = pa.field(DAY, pa.string())
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -215,8 +216,28 @@ class BatchValidator:
 
     def __call__(self, raw: pa.Table) -> Validated:
         values = raw.column("value").to_pylist()
-        decode, proven, rows = self.decoder.decode, [], []
-        candidates = []
+        proven, rows = [], []
+        for index, parsed in self._parsed_pieces(values):
+            lineage = raw.select(["topic", "partition", "offset", "kafka_timestamp"])
+            # Usually every record decodes: the piece's rows are then a slice, which costs nothing to take.
+            contiguous = index[-1] - index[0] + 1 == len(index)
+            lineage = lineage.slice(index[0], len(index)) if contiguous else lineage.take(index)
+            event_time = self._event_time(parsed.column("timestamp"))
+            valid = pc.invert(self._unproven(parsed, event_time, lineage.column("kafka_timestamp")))
+            proven.append(index[valid.to_numpy(zero_copy_only=False)])
+            rows.append(self._rows(parsed, event_time, lineage).filter(valid))
+        unproven = np.ones(len(values), bool)
+        for index in proven:
+            unproven[index] = False
+        slow_index, slow, quarantined = self._judge(raw, values, np.flatnonzero(unproven).tolist())
+        staged = pa.concat_tables([*rows, pa.Table.from_pylist(slow, schema=self.schema.append(_DAY_FIELD))])
+        if slow:  # raw order, as the single-record path wrote them (the proven rows are in it already)
+            staged = staged.take(np.argsort(np.concatenate([*proven, np.array(slow_index, np.int64)]), kind="stable"))
+        return Validated(staged, pa.Table.from_pylist(quarantined, schema=QUARANTINE_ARROW.append(_DAY_FIELD)))
+
+    def _parsed_pieces(self, values: list[bytes | None]) -> list[tuple[np.ndarray, pa.Table]]:
+        """The records msgspec accepts, parsed into columns by Arrow, as (row numbers, columns) pieces."""
+        decode, candidates = self.decoder.decode, []
         for i, value in enumerate(values):
             # A line break would split the record in Arrow's line-delimited reader.
             if value is not None and b"\n" not in value:
@@ -225,7 +246,7 @@ class BatchValidator:
                 except msgspec.MsgspecError:
                     continue
                 candidates.append(i)
-        parsed_chunks = []
+        pieces = []
         for start in range(0, len(candidates), _CHUNK):
             chunk = candidates[start:start + _CHUNK]
             index = np.array(chunk, np.int64)
@@ -233,29 +254,22 @@ class BatchValidator:
             if not _is_utf8(lines):  # msgspec skips the keys it does not know without decoding them
                 index = np.array([i for i in index if _is_utf8(values[i])], np.int64)
                 lines = b"\n".join(values[i] for i in index)
-            parsed_chunks += self._parse(values, index, lines)
-        for index, parsed in parsed_chunks:
-            lineage = raw.select(["topic", "partition", "offset", "kafka_timestamp"])
-            # Usually every record decodes: the chunk's rows are then a slice, which costs nothing to take.
-            contiguous = index[-1] - index[0] + 1 == len(index)
-            lineage = lineage.slice(index[0], len(index)) if contiguous else lineage.take(index)
-            event_time = self._event_time(parsed.column("timestamp"))
-            valid = pc.invert(self._unproven(parsed, event_time, lineage.column("kafka_timestamp")))
-            proven.append(index[valid.to_numpy(zero_copy_only=False)])
-            rows.append(self._rows(parsed, event_time, lineage).filter(valid))
-        judged = np.ones(len(values), bool)
-        for index in proven:
-            judged[index] = False
+            pieces += self._parse(values, index, lines)
+        return pieces
+
+    def _judge(self, raw: pa.Table, values: list[bytes | None],
+               rows: list[int]) -> tuple[list[int], list[dict], list[dict]]:
+        """`Validator`'s verdicts on the given rows: (rows found valid, their staged rows, the quarantine rows)."""
         kafka_times = raw.column("kafka_timestamp")
-        slow, slow_index, quarantined = [], [], []
-        for i in np.flatnonzero(judged).tolist():
+        valid, staged, quarantined = [], [], []
+        for i in rows:
             verdict = self.reference(values[i], kafka_times[i].as_py())
             coordinates = {"kafka_topic": raw.column("topic")[i].as_py(),
                            "kafka_partition": raw.column("partition")[i].as_py(),
                            "kafka_offset": raw.column("offset")[i].as_py(), "kafka_timestamp": kafka_times[i].as_py()}
             if verdict.reason is None:
-                slow.append(verdict.row | coordinates | {DAY: verdict.day})
-                slow_index.append(i)
+                valid.append(i)
+                staged.append(verdict.row | coordinates | {DAY: verdict.day})
             else:
                 key = raw.column("key")[i].as_py()
                 quarantined.append(coordinates | {
@@ -264,12 +278,7 @@ class BatchValidator:
                     "reason": verdict.reason.value, "reason_detail": verdict.detail,
                     "dated_by_event": verdict.dated_by_event, DAY: verdict.day,
                 })
-        with_day = self.schema.append(pa.field(DAY, pa.string()))
-        staged = pa.concat_tables([*rows, pa.Table.from_pylist(slow, schema=with_day)])
-        if slow:  # raw order, as the single-record path wrote them (the proven rows are in it already)
-            staged = staged.take(np.argsort(np.concatenate([*proven, np.array(slow_index, np.int64)]), kind="stable"))
-        return Validated(staged, pa.Table.from_pylist(
-            quarantined, schema=QUARANTINE_ARROW.append(pa.field(DAY, pa.string()))))
+        return valid, staged, quarantined
 
     def _parse(self, values: list[bytes], index: np.ndarray, lines: bytes) -> list[tuple[np.ndarray, pa.Table]]:
         """The records at `index` as columns, in pieces: a piece Arrow refuses (a key given twice, which json.loads
@@ -350,7 +359,7 @@ class BatchValidator:
                  "kafka_timestamp": lineage.column("kafka_timestamp").cast(pa.timestamp("us", tz="UTC"))}
         columns = [given[f.name] if f.name in given else parsed.column(f.name) for f in self.schema]
         day = event_time.cast(pa.date32()).cast(pa.string())  # the UTC day: event_time is in UTC
-        return pa.Table.from_arrays([*columns, day], schema=self.schema.append(pa.field(DAY, pa.string())))
+        return pa.Table.from_arrays([*columns, day], schema=self.schema.append(_DAY_FIELD))
 
 
 @dataclass(frozen=True)
