@@ -98,10 +98,14 @@ class Lake:
             fs.move(target, final)
         return final
 
-    def remove(self, *paths: str) -> None:
-        """Delete objects given by their `filesystem` paths (as `list_files` returns them)."""
-        for path in paths:
-            self.filesystem.delete_file(path)
+    def replace_folder(self, table: pa.Table, *parts: str) -> str:
+        """Write `table` as the object `parts` (its last part the file name), then delete every other object of its
+        folder (an older layout's part files, Spark's _SUCCESS), so the folder reads as exactly this table."""
+        written = self.write_parquet(table, *parts)
+        for path in self.list_files(*parts[:-1], suffix=""):
+            if path != written:
+                self.filesystem.delete_file(path)
+        return written
 
     def list_files(self, *parts: str, suffix: str = ".parquet") -> list[str]:
         """Every object under a prefix whose name ends with `suffix` (recursive; empty if the prefix is absent)."""

@@ -93,9 +93,8 @@ def clean_partition(lake: Lake, category: Category, day: str) -> CleanedPartitio
     """De-duplicate every staged batch of one category and day into `cleaned/<category>/date=<day>/`."""
     parts = cleaned_parts(category.name, day)
     staged = staged_rows(lake, category, day)
-    written = lake.write_parquet(deduplicate(staged), *parts, CLEANED_OBJECT)
     # Anything else in the folder (an older layout's part files) would be read as more of the day's events.
-    lake.remove(*[f for f in lake.list_files(*parts, suffix="") if f != written])
+    written = lake.replace_folder(deduplicate(staged), *parts, CLEANED_OBJECT)
     ids = pq.read_table(written, filesystem=lake.filesystem, columns=["event_id"]).column("event_id")
     per_id = pc.value_counts(ids).field("counts")
     quarantined = quarantined_counts(lake, category.name, day)

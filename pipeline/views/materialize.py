@@ -62,15 +62,33 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
         inputs[name] = read_cleaned(spark, lake, CATEGORY_BY_NAME[input_category(name)],
                                     None if days is None or reads_history(name) else days)
 
+    counted: dict[tuple[str, str | None], int] = {}
+
+    def input_rows(view: View, day: str | None) -> int:
+        """Rows of the cleaned tables one output read (a category once, its whole history if any parameter reads
+        it), from the Parquet footers, each count taken once for all the views."""
+        slices = {input_category(n): day for n in view.inputs if not reads_history(n)}
+        slices |= {input_category(n): None for n in view.inputs if reads_history(n)}
+        for category, sliced in slices.items():
+            if (category, sliced) not in counted:
+                counted[(category, sliced)] = cleaned_row_count(lake, CATEGORY_BY_NAME[category],
+                                                                [sliced] if sliced else None)
+        return sum(counted[item] for item in slices.items())
+
     def materialize(view: View) -> list[ViewOutput]:
         started = time.perf_counter()
         result = view.compute(inputs)
         table = result.toArrow()
-        if days is None:
-            return [_write(lake, view, table, result.schema, None, started)]
-        dates = table.column("date")
-        return [_write(lake, view, table.filter(pc.equal(dates, pa.scalar(pd.Timestamp(day).date(), dates.type)))
-                       .drop_columns(["date"]), result.schema, day, started) for day in days]
+        outputs = []
+        for day in days or [None]:
+            if day is None:
+                output = table
+            else:
+                dates = table.column("date")
+                output = table.filter(pc.equal(dates, pa.scalar(pd.Timestamp(day).date(), dates.type)))
+                output = output.drop_columns(["date"])
+            outputs.append(_write(lake, view, output, result.schema, day, input_rows(view, day), started))
+        return outputs
 
     with ThreadPoolExecutor(min(CONCURRENT_QUERIES, len(views)) or 1) as pool:
         return dict(zip([v.name for v in views], pool.map(materialize, views)))
@@ -83,20 +101,17 @@ def materialize_view(spark: SparkSession, lake: Lake, view: View, day: str | Non
     return materialize_views(spark, lake, [view], [day] if day else None)[view.name][0]
 
 
-def _write(lake: Lake, view: View, table: pa.Table, schema: T.StructType, day: str | None,
+def _write(lake: Lake, view: View, table: pa.Table, schema: T.StructType, day: str | None, input_rows: int,
            started: float) -> ViewOutput:
     """Write one output of a view (a day of a date-keyed one: its `date` lives in the folder name, and reading the
     view's root gives the column back), replacing whatever the folder held, and count what its checks look at."""
     parts = view_parts(view, day)
-    written = lake.write_parquet(table, *parts, VIEW_OBJECT)
-    lake.remove(*[f for f in lake.list_files(*parts, suffix="") if f != written])  # an older layout's part files
+    lake.replace_folder(table, *parts, VIEW_OBJECT)
     checked, preview = _read_written(lake, view, day)
-    categories = {CATEGORY_BY_NAME[input_category(n)]: [day] if day and not reads_history(n) else None
-                  for n in view.inputs}
     return ViewOutput(
         path=lake.uri(*parts),
         rows=checked.num_rows,
-        input_rows=sum(cleaned_row_count(lake, category, days) for category, days in categories.items()),
+        input_rows=input_rows,
         duplicate_keys=_duplicate_key_rows(checked, view.keys),
         null_keys=_rows_where([pc.is_null(checked[k]) for k in view.keys]),
         rates_out_of_range=_rows_where([_out_of_range(checked[r]) for r in view.rates]),

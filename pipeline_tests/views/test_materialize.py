@@ -74,17 +74,17 @@ def test_date_keyed_views_are_written_per_day_and_read_back_with_their_date(spar
 def test_date_keyed_views_of_several_days_in_one_step_equal_each_day_alone(spark, tmp_path):
     """A single-run backfill computes a date-keyed view over its days at once and splits the result by date: every
     day must hold what the view computes from that day's events alone (random events over three days)."""
-    import pyarrow as pa
     from datetime import datetime, timezone
 
     from pipeline.events.catalogue import CATEGORIES, CATEGORY_BY_NAME
     from pipeline.events.cleaning import clean_partition
     from pipeline.events.generator import EventGenerator
-    from pipeline.events.landing import RAW_SCHEMA, OffsetRange, raw_parts
+    from pipeline.events.landing import OffsetRange, raw_parts
     from pipeline.events.validation import ValidationRules, stage_batch
     from pipeline.lake import Lake
     from pipeline.views.materialize import materialize_views
     from pipeline.views.registry import all_views
+    from pipeline_tests.test_cleaning import raw_table
 
     end = datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc)
     records = list(EventGenerator(seed=11, days=2.9, end=end).generate(3000))
@@ -92,13 +92,9 @@ def test_date_keyed_views_of_several_days_in_one_step_equal_each_day_alone(spark
     for lake in (together, alone):
         paths = []
         for category in CATEGORIES:
-            mine = [r for r in records if r.topic == category.topic]
-            table = pa.table({"value": [r.value for r in mine], "key": [r.key for r in mine],
-                              "topic": [category.topic] * len(mine), "partition": pa.array([0] * len(mine), pa.int32()),
-                              "offset": list(range(len(mine))), "kafka_timestamp": [end] * len(mine)},
-                             schema=RAW_SCHEMA)
-            paths.append(lake.write_parquet(table, *raw_parts(OffsetRange(category.topic, 0, 0, len(mine)),
-                                                              "2026-11-24")))
+            mine = [r.value for r in records if r.topic == category.topic]
+            paths.append(lake.write_parquet(raw_table(category.topic, mine, end),
+                                            *raw_parts(OffsetRange(category.topic, 0, 0, len(mine)), "2026-11-24")))
         touched = stage_batch(lake, paths, "b", ValidationRules(start_date="2020-01-01")).touched
         for category, day in touched:
             clean_partition(lake, CATEGORY_BY_NAME[category], day)
