@@ -4,7 +4,9 @@ windows; and the batch-table writers (a replace leaves exactly the new rows)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -20,12 +22,49 @@ from pipeline_tests.keyspaces import scratch_keyspaces
 pytestmark = pytest.mark.services
 ANALYTICS, RECO = "analytics_api_test", "reco_api_test"
 
-NOW = datetime.now(timezone.utc)
-TODAY = NOW.date()
-# A speed window 10 minutes ago (or at midnight if the day is younger): inside "today" and the last hour.
-RECENT = max(pd.Timestamp(NOW) - pd.Timedelta(minutes=10), pd.Timestamp(TODAY, tz="UTC")).floor("30s")
-OLD_TODAY = pd.Timestamp(TODAY, tz="UTC") if RECENT - pd.Timestamp(TODAY, tz="UTC") > pd.Timedelta(hours=2) else None
-YESTERDAY, TWO_DAYS_AGO = TODAY - timedelta(days=1), TODAY - timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The moment the rows are written, and the days and windows around it that the API's answers depend on."""
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    @property
+    def yesterday(self) -> date:
+        return self.today - timedelta(days=1)
+
+    @property
+    def two_days_ago(self) -> date:
+        return self.today - timedelta(days=2)
+
+    @property
+    def recent(self) -> pd.Timestamp:
+        """A speed window 10 minutes ago, or the day's second one if the day is younger: it and the window 30 s
+        before it are inside "today" and the last hour."""
+        midnight = pd.Timestamp(self.today, tz="UTC")
+        return max(pd.Timestamp(self.now) - pd.Timedelta(minutes=10), midnight + pd.Timedelta(seconds=30)).floor("30s")
+
+    @property
+    def old_today(self) -> pd.Timestamp | None:
+        """Today's first window, if it is more than two hours older than `recent` (outside the last hour)."""
+        midnight = pd.Timestamp(self.today, tz="UTC")
+        return midnight if self.recent - midnight > pd.Timedelta(hours=2) else None
+
+
+def away_from_midnight() -> Clock:
+    """Now, once the UTC day is at least a minute old and 10 minutes from its end: the API reads its own clock,
+    and the rows written at `now` must be of the day it calls today when the tests ask, minutes later."""
+    now = datetime.now(timezone.utc)
+    midnight = datetime.combine(now.date(), datetime.min.time(), timezone.utc)
+    if now - midnight < timedelta(minutes=1):
+        time.sleep((midnight + timedelta(minutes=1) - now).total_seconds())
+    elif midnight + timedelta(days=1) - now < timedelta(minutes=10):
+        time.sleep((midnight + timedelta(days=1, minutes=1) - now).total_seconds())
+    return Clock(datetime.now(timezone.utc))
 
 
 def speed_rows(table: CassandraTable, rows: list[dict]) -> pd.DataFrame:
@@ -41,7 +80,12 @@ def session(services):
 
 
 @pytest.fixture(scope="module")
-def client(services, session, tmp_path_factory):
+def clock() -> Clock:
+    return away_from_midnight()
+
+
+@pytest.fixture(scope="module")
+def client(services, session, clock, tmp_path_factory):
     # An empty lake: no purchase model to score a pair on request, so a pair the table lacks is a 404.
     settings = services.model_copy(update={"cassandra_analytics_keyspace": ANALYTICS, "cassandra_reco_keyspace": RECO,
                                            "lake_root": str(tmp_path_factory.mktemp("empty_lake"))})
@@ -59,30 +103,34 @@ def client(services, session, tmp_path_factory):
                                            "materials_downloaded": 1, "watch_time_minutes": 12.5,
                                            "last_activity_date": pd.Timestamp("2026-11-21 09:30Z")}])
         write(t.AUTH_DAILY_ACTIVE_USERS, [
-            {"date": str(TWO_DAYS_AGO), "daily_active_users": 30, "total_sessions": 41},
-            {"date": str(YESTERDAY), "daily_active_users": 20, "total_sessions": 25},
-            {"date": str(TODAY), "daily_active_users": 5, "total_sessions": 5},  # today so far: partial
+            {"date": str(clock.two_days_ago), "daily_active_users": 30, "total_sessions": 41},
+            {"date": str(clock.yesterday), "daily_active_users": 20, "total_sessions": 25},
+            {"date": str(clock.today), "daily_active_users": 5, "total_sessions": 5},  # today so far: partial
         ])
         write(t.ENGAGEMENT_DISTRIBUTION, t.engagement_distribution(pd.DataFrame(
             {"total_videos_watched": [0, 3, 40, 60], "total_assignments_submitted": [0, 2, 5, 0],
              "total_logins": [0, 1, 1, 1]})).to_dict("records"))
-        write(t.SYSTEM_SUMMARY, [{"id": "main", "total_courses": 1, "total_students": 1, "batch_last_run": NOW}])
-        write(t.SYSTEM_SUMMARY, [{"id": "main", "latest_active_users": 3, "latest_window_end": NOW,
+        write(t.SYSTEM_SUMMARY, [{"id": "main", "total_courses": 1, "total_students": 1,
+                                  "batch_last_run": clock.now}])
+        write(t.SYSTEM_SUMMARY, [{"id": "main", "latest_active_users": 3, "latest_window_end": clock.now,
                                   "active_courses_last_hour": 2}])  # the speed columns, written separately
-        active = [{"window_start": RECENT, "active_users": 3}, {"window_start": RECENT - pd.Timedelta(seconds=30),
-                                                              "active_users": 4}]
-        active += [{"window_start": pd.Timestamp(YESTERDAY, tz="UTC") + pd.Timedelta(hours=12), "active_users": 9}]
-        if OLD_TODAY is not None:  # today, but outside the last hours asked for
-            active.append({"window_start": OLD_TODAY, "active_users": 8})
+        active = [{"window_start": clock.recent, "active_users": 3},
+                  {"window_start": clock.recent - pd.Timedelta(seconds=30), "active_users": 4}]
+        active += [{"window_start": pd.Timestamp(clock.yesterday, tz="UTC") + pd.Timedelta(hours=12),
+                    "active_users": 9}]
+        if clock.old_today is not None:  # today, but outside the last hours asked for
+            active.append({"window_start": clock.old_today, "active_users": 8})
         t.upsert(session, t.ACTIVE_USERS, speed_rows(t.ACTIVE_USERS, active).assign(source="speed"), ANALYTICS)
         t.upsert(session, t.COURSE_POPULARITY, speed_rows(t.COURSE_POPULARITY, [
-            {"window_start": RECENT, "course_id": "CS101", "interactions": 4, "views": 2},
-            {"window_start": RECENT - pd.Timedelta(minutes=1), "course_id": "CS101", "interactions": 3, "views": 0},
-            {"window_start": RECENT, "course_id": "CS202", "interactions": 5, "views": 1},
+            {"window_start": clock.recent, "course_id": "CS101", "interactions": 4, "views": 2},
+            {"window_start": clock.recent - pd.Timedelta(minutes=1), "course_id": "CS101", "interactions": 3,
+             "views": 0},
+            {"window_start": clock.recent, "course_id": "CS202", "interactions": 5, "views": 1},
         ]), ANALYTICS)
         t.upsert(session, t.VIDEO_ENGAGEMENT, speed_rows(t.VIDEO_ENGAGEMENT, [
-            {"window_start": RECENT, "video_id": "V1", "views": 3, "unique_viewers": 2, "total_watch_seconds": 300},
-            {"window_start": RECENT - pd.Timedelta(minutes=1), "video_id": "V1", "views": 1, "unique_viewers": 1,
+            {"window_start": clock.recent, "video_id": "V1", "views": 3, "unique_viewers": 2,
+             "total_watch_seconds": 300},
+            {"window_start": clock.recent - pd.Timedelta(minutes=1), "video_id": "V1", "views": 1, "unique_viewers": 1,
              "total_watch_seconds": 60},
         ]), ANALYTICS)
         write_top_n(session, MOVIE_RECOMMENDATIONS.in_keyspace(RECO), pd.DataFrame(
@@ -95,21 +143,22 @@ def client(services, session, tmp_path_factory):
         yield api
 
 
-def test_dau_returns_batch_rows_per_day_today_partial_and_speed_rows_for_today_each_once(client):
+def test_dau_returns_batch_rows_per_day_today_partial_and_speed_rows_for_today_each_once(client, clock):
     asked_at = pd.Timestamp.now(tz="UTC")
     rows = client.get("/analytics/dau", params={"days": 2, "hours": 1}).json()
     # Today's batch row (written above) is there, marked partial; the closed days are not. The two speed windows
     # of the last hour come once each, and ended (a minute after their start) before the request.
-    earlier = RECENT - pd.Timedelta(seconds=30)
+    earlier = clock.recent - pd.Timedelta(seconds=30)
     assert [(r["source"], r["date"], r["active_users"], r["partial"]) for r in rows] == [
-        ("batch", str(TWO_DAYS_AGO), 30, False), ("batch", str(YESTERDAY), 20, False), ("batch", str(TODAY), 5, True),
+        ("batch", str(clock.two_days_ago), 30, False), ("batch", str(clock.yesterday), 20, False),
+        ("batch", str(clock.today), 5, True),
         ("speed", str(earlier.date()), 4, earlier + pd.Timedelta(minutes=1) > asked_at),
-        ("speed", str(RECENT.date()), 3, RECENT + pd.Timedelta(minutes=1) > asked_at)]
+        ("speed", str(clock.recent.date()), 3, clock.recent + pd.Timedelta(minutes=1) > asked_at)]
     assert (rows[0]["total_sessions"], rows[2]["total_sessions"]) == (41, 5)
-    assert rows[2]["time"].startswith(f"{TODAY}T00:00:00") and rows[4]["window_end"] is not None
+    assert rows[2]["time"].startswith(f"{clock.today}T00:00:00") and rows[4]["window_end"] is not None
     # One closed day only: the day before yesterday is left out, today stays.
     assert [(r["date"], r["partial"]) for r in client.get("/analytics/dau?days=1").json() if r["source"] == "batch"] \
-        == [(str(YESTERDAY), False), (str(TODAY), True)]
+        == [(str(clock.yesterday), False), (str(clock.today), True)]
 
 
 def test_analytics_endpoints_answer_for_known_ids(client):
@@ -137,10 +186,11 @@ def test_analytics_endpoints_answer_for_known_ids(client):
 
 @pytest.mark.parametrize("refreshed_ago,status", [(pd.Timedelta(0), "healthy"), (pd.Timedelta(minutes=11), "idle"),
                                                    (None, "no_data")])
-def test_summary_status_says_whether_the_speed_layer_processed_a_batch_lately(client, session, refreshed_ago, status):
+def test_summary_status_says_whether_the_speed_layer_processed_a_batch_lately(client, session, clock,
+                                                                              refreshed_ago, status):
     # A batch of old events processed just now is healthy: only the processing time counts, not the window's end.
     refreshed = None if refreshed_ago is None else pd.Timestamp.now(tz="UTC").floor("ms") - refreshed_ago
-    an_hour_old_window = pd.Timestamp(NOW) - pd.Timedelta(hours=1)
+    an_hour_old_window = pd.Timestamp(clock.now) - pd.Timedelta(hours=1)
     t.upsert(session, t.SYSTEM_SUMMARY, pd.DataFrame([{"id": "main", "speed_refreshed_at": refreshed,
                                                        "latest_window_end": an_hour_old_window}]), ANALYTICS)
     summary = client.get("/analytics/summary").json()
