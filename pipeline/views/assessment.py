@@ -5,23 +5,23 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.aggregate import Aggregate, count, distinct, greatest, is_type, least, mean, total
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
 UNKNOWN_TYPE = "unknown"  # assignment_type of a submission whose assignment has no first-view event
 
 
-def _count_and_avg(events: DataFrame, keys: list, value: str, count_name: str, avg_name: str) -> DataFrame:
-    return events.groupBy(*keys).agg(F.count(F.lit(1)).alias(count_name), F.avg(value).alias(avg_name))
+STUDENT_SUBMISSIONS = Aggregate(
+    keys=("user_id", "course_id"),
+    rows=lambda assessment: of_type(assessment, "SUBMIT_ASSIGNMENT"),
+    measures={"total_assignments_submitted": distinct("assignment_id"), "total_submissions": count(),
+              "first_submission": least("event_time"), "last_submission": greatest("event_time")},
+)
 
 
 def assessment_student_submissions(assessment: DataFrame) -> DataFrame:
-    return of_type(assessment, "SUBMIT_ASSIGNMENT").groupBy("user_id", "course_id").agg(
-        F.countDistinct("assignment_id").alias("total_assignments_submitted"),
-        F.count(F.lit(1)).alias("total_submissions"),
-        F.min("event_time").alias("first_submission"),
-        F.max("event_time").alias("last_submission"),
-    )
+    return STUDENT_SUBMISSIONS.full(assessment)
 
 
 def assessment_engagement_timeline(assessment: DataFrame) -> DataFrame:
@@ -50,32 +50,54 @@ def assessment_engagement_timeline(assessment: DataFrame) -> DataFrame:
     )
 
 
+def _stats(column: str, event_type: str, keys: tuple[str, ...], **columns: str) -> Aggregate:
+    """Per group of `keys`, over `event_type` events: `name="count"` or `name="<avg|sum|min|max>"` of `column`."""
+    kinds = {"count": count, "avg": lambda: mean(column), "sum": lambda: total(column),
+             "min": lambda: least(column), "max": lambda: greatest(column)}
+    return Aggregate(keys=keys, rows=lambda events: of_type(events, event_type),
+                     measures={name: kinds[kind]() for name, kind in columns.items()})
+
+
+QUIZ_PERFORMANCE = _stats("correct_answers", "QUIZ_COMPLETED", ("user_id", "course_id"),
+                          total_quizzes_completed="count", avg_correct_answers="avg", total_correct_answers="sum",
+                          min_correct_answers="min", max_correct_answers="max")
+GRADING_STATS = _stats("score", "GRADE_ASSIGNMENT", ("student_id", "course_id"),
+                       total_assignments_graded="count", avg_assignment_score="avg", min_assignment_score="min",
+                       max_assignment_score="max", total_assignment_score="sum")
+
+
 def assessment_quiz_performance(assessment: DataFrame) -> DataFrame:
-    return of_type(assessment, "QUIZ_COMPLETED").groupBy("user_id", "course_id").agg(
-        F.count(F.lit(1)).alias("total_quizzes_completed"),
-        F.avg("correct_answers").alias("avg_correct_answers"),
-        F.sum("correct_answers").alias("total_correct_answers"),
-        F.min("correct_answers").alias("min_correct_answers"),
-        F.max("correct_answers").alias("max_correct_answers"),
-    )
+    return QUIZ_PERFORMANCE.full(assessment)
 
 
 def assessment_grading_stats(assessment: DataFrame) -> DataFrame:
-    return of_type(assessment, "GRADE_ASSIGNMENT").groupBy("student_id", "course_id").agg(
-        F.count(F.lit(1)).alias("total_assignments_graded"),
-        F.avg("score").alias("avg_assignment_score"),
-        F.min("score").alias("min_assignment_score"),
-        F.max("score").alias("max_assignment_score"),
-        F.sum("score").alias("total_assignment_score"),
-    )
+    return GRADING_STATS.full(assessment)
+
+
+VIEWED, GRADED, QUIZ = is_type("VIEW_STUDENT_WORK"), is_type("GRADE_ASSIGNMENT"), is_type("QUIZ_COMPLETED")
+# Two aggregates full-outer-joined on the keys, in one pass: a key has a row if it has events of either type, and
+# the counts of a type it has none of are null, not 0.
+TEACHER_WORKLOAD = Aggregate(
+    keys=("user_id", "course_id"),
+    rows=lambda assessment: of_type(assessment, "VIEW_STUDENT_WORK", "GRADE_ASSIGNMENT"),
+    measures={"total_works_viewed": count(when=VIEWED, zero_as_null=True),
+              "total_assignments_graded": count(when=GRADED, zero_as_null=True),
+              "avg_score_given": mean("score", when=GRADED)},
+)
+# Likewise, a grade counting for the student it is about (student_id), a quiz for the one who took it (user_id).
+STUDENT_OVERALL_PERFORMANCE = Aggregate(
+    keys=("user_id", "course_id"),
+    rows=lambda assessment: of_type(assessment, "QUIZ_COMPLETED", "GRADE_ASSIGNMENT").withColumn(
+        "user_id", F.when(GRADED(), F.col("student_id")).otherwise(F.col("user_id"))),
+    measures={"quizzes_completed": count(when=QUIZ, zero_as_null=True),
+              "avg_quiz_correct": mean("correct_answers", when=QUIZ),
+              "assignments_graded": count(when=GRADED, zero_as_null=True),
+              "avg_assignment_score": mean("score", when=GRADED)},
+)
 
 
 def assessment_teacher_workload(assessment: DataFrame) -> DataFrame:
-    keys = ["user_id", "course_id"]
-    viewed = of_type(assessment, "VIEW_STUDENT_WORK").groupBy(*keys).agg(F.count(F.lit(1)).alias("total_works_viewed"))
-    graded = _count_and_avg(of_type(assessment, "GRADE_ASSIGNMENT"), keys, "score",
-                            "total_assignments_graded", "avg_score_given")
-    return viewed.join(graded, keys, "full")
+    return TEACHER_WORKLOAD.full(assessment)
 
 
 def assessment_submission_distribution(assessment: DataFrame, assessment_history: DataFrame) -> DataFrame:
@@ -95,18 +117,13 @@ def assessment_submission_distribution(assessment: DataFrame, assessment_history
 
 
 def assessment_student_overall_performance(assessment: DataFrame) -> DataFrame:
-    keys = ["user_id", "course_id"]
-    quizzes = _count_and_avg(of_type(assessment, "QUIZ_COMPLETED"), keys, "correct_answers",
-                             "quizzes_completed", "avg_quiz_correct")
-    grades = _count_and_avg(
-        of_type(assessment, "GRADE_ASSIGNMENT").select(F.col("student_id").alias("user_id"), "course_id", "score"),
-        keys, "score", "assignments_graded", "avg_assignment_score")
-    return quizzes.join(grades, keys, "full")
+    return STUDENT_OVERALL_PERFORMANCE.full(assessment)
 
 
 VIEWS: list[View] = [
     View(
         name="assessment_student_submissions", group="assessment", function=assessment_student_submissions,
+        rollup=STUDENT_SUBMISSIONS,
         columns=("user_id", "course_id", "total_assignments_submitted", "total_submissions", "first_submission",
                  "last_submission"),
         keys=("user_id", "course_id"), date_keyed=False,
@@ -129,6 +146,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="assessment_quiz_performance", group="assessment", function=assessment_quiz_performance,
+        rollup=QUIZ_PERFORMANCE,
         columns=("user_id", "course_id", "total_quizzes_completed", "avg_correct_answers",
                  "total_correct_answers", "min_correct_answers", "max_correct_answers"),
         keys=("user_id", "course_id"), date_keyed=False,
@@ -137,6 +155,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="assessment_grading_stats", group="assessment", function=assessment_grading_stats,
+        rollup=GRADING_STATS,
         columns=("student_id", "course_id", "total_assignments_graded", "avg_assignment_score",
                  "min_assignment_score", "max_assignment_score", "total_assignment_score"),
         keys=("student_id", "course_id"), date_keyed=False,
@@ -145,6 +164,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="assessment_teacher_workload", group="assessment", function=assessment_teacher_workload,
+        rollup=TEACHER_WORKLOAD,
         columns=("user_id", "course_id", "total_works_viewed", "total_assignments_graded", "avg_score_given"),
         keys=("user_id", "course_id"), date_keyed=False,
         description="One row per teacher and course over all history: VIEW_STUDENT_WORK events, GRADE_ASSIGNMENT "
@@ -165,7 +185,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="assessment_student_overall_performance", group="assessment",
-        function=assessment_student_overall_performance,
+        function=assessment_student_overall_performance, rollup=STUDENT_OVERALL_PERFORMANCE,
         columns=("user_id", "course_id", "quizzes_completed", "avg_quiz_correct", "assignments_graded",
                  "avg_assignment_score"),
         keys=("user_id", "course_id"), date_keyed=False,

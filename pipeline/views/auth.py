@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.aggregate import Aggregate, count, distinct, greatest, is_type, least
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -63,15 +64,17 @@ def auth_user_session_metrics(auth: DataFrame) -> DataFrame:
     )
 
 
+USER_ACTIVITY = Aggregate(
+    keys=("user_id", "role"),
+    rows=lambda auth: auth.withColumn("role", _role()),
+    measures={"total_logins": count(when=is_type("LOGIN")), "total_logouts": count(when=is_type("LOGOUT")),
+              "first_activity": least("event_time"), "last_activity": greatest("event_time"),
+              "unique_sessions": distinct("session_id")},
+)
+
+
 def auth_user_activity_summary(auth: DataFrame) -> DataFrame:
-    return (
-        auth.groupBy("user_id", _role())
-        .agg(F.count(F.when(F.col("event_type") == "LOGIN", 1)).alias("total_logins"),
-             F.count(F.when(F.col("event_type") == "LOGOUT", 1)).alias("total_logouts"),
-             F.min("event_time").alias("first_activity"),
-             F.max("event_time").alias("last_activity"),
-             F.countDistinct("session_id").alias("unique_sessions"))
-    )
+    return USER_ACTIVITY.full(auth)
 
 
 def auth_registration_analytics(auth: DataFrame) -> DataFrame:
@@ -127,6 +130,7 @@ VIEWS: list[View] = [
                  "unique_sessions"),
         keys=("user_id", "role"),
         date_keyed=False,
+        rollup=USER_ACTIVITY,
         description="One row per user and role over all auth events: the number of LOGIN and LOGOUT events, "
                     "the first and last auth event time, and the number of distinct session_ids. Events "
                     "without a role are grouped under role 'unknown'.",

@@ -6,9 +6,10 @@ produced by our generator, and downloads are identified by their `material_id` (
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.aggregate import Aggregate, count, distinct, greatest, is_type, least
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -17,71 +18,83 @@ ACCESSED = "ACCESS_COURSE_MATERIAL"
 DOWNLOADED = "DOWNLOAD_MATERIAL"
 
 
-def _tally(events: DataFrame, keys: list, total: str, distinct: str, distinct_of: str, *extra: Column) -> DataFrame:
-    """Per group: the number of events (`total`) and the number of distinct `distinct_of` values."""
-    return events.groupBy(*keys).agg(F.count(F.lit(1)).alias(total),
-                                     F.countDistinct(distinct_of).alias(distinct), *extra)
-
-
-def _count_where(condition: Column, column: str = "event_id") -> Column:
-    return F.count(F.when(condition, F.col(column)))
-
-
-def _distinct_where(condition: Column, column: str) -> Column:
-    return F.countDistinct(F.when(condition, F.col(column)))
-
-
-def _is(event_type: str) -> Column:
-    return F.col("event_type") == event_type
+def _daily_tally(events: DataFrame, keys: list[str], events_name: str, distinct_name: str,
+                 distinct_of: str) -> DataFrame:
+    """Per UTC day and group: the number of events and the number of distinct `distinct_of` values."""
+    return events.groupBy(event_date(), *keys).agg(F.count(F.lit(1)).alias(events_name),
+                                                   F.countDistinct(distinct_of).alias(distinct_name))
 
 
 def course_enrollment_stats(course: DataFrame) -> DataFrame:
-    return _tally(of_type(course, ENROLLED), [event_date(), "course_id"], "new_enrollments", "unique_new_students", "user_id")
+    return _daily_tally(of_type(course, ENROLLED), ["course_id"], "new_enrollments", "unique_new_students", "user_id")
+
+
+MATERIAL_ACCESS = Aggregate(
+    keys=("user_id", "course_id"),
+    rows=lambda course: of_type(course, ACCESSED),
+    measures={"total_material_accesses": count(), "unique_materials_accessed": distinct("material_id"),
+              "first_access": least("event_time"), "last_access": greatest("event_time")},
+)
+MATERIAL_POPULARITY = Aggregate(
+    keys=("course_id", "material_id", "material_type"),
+    rows=lambda course: of_type(course, ACCESSED),
+    measures={"total_accesses": count(), "unique_accessors": distinct("user_id")},
+)
+DOWNLOAD_ANALYTICS = Aggregate(
+    keys=("user_id", "course_id"),
+    rows=lambda course: of_type(course, DOWNLOADED),
+    measures={"total_downloads": count(), "unique_resources_downloaded": distinct("material_id")},
+)
+RESOURCE_DOWNLOAD_STATS = Aggregate(
+    keys=("course_id", "resource_id"),
+    rows=lambda course: of_type(course, DOWNLOADED).withColumn("resource_id", F.col("material_id")),
+    measures={"total_download_count": count(), "unique_downloaders": distinct("user_id")},
+)
+# One conditional pass: the same rows and numbers as the original's three aggregates full-outer-joined on user_id
+# with nulls filled by 0 (a user appears when they have at least one of the three events).
+ACTIVITY_SUMMARY = Aggregate(
+    keys=("user_id",),
+    rows=lambda course: of_type(course, ENROLLED, ACCESSED, DOWNLOADED),
+    measures={"courses_enrolled": distinct("course_id", when=is_type(ENROLLED)),
+              "total_material_accesses": count(of="event_id", when=is_type(ACCESSED)),
+              "courses_with_material_access": distinct("course_id", when=is_type(ACCESSED)),
+              "total_downloads": count(of="material_id", when=is_type(DOWNLOADED))},
+)
+OVERALL_METRICS = Aggregate(
+    keys=("course_id",),
+    measures={"total_enrollments": count(of="event_id", when=is_type(ENROLLED)),
+              "total_material_accesses": count(of="event_id", when=is_type(ACCESSED)),
+              "total_downloads": count(of="material_id", when=is_type(DOWNLOADED)),
+              "unique_students_interacting": distinct("user_id", when=lambda: F.col("role") == "student")},
+)
 
 
 def course_material_access(course: DataFrame) -> DataFrame:
-    return _tally(of_type(course, ACCESSED), ["user_id", "course_id"], "total_material_accesses",
-                  "unique_materials_accessed", "material_id",
-                  F.min("event_time").alias("first_access"), F.max("event_time").alias("last_access"))
+    return MATERIAL_ACCESS.full(course)
 
 
 def course_material_popularity(course: DataFrame) -> DataFrame:
-    return _tally(of_type(course, ACCESSED), ["course_id", "material_id", "material_type"], "total_accesses",
-                  "unique_accessors", "user_id")
+    return MATERIAL_POPULARITY.full(course)
 
 
 def course_download_analytics(course: DataFrame) -> DataFrame:
-    return _tally(of_type(course, DOWNLOADED), ["user_id", "course_id"], "total_downloads",
-                  "unique_resources_downloaded", "material_id")
+    return DOWNLOAD_ANALYTICS.full(course)
 
 
 def course_resource_download_stats(course: DataFrame) -> DataFrame:
-    downloads = of_type(course, DOWNLOADED).withColumn("resource_id", F.col("material_id"))
-    return _tally(downloads, ["course_id", "resource_id"], "total_download_count", "unique_downloaders", "user_id")
+    return RESOURCE_DOWNLOAD_STATS.full(course)
 
 
 def course_activity_summary(course: DataFrame) -> DataFrame:
-    # One conditional pass: the same rows and numbers as the original's three aggregates full-outer-joined
-    # on user_id with nulls filled by 0 (a user appears when they have at least one of the three events).
-    return (course.where(F.col("event_type").isin(ENROLLED, ACCESSED, DOWNLOADED))
-            .groupBy("user_id")
-            .agg(_distinct_where(_is(ENROLLED), "course_id").alias("courses_enrolled"),
-                 _count_where(_is(ACCESSED)).alias("total_material_accesses"),
-                 _distinct_where(_is(ACCESSED), "course_id").alias("courses_with_material_access"),
-                 _count_where(_is(DOWNLOADED), "material_id").alias("total_downloads")))
+    return ACTIVITY_SUMMARY.full(course)
 
 
 def course_daily_engagement(course: DataFrame) -> DataFrame:
-    return _tally(course, [event_date(), "course_id", "event_type"], "event_count", "unique_users", "user_id")
+    return _daily_tally(course, ["course_id", "event_type"], "event_count", "unique_users", "user_id")
 
 
 def course_overall_metrics(course: DataFrame) -> DataFrame:
-    return course.groupBy("course_id").agg(
-        _count_where(_is(ENROLLED)).alias("total_enrollments"),
-        _count_where(_is(ACCESSED)).alias("total_material_accesses"),
-        _count_where(_is(DOWNLOADED), "material_id").alias("total_downloads"),
-        _distinct_where(F.col("role") == "student", "user_id").alias("unique_students_interacting"),
-    )
+    return OVERALL_METRICS.full(course)
 
 
 _ACCESS_NOW_PRODUCED = ("The original read ACCESS_COURSE_MATERIAL, which its producer never sent, so it was always "
@@ -97,27 +110,31 @@ VIEWS: list[View] = [
           "last_access"), ("user_id", "course_id"), False,
          "One row per user and course with material accesses: the number of ACCESS_COURSE_MATERIAL events, "
          "the distinct material_ids among them, and the first and last access time.",
-         deviation=_ACCESS_NOW_PRODUCED),
+         deviation=_ACCESS_NOW_PRODUCED,
+         rollup=MATERIAL_ACCESS),
     View("course_material_popularity", "course", course_material_popularity,
          ("course_id", "material_id", "material_type", "unique_accessors", "total_accesses"),
          ("course_id", "material_id", "material_type"), False,
          "One row per course, material and material type: the distinct users who accessed it and the number "
          "of ACCESS_COURSE_MATERIAL events.",
-         deviation=_ACCESS_NOW_PRODUCED),
+         deviation=_ACCESS_NOW_PRODUCED,
+         rollup=MATERIAL_POPULARITY),
     View("course_download_analytics", "course", course_download_analytics,
          ("user_id", "course_id", "total_downloads", "unique_resources_downloaded"), ("user_id", "course_id"),
          False,
          "One row per user and course with downloads: the number of DOWNLOAD_MATERIAL events and the distinct "
          "material_ids (resources) downloaded.",
          deviation="The original counted resource_id, a field no event carries, so both columns were always 0; "
-                   "the resource is the download's material_id."),
+                   "the resource is the download's material_id.",
+         rollup=DOWNLOAD_ANALYTICS),
     View("course_resource_download_stats", "course", course_resource_download_stats,
          ("course_id", "resource_id", "unique_downloaders", "total_download_count"), ("course_id", "resource_id"),
          False,
          "One row per course and downloaded resource (resource_id = the download's material_id): the distinct "
          "users who downloaded it and the number of DOWNLOAD_MATERIAL events.",
          deviation="The original grouped by resource_id, which is always null, so each course collapsed into one "
-                   "row with a null resource; resource_id here is the download's material_id."),
+                   "row with a null resource; resource_id here is the download's material_id.",
+         rollup=RESOURCE_DOWNLOAD_STATS),
     View("course_activity_summary", "course", course_activity_summary,
          ("user_id", "courses_enrolled", "total_material_accesses", "courses_with_material_access",
           "total_downloads"), ("user_id",), False,
@@ -126,7 +143,8 @@ VIEWS: list[View] = [
          "a part the user has no events for is 0.",
          deviation="Material accesses come from ACCESS_COURSE_MATERIAL, now produced (always 0 in the original), "
                    "and downloads are counted on material_id instead of the never-present resource_id (always 0 "
-                   "in the original)."),
+                   "in the original).",
+         rollup=ACTIVITY_SUMMARY),
     View("course_daily_engagement", "course", course_daily_engagement,
          ("date", "course_id", "event_type", "unique_users", "event_count"), ("date", "course_id", "event_type"),
          True,
@@ -139,5 +157,6 @@ VIEWS: list[View] = [
          "DOWNLOAD_MATERIAL events, and the distinct students (role student) with any course event in it.",
          deviation="Accesses have data now that ACCESS_COURSE_MATERIAL is produced, and downloads count material_id "
                    "(no resource_id exists); unique_students_interacting counts students only, where the original "
-                   "counted every user, teachers included."),
+                   "counted every user, teachers included.",
+         rollup=OVERALL_METRICS),
 ]

@@ -6,6 +6,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from pipeline.views.aggregate import Aggregate, count, distinct, greatest, least
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -13,10 +14,31 @@ GROUP = "profile_notification"
 SENT, CLICKED = "NOTIFICATION_SENT", "NOTIFICATION_CLICKED"
 
 
-def _count_first_last(events: DataFrame, count: str, first: str, last: str) -> DataFrame:
-    """Per user: the number of events and the first and last event time."""
-    return events.groupBy("user_id").agg(
-        F.count("*").alias(count), F.min("event_time").alias(first), F.max("event_time").alias(last))
+def _count_first_last(event_type: str, count_name: str, first: str, last: str) -> Aggregate:
+    """Per user, of one event type: the number of events and the first and last event time."""
+    return Aggregate(keys=("user_id",), rows=lambda events: of_type(events, event_type),
+                     measures={count_name: count(), first: least("event_time"), last: greatest("event_time")})
+
+
+UPDATE_FREQUENCY = _count_first_last("UPDATE_PROFILE", "total_profile_updates", "first_update", "last_update")
+AVATAR_CHANGES = _count_first_last("PROFILE_PICTURE_UPDATED", "avatar_changes_count", "first_change", "last_change")
+FIELD_CHANGES = Aggregate(
+    keys=("field_name",),
+    rows=lambda profile: (of_type(profile, "UPDATE_PROFILE")
+                          .withColumn("field_name", F.explode(F.array_distinct("updated_fields")))
+                          .where(F.col("field_name").isNotNull())),
+    measures={"total_updates": count(), "unique_users_updating": distinct("user_id")},
+)
+DELIVERY_STATS = Aggregate(
+    keys=("notification_type",),
+    rows=lambda notification: of_type(notification, SENT),
+    measures={"total_sent": count(), "unique_recipients": distinct("user_id")},
+)
+ENGAGEMENT = Aggregate(
+    keys=("user_id", "notification_type"),
+    rows=lambda notification: of_type(notification, CLICKED),
+    measures={"notifications_clicked": count()},
+)
 
 
 def _daily_activity(events: DataFrame, *keys: str, counted: str = "*") -> DataFrame:
@@ -46,23 +68,15 @@ def _percent(part: str, whole: str) -> Column:
 
 
 def profile_update_frequency(profile: DataFrame) -> DataFrame:
-    return _count_first_last(of_type(profile, "UPDATE_PROFILE"), "total_profile_updates", "first_update",
-                             "last_update")
+    return UPDATE_FREQUENCY.full(profile)
 
 
 def profile_field_changes(profile: DataFrame) -> DataFrame:
-    return (
-        of_type(profile, "UPDATE_PROFILE")
-        .select("user_id", F.explode(F.array_distinct("updated_fields")).alias("field_name"))
-        .where(F.col("field_name").isNotNull())
-        .groupBy("field_name")
-        .agg(F.count("*").alias("total_updates"), F.countDistinct("user_id").alias("unique_users_updating"))
-    )
+    return FIELD_CHANGES.full(profile)
 
 
 def profile_avatar_changes(profile: DataFrame) -> DataFrame:
-    return _count_first_last(of_type(profile, "PROFILE_PICTURE_UPDATED"), "avatar_changes_count",
-                             "first_change", "last_change")
+    return AVATAR_CHANGES.full(profile)
 
 
 def profile_daily_activity(profile: DataFrame) -> DataFrame:
@@ -70,19 +84,11 @@ def profile_daily_activity(profile: DataFrame) -> DataFrame:
 
 
 def notification_delivery_stats(notification: DataFrame) -> DataFrame:
-    return (
-        of_type(notification, SENT)
-        .groupBy("notification_type")
-        .agg(F.count("*").alias("total_sent"), F.countDistinct("user_id").alias("unique_recipients"))
-    )
+    return DELIVERY_STATS.full(notification)
 
 
 def notification_engagement(notification: DataFrame) -> DataFrame:
-    return (
-        of_type(notification, CLICKED)
-        .groupBy("user_id", "notification_type")
-        .agg(F.count("*").alias("notifications_clicked"))
-    )
+    return ENGAGEMENT.full(notification)
 
 
 def notification_click_through_rate(notification: DataFrame) -> DataFrame:
@@ -134,6 +140,7 @@ VIEWS: list[View] = [
         name="profile_update_frequency",
         group=GROUP,
         function=profile_update_frequency,
+        rollup=UPDATE_FREQUENCY,
         columns=("user_id", "total_profile_updates", "first_update", "last_update"),
         keys=("user_id",),
         date_keyed=False,
@@ -144,6 +151,7 @@ VIEWS: list[View] = [
         name="profile_field_changes",
         group=GROUP,
         function=profile_field_changes,
+        rollup=FIELD_CHANGES,
         columns=("field_name", "total_updates", "unique_users_updating"),
         keys=("field_name",),
         date_keyed=False,
@@ -157,6 +165,7 @@ VIEWS: list[View] = [
         name="profile_avatar_changes",
         group=GROUP,
         function=profile_avatar_changes,
+        rollup=AVATAR_CHANGES,
         columns=("user_id", "avatar_changes_count", "first_change", "last_change"),
         keys=("user_id",),
         date_keyed=False,
@@ -178,6 +187,7 @@ VIEWS: list[View] = [
         name="notification_delivery_stats",
         group=GROUP,
         function=notification_delivery_stats,
+        rollup=DELIVERY_STATS,
         columns=("notification_type", "total_sent", "unique_recipients"),
         keys=("notification_type",),
         date_keyed=False,
@@ -188,6 +198,7 @@ VIEWS: list[View] = [
         name="notification_engagement",
         group=GROUP,
         function=notification_engagement,
+        rollup=ENGAGEMENT,
         columns=("user_id", "notification_type", "notifications_clicked"),
         keys=("user_id", "notification_type"),
         date_keyed=False,

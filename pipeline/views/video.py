@@ -8,57 +8,88 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.aggregate import Aggregate, Measure, count, distinct, greatest, least, mean, total
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
 SECONDS = "watch_duration_seconds"
 
-# Measure name -> aggregate expression over VIDEO_WATCHED rows.
-_MEASURES: dict[str, Callable[[], Column]] = {
-    "seconds": lambda: F.sum(SECONDS),
-    "minutes": lambda: F.sum(SECONDS) / 60,
-    "hours": lambda: F.sum(SECONDS) / 3600,
-    "events": lambda: F.count(F.lit(1)),
-    "sessions": lambda: F.count("session_id"),
-    "avg": lambda: F.avg(SECONDS),
-    "max": lambda: F.max(SECONDS),
-    "min": lambda: F.min(SECONDS),
-    "videos": lambda: F.countDistinct("video_id"),
-    "viewers": lambda: F.countDistinct("user_id"),
+# Measure name -> how VIDEO_WATCHED rows aggregate into it.
+_MEASURES: dict[str, Callable[[], Measure]] = {
+    "seconds": lambda: total(SECONDS),
+    "minutes": lambda: total(SECONDS, per=60),
+    "hours": lambda: total(SECONDS, per=3600),
+    "events": count,
+    "sessions": lambda: count(of="session_id"),
+    "avg": lambda: mean(SECONDS),
+    "max": lambda: greatest(SECONDS),
+    "min": lambda: least(SECONDS),
+    "videos": lambda: distinct("video_id"),
+    "viewers": lambda: distinct("user_id"),
 }
 
 
-def _watch_stats(video: DataFrame, keys: list, **columns: str) -> DataFrame:
+def _watched(keys: tuple[str, ...], finish: Callable[[DataFrame], DataFrame] | None = None,
+             **columns: str) -> Aggregate:
     """VIDEO_WATCHED events grouped by `keys`, with each output column given as `name="measure"`."""
-    return of_type(video, "VIDEO_WATCHED").groupBy(*keys).agg(*[_MEASURES[m]().alias(name) for name, m in columns.items()])
+    return Aggregate(keys=keys, rows=lambda video: of_type(video, "VIDEO_WATCHED"), finish=finish,
+                     measures={name: _MEASURES[m]() for name, m in columns.items()})
+
+
+def _watch_stats(video: DataFrame, keys: list, **columns: str) -> DataFrame:
+    """Like `_watched`, grouped by columns (a day, say) rather than names."""
+    return of_type(video, "VIDEO_WATCHED").groupBy(*keys).agg(
+        *[_MEASURES[m]().full().alias(name) for name, m in columns.items()])
+
+
+TOTAL_WATCH_TIME = _watched(
+    ("user_id", "video_id", "course_id"),
+    total_watch_seconds="seconds", total_watch_sessions="sessions", avg_watch_duration_seconds="avg",
+    longest_session_seconds="max", shortest_session_seconds="min", total_watch_minutes="minutes",
+    total_watch_hours="hours",
+)
+STUDENT_ENGAGEMENT = _watched(
+    ("user_id", "course_id"),
+    unique_videos_watched="videos", total_watch_seconds="seconds", total_video_events="events",
+    avg_watch_duration_seconds="avg", total_watch_hours="hours",
+)
+POPULARITY = _watched(
+    ("video_id", "course_id"),
+    unique_viewers="viewers", total_views_seconds="seconds", total_view_events="events",
+    avg_view_duration_seconds="avg", total_views_hours="hours",
+)
+COURSE_METRICS = _watched(
+    ("course_id",),
+    total_students_watching="viewers", total_videos_in_course="videos",
+    total_course_watch_seconds="seconds", total_course_watch_hours="hours",
+)
+
+
+def _drop_off_label(stats: DataFrame) -> DataFrame:
+    average = F.col("avg_watch_duration")
+    label = (F.when(average < 60, "High Risk").when(average < 180, "Medium Risk").otherwise("Good Engagement"))
+    return stats.withColumn("potential_drop_off", label)
+
+
+DROP_OFF_INDICATORS = _watched(
+    ("video_id", "course_id"), finish=_drop_off_label,
+    total_views="events", avg_watch_duration="avg", min_watch_duration="min", unique_viewers="viewers",
+)
 
 
 def video_total_watch_time(video: DataFrame) -> DataFrame:
-    return _watch_stats(
-        video, ["user_id", "video_id", "course_id"],
-        total_watch_seconds="seconds", total_watch_sessions="sessions", avg_watch_duration_seconds="avg",
-        longest_session_seconds="max", shortest_session_seconds="min", total_watch_minutes="minutes",
-        total_watch_hours="hours",
-    )
+    return TOTAL_WATCH_TIME.full(video)
 
 
 def video_student_engagement(video: DataFrame) -> DataFrame:
-    return _watch_stats(
-        video, ["user_id", "course_id"],
-        unique_videos_watched="videos", total_watch_seconds="seconds", total_video_events="events",
-        avg_watch_duration_seconds="avg", total_watch_hours="hours",
-    )
+    return STUDENT_ENGAGEMENT.full(video)
 
 
 def video_popularity(video: DataFrame) -> DataFrame:
-    return _watch_stats(
-        video, ["video_id", "course_id"],
-        unique_viewers="viewers", total_views_seconds="seconds", total_view_events="events",
-        avg_view_duration_seconds="avg", total_views_hours="hours",
-    )
+    return POPULARITY.full(video)
 
 
 def video_daily_engagement(video: DataFrame) -> DataFrame:
@@ -70,11 +101,7 @@ def video_daily_engagement(video: DataFrame) -> DataFrame:
 
 
 def video_course_metrics(video: DataFrame) -> DataFrame:
-    return _watch_stats(
-        video, ["course_id"],
-        total_students_watching="viewers", total_videos_in_course="videos",
-        total_course_watch_seconds="seconds", total_course_watch_hours="hours",
-    )
+    return COURSE_METRICS.full(video)
 
 
 def video_student_course_summary(video: DataFrame) -> DataFrame:
@@ -91,18 +118,13 @@ def video_student_course_summary(video: DataFrame) -> DataFrame:
 
 
 def video_drop_off_indicators(video: DataFrame) -> DataFrame:
-    stats = _watch_stats(
-        video, ["video_id", "course_id"],
-        total_views="events", avg_watch_duration="avg", min_watch_duration="min", unique_viewers="viewers",
-    )
-    average = F.col("avg_watch_duration")
-    label = (F.when(average < 60, "High Risk").when(average < 180, "Medium Risk").otherwise("Good Engagement"))
-    return stats.withColumn("potential_drop_off", label)
+    return DROP_OFF_INDICATORS.full(video)
 
 
 VIEWS: list[View] = [
     View(
         name="video_total_watch_time", group="video", function=video_total_watch_time,
+        rollup=TOTAL_WATCH_TIME,
         columns=("user_id", "video_id", "course_id", "total_watch_seconds", "total_watch_sessions",
                  "avg_watch_duration_seconds", "longest_session_seconds", "shortest_session_seconds",
                  "total_watch_minutes", "total_watch_hours"),
@@ -113,6 +135,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="video_student_engagement", group="video", function=video_student_engagement,
+        rollup=STUDENT_ENGAGEMENT,
         columns=("user_id", "course_id", "unique_videos_watched", "total_watch_seconds", "total_video_events",
                  "avg_watch_duration_seconds", "total_watch_hours"),
         keys=("user_id", "course_id"), date_keyed=False,
@@ -121,6 +144,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="video_popularity", group="video", function=video_popularity,
+        rollup=POPULARITY,
         columns=("video_id", "course_id", "unique_viewers", "total_views_seconds", "total_view_events",
                  "avg_view_duration_seconds", "total_views_hours"),
         keys=("video_id", "course_id"), date_keyed=False,
@@ -137,6 +161,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="video_course_metrics", group="video", function=video_course_metrics,
+        rollup=COURSE_METRICS,
         columns=("course_id", "total_students_watching", "total_videos_in_course", "total_course_watch_seconds",
                  "total_course_watch_hours"),
         keys=("course_id",), date_keyed=False,
@@ -157,6 +182,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="video_drop_off_indicators", group="video", function=video_drop_off_indicators,
+        rollup=DROP_OFF_INDICATORS,
         columns=("video_id", "course_id", "total_views", "avg_watch_duration", "min_watch_duration",
                  "unique_viewers", "potential_drop_off"),
         keys=("video_id", "course_id"), date_keyed=False,
