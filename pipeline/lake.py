@@ -117,6 +117,18 @@ class Lake:
             if info.type == pafs.FileType.File and info.path.endswith(suffix)
         )
 
+    def versions(self, *parts: str) -> dict[str, str]:
+        """Every Parquet object under a prefix (recursive) and what changes when it is rewritten: its size and
+        modification time."""
+        selector = pafs.FileSelector(self.path(*parts), recursive=True, allow_not_found=True)
+        return {info.path: f"{info.size}:{info.mtime_ns}" for info in self.filesystem.get_file_info(selector)
+                if info.type == pafs.FileType.File and info.path.endswith(".parquet")}
+
+    def delete_folder(self, *parts: str) -> None:
+        """Delete a folder and everything under it (nothing if it is absent)."""
+        if self.filesystem.get_file_info(self.path(*parts)).type == pafs.FileType.Directory:
+            self.filesystem.delete_dir(self.path(*parts))
+
     def folders(self, *parts: str) -> list[str]:
         """The names of the folders directly under a prefix (empty if the prefix is absent); reads no object."""
         selector = pafs.FileSelector(self.path(*parts), recursive=False, allow_not_found=True)

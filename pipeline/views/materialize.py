@@ -4,8 +4,9 @@
 table they read is read once, the views' queries run concurrently (Spark schedules the jobs of several threads at
 once, which hides most of its fixed cost per query on a small machine), each result is collected to Arrow (views
 are summaries) and written as one Parquet object without Spark's commit protocol, and a date-keyed view computed
-over several days is split into its days. The checks' counts are taken from the written objects with pyarrow,
-like the serving sync reads the views.
+over several days is split into its days. An all-time view declared as an `Aggregate` is rolled up from its
+per-day partials instead (pipeline/views/partials.py), reading only the days cleaned since its last run. The
+checks' counts are taken from the written objects with pyarrow, like the serving sync reads the views.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pyspark.sql import types as T
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import cleaned_row_count, read_cleaned
 from pipeline.lake import Lake
+from pipeline.views.partials import roll_up
 from pipeline.views.view import View, input_category, reads_history
 
 VIEWS_ZONE = ("views",)
@@ -45,6 +47,7 @@ class ViewOutput:
     schema: T.StructType  # the view's columns, in order
     preview: pd.DataFrame  # its first rows as written
     seconds: float  # from the query's start to this output written and counted (others ran meanwhile)
+    days_recomputed: int | None = None  # a rolled-up view: the days whose partial was computed from events
 
 
 def view_parts(view: View, day: str | None = None) -> tuple[str, ...]:
@@ -58,7 +61,7 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
     if mismatched := [view.name for view in views if view.date_keyed != (days is not None)]:
         raise ValueError(f"{mismatched}: date-keyed views need days, all-time views must not get them")
     inputs: dict[str, DataFrame] = {}
-    for name in dict.fromkeys(name for view in views for name in view.inputs):
+    for name in dict.fromkeys(name for view in views if not _rolls_up(view, days) for name in view.inputs):
         inputs[name] = read_cleaned(spark, lake, CATEGORY_BY_NAME[input_category(name)],
                                     None if days is None or reads_history(name) else days)
 
@@ -77,7 +80,12 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
 
     def materialize(view: View) -> list[ViewOutput]:
         started = time.perf_counter()
-        result = view.compute(inputs)
+        days_recomputed = None
+        if _rolls_up(view, days):
+            rolled = roll_up(spark, lake, view)
+            result, days_recomputed = rolled.view, len(rolled.days_recomputed)
+        else:
+            result = view.compute(inputs)
         table = result.toArrow()
         outputs = []
         for day in days or [None]:
@@ -87,7 +95,8 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
                 dates = table.column("date")
                 output = table.filter(pc.equal(dates, pa.scalar(pd.Timestamp(day).date(), dates.type)))
                 output = output.drop_columns(["date"])
-            outputs.append(_write(lake, view, output, result.schema, day, input_rows(view, day), started))
+            outputs.append(_write(lake, view, output, result.schema, day, input_rows(view, day), started,
+                                  days_recomputed))
         return outputs
 
     with ThreadPoolExecutor(min(CONCURRENT_QUERIES, len(views)) or 1) as pool:
@@ -101,8 +110,12 @@ def materialize_view(spark: SparkSession, lake: Lake, view: View, day: str | Non
     return materialize_views(spark, lake, [view], [day] if day else None)[view.name][0]
 
 
+def _rolls_up(view: View, days: list[str] | None) -> bool:
+    return days is None and view.rollup is not None
+
+
 def _write(lake: Lake, view: View, table: pa.Table, schema: T.StructType, day: str | None, input_rows: int,
-           started: float) -> ViewOutput:
+           started: float, days_recomputed: int | None) -> ViewOutput:
     """Write one output of a view (a day of a date-keyed one: its `date` lives in the folder name, and reading the
     view's root gives the column back), replacing whatever the folder held, and count what its checks look at."""
     parts = view_parts(view, day)
@@ -118,6 +131,7 @@ def _write(lake: Lake, view: View, table: pa.Table, schema: T.StructType, day: s
         schema=schema,
         preview=preview,
         seconds=time.perf_counter() - started,
+        days_recomputed=days_recomputed,
     )
 
 

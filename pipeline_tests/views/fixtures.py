@@ -1,14 +1,21 @@
-"""Build small cleaned tables by hand: give only the fields a view reads, the rest get defaults."""
+"""Build small cleaned tables by hand (give only the fields a view reads, the rest get defaults), or a lake of
+random generated events."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from pipeline.events.catalogue import CATEGORY_BY_NAME
+from pipeline.events.catalogue import CATEGORIES, CATEGORY_BY_NAME
+from pipeline.events.cleaning import clean_partition
+from pipeline.events.generator import EventGenerator
+from pipeline.events.landing import OffsetRange, raw_parts
+from pipeline.events.validation import ValidationRules, stage_batch
+from pipeline.lake import Lake
 
 
 @dataclass
@@ -57,3 +64,20 @@ def cleaned(spark: SparkSession, category: str, rows: list[dict]) -> DataFrame:
             raise KeyError(f"{category} has no field(s) {sorted(unknown)}")
         complete.append(tuple(values.get(name) for name in schema.fieldNames()))
     return spark.createDataFrame(complete, schema)
+
+
+def generated_lake(root: Path, seed: int, events: int, end: datetime, days: float) -> tuple[Lake, list[str]]:
+    """A lake whose cleaned zone holds `events` random generated events of every category over `days` days
+    before `end`, landed as one batch, validated and cleaned as the pipeline does; and the days it covers."""
+    from pipeline_tests.test_cleaning import raw_table  # a test module: imported only by tests that build lakes
+
+    records = list(EventGenerator(seed=seed, days=days, end=end).generate(events))
+    lake, paths = Lake(str(root)), []
+    for category in CATEGORIES:
+        mine = [r.value for r in records if r.topic == category.topic]
+        landed = OffsetRange(category.topic, 0, 0, len(mine))
+        paths.append(lake.write_parquet(raw_table(category.topic, mine, end), *raw_parts(landed, str(end.date()))))
+    touched = stage_batch(lake, paths, "generated", ValidationRules(start_date="2020-01-01")).touched
+    for category, day in touched:
+        clean_partition(lake, CATEGORY_BY_NAME[category], day)
+    return lake, sorted({day for _, day in touched})

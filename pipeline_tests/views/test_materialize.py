@@ -1,13 +1,15 @@
 """materialize_view writes where the assets expect and counts what the view checks look at."""
 
+from datetime import datetime, timezone
+
 from pyspark.sql import functions as F
 
 from pipeline.events.cleaning import cleaned_parts
 from pipeline.views.common import event_date
-from pipeline.views.materialize import materialize_view, read_view
-from pipeline.views.registry import VIEWS_BY_NAME
+from pipeline.views.materialize import materialize_view, materialize_views, read_view
+from pipeline.views.registry import VIEWS_BY_NAME, all_views
 from pipeline.views.view import View
-from pipeline_tests.views.fixtures import cleaned
+from pipeline_tests.views.fixtures import cleaned, generated_lake
 
 
 def logins_per_user_with_defects(auth):
@@ -74,31 +76,9 @@ def test_date_keyed_views_are_written_per_day_and_read_back_with_their_date(spar
 def test_date_keyed_views_of_several_days_in_one_step_equal_each_day_alone(spark, tmp_path):
     """A single-run backfill computes a date-keyed view over its days at once and splits the result by date: every
     day must hold what the view computes from that day's events alone (random events over three days)."""
-    from datetime import datetime, timezone
-
-    from pipeline.events.catalogue import CATEGORIES, CATEGORY_BY_NAME
-    from pipeline.events.cleaning import clean_partition
-    from pipeline.events.generator import EventGenerator
-    from pipeline.events.landing import OffsetRange, raw_parts
-    from pipeline.events.validation import ValidationRules, stage_batch
-    from pipeline.lake import Lake
-    from pipeline.views.materialize import materialize_views
-    from pipeline.views.registry import all_views
-    from pipeline_tests.test_cleaning import raw_table
-
     end = datetime(2026, 11, 24, 23, 0, tzinfo=timezone.utc)
-    records = list(EventGenerator(seed=11, days=2.9, end=end).generate(3000))
-    together, alone = Lake(str(tmp_path / "together")), Lake(str(tmp_path / "alone"))
-    for lake in (together, alone):
-        paths = []
-        for category in CATEGORIES:
-            mine = [r.value for r in records if r.topic == category.topic]
-            paths.append(lake.write_parquet(raw_table(category.topic, mine, end),
-                                            *raw_parts(OffsetRange(category.topic, 0, 0, len(mine)), "2026-11-24")))
-        touched = stage_batch(lake, paths, "b", ValidationRules(start_date="2020-01-01")).touched
-        for category, day in touched:
-            clean_partition(lake, CATEGORY_BY_NAME[category], day)
-    days = sorted({day for _, day in touched})
+    together, days = generated_lake(tmp_path / "together", seed=11, events=3000, end=end, days=2.9)
+    alone, _ = generated_lake(tmp_path / "alone", seed=11, events=3000, end=end, days=2.9)
     assert len(days) == 3
     daily = [v for v in all_views() if v.date_keyed]
     materialize_views(spark, together, daily, days)
