@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -29,11 +31,13 @@ from pipeline.views.common import event_date
 
 @dataclass(frozen=True)
 class Measure:
-    """One output column: its aggregate over all events (`full`), the per-day state columns (suffix -> aggregate)
-    and how the states of several days make the column (`merge`, given the state columns by suffix)."""
+    """One output column: its aggregate over all events (`full`, Spark); the state columns of one day's partial
+    (suffix -> Spark aggregate); how the states of several days combine (suffix -> "sum", "min", "max", or
+    "union": of sets, counted) and the column from the combined states (`final`, Arrow)."""
     full: Callable[[], Column]
     states: dict[str, Callable[[], Column]]
-    merge: Callable[[dict[str, Column]], Column]
+    merges: dict[str, str]
+    final: Callable[[dict[str, pa.ChunkedArray]], pa.ChunkedArray] = lambda merged: merged[""]
 
 
 Condition = Callable[[], Column]  # built when a query is, not at import (a Column needs a SparkSession)
@@ -53,28 +57,31 @@ def count(of: str | None = None, when: Condition | None = None, zero_as_null: bo
     def counted() -> Column:
         return F.count(_where(F.col(of) if of else F.lit(1), when))
 
-    def finished(total: Column) -> Column:
-        return F.when(total > 0, total) if zero_as_null else total
+    def full() -> Column:
+        return F.when(counted() > 0, counted()) if zero_as_null else counted()
 
-    return Measure(full=lambda: finished(counted()), states={"": counted},
-                   merge=lambda s: finished(F.sum(s[""])))
+    def final(merged: dict[str, pa.ChunkedArray]) -> pa.ChunkedArray:
+        total = merged[""]
+        return pc.if_else(pc.greater(total, 0), total, pa.scalar(None, total.type)) if zero_as_null else total
+
+    return Measure(full=full, states={"": counted}, merges={"": "sum"}, final=final)
 
 
 def total(column: str, per: float | None = None) -> Measure:
     """The sum of a column (divided by `per`: seconds as minutes or hours)."""
-    def scaled(value: Column) -> Column:
-        return value / per if per else value
+    def final(merged: dict[str, pa.ChunkedArray]) -> pa.ChunkedArray:
+        return pc.divide(pc.cast(merged[""], pa.float64()), per) if per else merged[""]
 
-    return Measure(full=lambda: scaled(F.sum(column)), states={"": lambda: F.sum(column)},
-                   merge=lambda s: scaled(F.sum(s[""])))
+    return Measure(full=lambda: F.sum(column) / per if per else F.sum(column), states={"": lambda: F.sum(column)},
+                   merges={"": "sum"}, final=final)
 
 
 def least(column: str) -> Measure:
-    return Measure(full=lambda: F.min(column), states={"": lambda: F.min(column)}, merge=lambda s: F.min(s[""]))
+    return Measure(full=lambda: F.min(column), states={"": lambda: F.min(column)}, merges={"": "min"})
 
 
 def greatest(column: str) -> Measure:
-    return Measure(full=lambda: F.max(column), states={"": lambda: F.max(column)}, merge=lambda s: F.max(s[""]))
+    return Measure(full=lambda: F.max(column), states={"": lambda: F.max(column)}, merges={"": "max"})
 
 
 def mean(column: str, when: Condition | None = None) -> Measure:
@@ -82,9 +89,14 @@ def mean(column: str, when: Condition | None = None) -> Measure:
     def value() -> Column:
         return _where(F.col(column), when)
 
+    def final(merged: dict[str, pa.ChunkedArray]) -> pa.ChunkedArray:
+        n = merged["n"]
+        return pc.if_else(pc.greater(n, 0), pc.divide(merged["sum"], pc.cast(n, pa.float64())),
+                          pa.scalar(None, pa.float64()))
+
     return Measure(full=lambda: F.avg(value()),
                    states={"sum": lambda: F.sum(value().cast(T.DoubleType())), "n": lambda: F.count(value())},
-                   merge=lambda s: F.try_divide(F.sum(s["sum"]), F.sum(s["n"])))
+                   merges={"sum": "sum", "n": "sum"}, final=final)
 
 
 def distinct(column: str, when: Condition | None = None) -> Measure:
@@ -93,7 +105,30 @@ def distinct(column: str, when: Condition | None = None) -> Measure:
         return _where(F.col(column), when)
 
     return Measure(full=lambda: F.countDistinct(value()), states={"": lambda: F.collect_set(value())},
-                   merge=lambda s: F.size(F.array_distinct(F.flatten(F.collect_list(s[""])))))
+                   merges={"": "union"})
+
+
+@dataclass(frozen=True)
+class Bands:
+    """A label column from a numeric one: the label of the first band whose bound the value is below, else
+    `otherwise` (a null value too)."""
+    column: str
+    of: str
+    bands: tuple[tuple[float, str], ...]
+    otherwise: str
+
+    def spark(self, frame: DataFrame) -> DataFrame:
+        label = F.lit(self.otherwise)
+        for bound, name in reversed(self.bands):
+            label = F.when(F.col(self.of) < bound, name).otherwise(label)
+        return frame.withColumn(self.column, label)
+
+    def arrow(self, table: pa.Table) -> pa.Table:
+        label = pa.repeat(pa.scalar(self.otherwise), table.num_rows)
+        for bound, name in reversed(self.bands):
+            below = pc.fill_null(pc.less(table[self.of], bound), False)
+            label = pc.if_else(below, pa.scalar(name), label)
+        return table.append_column(self.column, label)
 
 
 def _state(name: str, suffix: str) -> str:
@@ -105,12 +140,12 @@ class Aggregate:
     keys: tuple[str, ...]
     measures: dict[str, Measure]
     rows: Callable[[DataFrame], DataFrame] = lambda events: events  # filter, add the keys it groups by
-    finish: Callable[[DataFrame], DataFrame] | None = None  # columns computed from the measures
+    finish: Bands | None = None  # a column computed from the measures
 
     def full(self, events: DataFrame) -> DataFrame:
         grouped = self.rows(events).groupBy(*self.keys).agg(
             *[measure.full().alias(name) for name, measure in self.measures.items()])
-        return self.finish(grouped) if self.finish else grouped
+        return self.finish.spark(grouped) if self.finish else grouped
 
     def partial(self, events: DataFrame) -> DataFrame:
         """Per UTC day (`date`) and group, every measure's state."""
@@ -118,16 +153,38 @@ class Aggregate:
             state().alias(_state(name, suffix))
             for name, measure in self.measures.items() for suffix, state in measure.states.items()])
 
-    def rollup(self, partials: DataFrame, events_schema: T.StructType) -> DataFrame:
-        """The view from the partials of any set of days, with the types `full` gives on events of
-        `events_schema`."""
-        grouped = partials.groupBy(*self.keys).agg(*[
-            measure.merge({suffix: F.col(_state(name, suffix)) for suffix in measure.states}).alias(name)
-            for name, measure in self.measures.items()])
-        result = self.finish(grouped) if self.finish else grouped
-        types = {f.name: f.dataType for f in self.full(_empty(partials, events_schema)).schema.fields}
-        return result.select(*[F.col(c).cast(types[c]).alias(c) for c in result.columns])
+    def rollup(self, partials: pa.Table) -> pa.Table:
+        """The view from the partials of any set of days (their rows, without `date`), in Arrow: no Spark job."""
+        merges = {_state(name, suffix): how for name, measure in self.measures.items()
+                  for suffix, how in measure.merges.items()}
+        grouped = _spread(partials, list(self.keys), [c for c, how in merges.items() if how == "union"]).group_by(
+            list(self.keys), use_threads=False).aggregate(
+            [(column, "count_distinct" if how == "union" else how) for column, how in merges.items()])
+        columns = {key: grouped[key] for key in self.keys}
+        for name, measure in self.measures.items():
+            columns[name] = measure.final({
+                suffix: grouped[f"{_state(name, suffix)}_{'count_distinct' if how == 'union' else how}"]
+                for suffix, how in measure.merges.items()})
+        table = pa.table(columns)
+        return self.finish.arrow(table) if self.finish else table
 
 
-def _empty(like: DataFrame, schema: T.StructType) -> DataFrame:
-    return like.sparkSession.createDataFrame([], schema)
+def _spread(partials: pa.Table, keys: list[str], sets: list[str]) -> pa.Table:
+    """The partials with each set column replaced by its values, one per row: the partial rows as they are (their
+    sets null), then for each set column the values of every row's set under that row's keys, the other state
+    columns null. One grouping then sums, or takes the minimum of, the states (nulls do not count) and counts the
+    distinct values of each set column (nulls do not count either)."""
+    if not sets:
+        return partials
+    types = {c: partials.schema.field(c).type for c in partials.column_names} | {
+        c: partials.schema.field(c).type.value_type for c in sets}
+    schema = pa.schema([pa.field(c, t) for c, t in types.items()])  # nullable: the blocks hold nulls
+    blocks = [pa.table({c: pa.nulls(partials.num_rows, types[c]) if c in sets else partials[c] for c in types},
+                       schema=schema)]
+    for column in sets:
+        lists = partials[column].combine_chunks()
+        parents = pc.list_parent_indices(lists)
+        blocks.append(pa.table({c: partials[c].take(parents) if c in keys
+                                else pc.list_flatten(lists) if c == column
+                                else pa.nulls(len(parents), types[c]) for c in types}, schema=schema))
+    return pa.concat_tables(blocks)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import from_arrow_schema
 
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import cleaned_row_count, read_cleaned
@@ -83,10 +84,11 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
         days_recomputed = None
         if _rolls_up(view, days):
             rolled = roll_up(spark, lake, view)
-            result, days_recomputed = rolled.view, len(rolled.days_recomputed)
+            table, days_recomputed = rolled.view, len(rolled.days_recomputed)
+            schema = from_arrow_schema(table.schema)
         else:
             result = view.compute(inputs)
-        table = result.toArrow()
+            table, schema = result.toArrow(), result.schema
         outputs = []
         for day in days or [None]:
             if day is None:
@@ -95,8 +97,7 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
                 dates = table.column("date")
                 output = table.filter(pc.equal(dates, pa.scalar(pd.Timestamp(day).date(), dates.type)))
                 output = output.drop_columns(["date"])
-            outputs.append(_write(lake, view, output, result.schema, day, input_rows(view, day), started,
-                                  days_recomputed))
+            outputs.append(_write(lake, view, output, schema, day, input_rows(view, day), started, days_recomputed))
         return outputs
 
     with ThreadPoolExecutor(min(CONCURRENT_QUERIES, len(views)) or 1) as pool:

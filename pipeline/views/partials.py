@@ -1,7 +1,7 @@
 """The per-day partial aggregates of the all-time views declared as an `Aggregate` (pipeline/views/aggregate.py).
 
 `partials/<view>/date=<day>/partial.parquet` holds one day's partial, and in its Parquet metadata the versions
-(size and modification time) of the cleaned objects it was computed from. `roll_up` recomputes the partials of
+(size and modification time) of the cleaned objects it was computed from, and of the query that computed it. `roll_up` recomputes the partials of
 the days whose cleaned objects are new or changed (one Spark query over those days), deletes those of days no
 longer cleaned, and rolls the view up from every day's partial: adding a day reads that day's events only, and a
 re-cleaned day (late events) is recomputed the next time, whoever launched the cleaning.
@@ -9,13 +9,17 @@ re-cleaned day (late events) is recomputed the next time, whoever launched the c
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import CLEANED_ZONE, read_cleaned
@@ -29,7 +33,7 @@ SOURCE_VERSIONS = b"pipeline.cleaned_versions"  # the Parquet metadata key of wh
 
 @dataclass(frozen=True)
 class RolledUp:
-    view: DataFrame  # the view, rolled up from every day's partial
+    view: pa.Table  # the view, rolled up from every day's partial
     days_recomputed: list[str]  # the days whose partial was computed from their cleaned events this time
     days_dropped: list[str]  # the days whose partial was deleted: no longer in the cleaned zone
 
@@ -47,6 +51,18 @@ def cleaned_versions(lake: Lake, category: str) -> dict[str, str]:
     return {day: ";".join(objects) for day, objects in by_day.items()}
 
 
+def query_version(frame: DataFrame) -> str:
+    """A digest of a query's analysed plan, without the ids Spark numbers its expressions with: the same for the
+    same query in any session."""
+    # DataFrame.explain prints to sys.stdout, which threads share: what it would print is asked for directly.
+    if hasattr(frame, "_explain_string"):  # Spark Connect
+        printed = frame._explain_string(extended=True)
+    else:
+        printed = frame.sparkSession._jvm.PythonSQLUtils.explainString(frame._jdf.queryExecution(), "extended")
+    analysed = printed.split("== Analyzed Logical Plan ==")[1].split("== Optimized Logical Plan ==")[0]
+    return hashlib.sha256(re.sub(r"#\d+L?", "", analysed).encode()).hexdigest()[:16]
+
+
 def _stored_versions(lake: Lake, view: View, day: str) -> str | None:
     try:
         metadata = pq.read_schema(lake.path(*partial_parts(view, day), PARTIAL_OBJECT),
@@ -57,11 +73,16 @@ def _stored_versions(lake: Lake, view: View, day: str) -> str | None:
 
 
 def roll_up(spark: SparkSession, lake: Lake, view: View) -> RolledUp:
-    """Bring the view's partials up to date with the cleaned zone, and roll the view up from them."""
+    """Bring the view's partials up to date with the cleaned zone and its definition, and roll the view up from
+    them (in Arrow: when no day changed, no Spark job runs)."""
     if view.rollup is None or len(view.categories) != 1 or view.date_keyed:
         raise ValueError(f"{view.name}: only an all-time view of one category declared as an Aggregate rolls up")
     category = CATEGORY_BY_NAME[view.categories[0]]
-    versions = cleaned_versions(lake, category.name)
+    state = view.rollup.partial(spark.createDataFrame([], category.cleaned_schema))
+    # What a partial depends on: its day's cleaned objects, and the partial query (a changed definition makes every
+    # stored partial stale).
+    query = query_version(state)
+    versions = {day: f"{objects}|query={query}" for day, objects in cleaned_versions(lake, category.name).items()}
     stale = sorted(day for day, version in versions.items() if _stored_versions(lake, view, day) != version)
     if stale:
         _write_partials(lake, view, view.rollup.partial(read_cleaned(spark, lake, category, stale)), stale, versions)
@@ -69,11 +90,10 @@ def roll_up(spark: SparkSession, lake: Lake, view: View) -> RolledUp:
                if folder.removeprefix("date=") not in versions]
     for day in dropped:
         lake.delete_folder(*partial_parts(view, day))
-    state = view.rollup.partial(spark.createDataFrame([], category.cleaned_schema)).drop("date").schema
     files = lake.list_files(*partial_parts(view))
-    partials = (spark.read.schema(state).parquet(*[lake.spark_uri_of(f) for f in files]) if files
-                else spark.createDataFrame([], state))
-    return RolledUp(view.rollup.rollup(partials, category.cleaned_schema).select(*view.columns), stale, dropped)
+    partials = (ds.dataset(files, format="parquet", filesystem=lake.filesystem).to_table() if files
+                else to_arrow_schema(state.drop("date").schema, timezone="UTC").empty_table())
+    return RolledUp(view.rollup.rollup(partials).select(list(view.columns)), stale, dropped)
 
 
 def _write_partials(lake: Lake, view: View, partial: DataFrame, days: list[str], versions: dict[str, str]) -> None:

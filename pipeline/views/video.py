@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import Aggregate, Measure, count, distinct, greatest, least, mean, total
+from pipeline.views.aggregate import Aggregate, Bands, Measure, count, distinct, greatest, least, mean, total
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -32,8 +32,7 @@ _MEASURES: dict[str, Callable[[], Measure]] = {
 }
 
 
-def _watched(keys: tuple[str, ...], finish: Callable[[DataFrame], DataFrame] | None = None,
-             **columns: str) -> Aggregate:
+def _watched(keys: tuple[str, ...], finish: Bands | None = None, **columns: str) -> Aggregate:
     """VIDEO_WATCHED events grouped by `keys`, with each output column given as `name="measure"`."""
     return Aggregate(keys=keys, rows=lambda video: of_type(video, "VIDEO_WATCHED"), finish=finish,
                      measures={name: _MEASURES[m]() for name, m in columns.items()})
@@ -68,14 +67,10 @@ COURSE_METRICS = _watched(
 )
 
 
-def _drop_off_label(stats: DataFrame) -> DataFrame:
-    average = F.col("avg_watch_duration")
-    label = (F.when(average < 60, "High Risk").when(average < 180, "Medium Risk").otherwise("Good Engagement"))
-    return stats.withColumn("potential_drop_off", label)
-
-
 DROP_OFF_INDICATORS = _watched(
-    ("video_id", "course_id"), finish=_drop_off_label,
+    ("video_id", "course_id"),
+    finish=Bands("potential_drop_off", of="avg_watch_duration", bands=((60, "High Risk"), (180, "Medium Risk")),
+                 otherwise="Good Engagement"),
     total_views="events", avg_watch_duration="avg", min_watch_duration="min", unique_viewers="viewers",
 )
 
