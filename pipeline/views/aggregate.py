@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -143,13 +144,13 @@ class Aggregate:
     finish: Bands | None = None  # a column computed from the measures
 
     def full(self, events: DataFrame) -> DataFrame:
-        grouped = self.rows(events).groupBy(*self.keys).agg(
-            *[measure.full().alias(name) for name, measure in self.measures.items()])
+        grouped = _grouped(self.rows(events), list(self.keys),
+                           [measure.full().alias(name) for name, measure in self.measures.items()])
         return self.finish.spark(grouped) if self.finish else grouped
 
     def partial(self, events: DataFrame) -> DataFrame:
         """Per UTC day (`date`) and group, every measure's state."""
-        return self.rows(events).groupBy(event_date(), *self.keys).agg(*[
+        return _grouped(self.rows(events), [event_date(), *self.keys], [
             state().alias(_state(name, suffix))
             for name, measure in self.measures.items() for suffix, state in measure.states.items()])
 
@@ -167,6 +168,61 @@ class Aggregate:
                 for suffix, how in measure.merges.items()})
         table = pa.table(columns)
         return self.finish.arrow(table) if self.finish else table
+
+
+def _grouped(rows: DataFrame, keys: list, aggregates: list[Column]) -> DataFrame:
+    """The groups of `keys` with their aggregates (without any: the distinct keys)."""
+    return rows.groupBy(*keys).agg(*aggregates) if aggregates else rows.select(*keys).distinct()
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Aggregates of one or more categories left-joined onto the first (the base) by each one's keys: a view with
+    a row per base group. `parts` pairs each aggregate with the view parameter (cleaned category) it reads;
+    `zero`: columns that are 0, not null, for a base row without a match."""
+    parts: tuple[tuple[str, Aggregate], ...]
+    zero: tuple[str, ...] = ()
+    finish: Bands | Percent | None = None
+
+    def full(self, tables: dict[str, DataFrame]) -> DataFrame:
+        (category, base), *others = self.parts
+        joined = base.full(tables[category])
+        for category, other in others:
+            joined = joined.join(other.full(tables[category]), list(other.keys), "left")
+        joined = joined.fillna(0, subset=list(self.zero)) if self.zero else joined
+        return self.finish.spark(joined) if self.finish else joined
+
+    def rollup(self, partials: list[pa.Table]) -> pa.Table:
+        """The view from each part's partials (in the order of `parts`), in Arrow."""
+        (_, base), *others = self.parts
+        joined = base.rollup(partials[0])
+        for (_, other), rows in zip(others, partials[1:]):
+            joined = joined.join(other.rollup(rows), list(other.keys), join_type="left outer")
+        for column in self.zero:
+            index = joined.schema.get_field_index(column)
+            joined = joined.set_column(index, column, pc.fill_null(joined[column], 0))
+        return self.finish.arrow(joined) if self.finish else joined
+
+
+@dataclass(frozen=True)
+class Percent:
+    """`part` as a percentage of `whole`, rounded half up to 2 decimals, as decimal(5,2); null when whole is 0."""
+    column: str
+    part: str
+    whole: str
+
+    def spark(self, frame: DataFrame) -> DataFrame:
+        ratio = F.try_divide(F.col(self.part).cast("decimal(20,0)") * 100, F.col(self.whole))
+        return frame.withColumn(self.column, F.round(ratio, 2).cast("decimal(5,2)"))
+
+    def arrow(self, table: pa.Table) -> pa.Table:
+        def percent(part: int | None, whole: int | None) -> Decimal | None:
+            if part is None or not whole:
+                return None
+            return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+        values = [percent(p, w) for p, w in zip(table[self.part].to_pylist(), table[self.whole].to_pylist())]
+        return table.append_column(self.column, pa.array(values, pa.decimal128(5, 2)))
 
 
 def _spread(partials: pa.Table, keys: list[str], sets: list[str]) -> pa.Table:

@@ -1,10 +1,12 @@
-"""The per-day partial aggregates of the all-time views declared as an `Aggregate` (pipeline/views/aggregate.py).
+"""The per-day partial aggregates of the all-time views declared as an `Aggregate` or a `Joined` of several
+(pipeline/views/aggregate.py).
 
-`partials/<view>/date=<day>/partial.parquet` holds one day's partial, and in its Parquet metadata the versions
-(size and modification time) of the cleaned objects it was computed from, and of the query that computed it. `roll_up` recomputes the partials of
-the days whose cleaned objects are new or changed (one Spark query over those days), deletes those of days no
-longer cleaned, and rolls the view up from every day's partial: adding a day reads that day's events only, and a
-re-cleaned day (late events) is recomputed the next time, whoever launched the cleaning.
+`partials/<view>/<i>-<category>/date=<day>/partial.parquet` holds one day's partial of the view's i-th aggregate,
+and in its Parquet metadata the versions (size and modification time) of the cleaned objects it was computed from
+and a digest of the query that computed it. `roll_up` recomputes the partials of the days whose cleaned objects
+(or query) are new or changed, one Spark query per aggregate over those days, deletes those of days no longer
+cleaned, and rolls the view up from every day's partials in Arrow: adding a day reads that day's events only, and
+a re-cleaned day (late events) is recomputed the next time, whoever launched the cleaning.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import CLEANED_ZONE, read_cleaned
 from pipeline.lake import Lake
-from pipeline.views.view import View
+from pipeline.views.aggregate import Aggregate, Joined
+from pipeline.views.view import View, input_category
 
 PARTIALS_ZONE = ("partials",)
 PARTIAL_OBJECT = "partial.parquet"
@@ -38,8 +41,27 @@ class RolledUp:
     days_dropped: list[str]  # the days whose partial was deleted: no longer in the cleaned zone
 
 
-def partial_parts(view: View, day: str | None = None) -> tuple[str, ...]:
-    return (*PARTIALS_ZONE, view.name, f"date={day}") if day else (*PARTIALS_ZONE, view.name)
+@dataclass(frozen=True)
+class Part:
+    """One aggregate of a rolled-up view: a `Joined` view has one per category it reads (or more), and its
+    partials in a folder of their own."""
+    folder: str
+    category: str
+    aggregate: Aggregate
+
+
+def parts(view: View) -> list[Part]:
+    if isinstance(view.rollup, Joined):
+        return [Part(f"{i}-{input_category(name)}", input_category(name), aggregate)
+                for i, (name, aggregate) in enumerate(view.rollup.parts)]
+    if view.rollup is None or view.date_keyed or len(view.categories) != 1:
+        raise ValueError(f"{view.name}: only an all-time view declared as an Aggregate or a Joined rolls up")
+    return [Part(f"0-{view.categories[0]}", view.categories[0], view.rollup)]
+
+
+def partial_parts(view: View, part: Part, day: str | None = None) -> tuple[str, ...]:
+    folder = (*PARTIALS_ZONE, view.name, part.folder)
+    return (*folder, f"date={day}") if day else folder
 
 
 def cleaned_versions(lake: Lake, category: str) -> dict[str, str]:
@@ -63,9 +85,9 @@ def query_version(frame: DataFrame) -> str:
     return hashlib.sha256(re.sub(r"#\d+L?", "", analysed).encode()).hexdigest()[:16]
 
 
-def _stored_versions(lake: Lake, view: View, day: str) -> str | None:
+def _stored_versions(lake: Lake, folder: tuple[str, ...], day: str) -> str | None:
     try:
-        metadata = pq.read_schema(lake.path(*partial_parts(view, day), PARTIAL_OBJECT),
+        metadata = pq.read_schema(lake.path(*folder, f"date={day}", PARTIAL_OBJECT),
                                   filesystem=lake.filesystem).metadata or {}
     except FileNotFoundError:
         return None
@@ -75,34 +97,47 @@ def _stored_versions(lake: Lake, view: View, day: str) -> str | None:
 def roll_up(spark: SparkSession, lake: Lake, view: View) -> RolledUp:
     """Bring the view's partials up to date with the cleaned zone and its definition, and roll the view up from
     them (in Arrow: when no day changed, no Spark job runs)."""
-    if view.rollup is None or len(view.categories) != 1 or view.date_keyed:
-        raise ValueError(f"{view.name}: only an all-time view of one category declared as an Aggregate rolls up")
-    category = CATEGORY_BY_NAME[view.categories[0]]
-    state = view.rollup.partial(spark.createDataFrame([], category.cleaned_schema))
+    tables, recomputed, dropped = [], set(), set()
+    for part in parts(view):
+        table, stale, gone = _refresh(spark, lake, partial_parts(view, part), part)
+        tables.append(table)
+        recomputed.update(stale)
+        dropped.update(gone)
+    rolled = view.rollup.rollup(tables) if isinstance(view.rollup, Joined) else view.rollup.rollup(tables[0])
+    return RolledUp(rolled.select(list(view.columns)), sorted(recomputed), sorted(dropped))
+
+
+def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...],
+             part: Part) -> tuple[pa.Table, list[str], list[str]]:
+    """A part's partials of every cleaned day, those of new or changed days recomputed, those of days no longer
+    cleaned deleted; and those two lists of days."""
+    category = CATEGORY_BY_NAME[part.category]
+    state = part.aggregate.partial(spark.createDataFrame([], category.cleaned_schema))
     # What a partial depends on: its day's cleaned objects, and the partial query (a changed definition makes every
     # stored partial stale).
     query = query_version(state)
     versions = {day: f"{objects}|query={query}" for day, objects in cleaned_versions(lake, category.name).items()}
-    stale = sorted(day for day, version in versions.items() if _stored_versions(lake, view, day) != version)
+    stale = sorted(day for day, version in versions.items() if _stored_versions(lake, folder, day) != version)
     if stale:
-        _write_partials(lake, view, view.rollup.partial(read_cleaned(spark, lake, category, stale)), stale, versions)
-    dropped = [folder.removeprefix("date=") for folder in lake.folders(*partial_parts(view))
-               if folder.removeprefix("date=") not in versions]
-    for day in dropped:
-        lake.delete_folder(*partial_parts(view, day))
-    files = lake.list_files(*partial_parts(view))
-    partials = (ds.dataset(files, format="parquet", filesystem=lake.filesystem).to_table() if files
-                else to_arrow_schema(state.drop("date").schema, timezone="UTC").empty_table())
-    return RolledUp(view.rollup.rollup(partials).select(list(view.columns)), stale, dropped)
+        _write_partials(lake, folder, part.aggregate.partial(read_cleaned(spark, lake, category, stale)), stale,
+                        versions)
+    gone = [f.removeprefix("date=") for f in lake.folders(*folder) if f.removeprefix("date=") not in versions]
+    for day in gone:
+        lake.delete_folder(*folder, f"date={day}")
+    files = lake.list_files(*folder)
+    table = (ds.dataset(files, format="parquet", filesystem=lake.filesystem).to_table() if files
+             else to_arrow_schema(state.drop("date").schema, timezone="UTC").empty_table())
+    return table, stale, gone
 
 
-def _write_partials(lake: Lake, view: View, partial: DataFrame, days: list[str], versions: dict[str, str]) -> None:
+def _write_partials(lake: Lake, folder: tuple[str, ...], partial: DataFrame, days: list[str],
+                    versions: dict[str, str]) -> None:
     """One object per day (empty for a day without the view's events), the day in its folder name."""
     table = partial.toArrow()
     dates = table.column("date")
     if outside := set(pc.unique(dates).to_pylist()) - {date.fromisoformat(d) for d in days}:
-        raise ValueError(f"{view.name}: events of {sorted(map(str, outside))} in the cleaned objects of {days}")
+        raise ValueError(f"{'/'.join(folder)}: events of {sorted(map(str, outside))} in the cleaned objects of {days}")
     for day in days:
         rows = table.filter(pc.equal(dates, pa.scalar(date.fromisoformat(day), dates.type))).drop_columns(["date"])
         lake.replace_folder(rows.replace_schema_metadata({SOURCE_VERSIONS: versions[day]}),
-                            *partial_parts(view, day), PARTIAL_OBJECT)
+                            *folder, f"date={day}", PARTIAL_OBJECT)

@@ -6,9 +6,12 @@ the one exception is the grade of a student, which a teacher's GRADE_ASSIGNMENT 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pipeline.views.aggregate import Aggregate, Joined, count, distinct, greatest, mean, total
 from pipeline.views.common import of_type
 from pipeline.views.view import View
 
@@ -23,57 +26,67 @@ def _students(events: DataFrame, *event_types: str) -> DataFrame:
     return rows.withColumn("student_id", F.col("user_id"))
 
 
-def _count(events: DataFrame, keys: list[str], name: str) -> DataFrame:
-    return events.groupBy(*keys).agg(F.count(F.lit(1)).alias(name))
+def _counted(rows: Callable[[DataFrame], DataFrame], keys: tuple[str, ...], name: str) -> Aggregate:
+    return Aggregate(keys=keys, rows=rows, measures={name: count()})
 
 
-def _left_join_zero(base: DataFrame, keys: list[str], *others: DataFrame) -> DataFrame:
-    """Left-join each aggregate onto base by keys; counts missing for a base row become 0."""
-    for other in others:
-        base = base.join(other, keys, "left")
-    counts = [c for other in others for c in other.columns if c not in keys]
-    return base.fillna(0, subset=counts)  # fillna(0) leaves non-numeric columns (timestamps) as they are
+COURSE_OVERVIEW = Joined(
+    parts=(("course", Aggregate(keys=("course_id",), rows=lambda course: _students(course, "COURSE_ENROLLED"),
+                                measures={"total_enrolled_students": distinct("user_id")})),
+           ("video", _counted(lambda video: _students(video, "VIDEO_WATCHED"), ("course_id",),
+                              "total_videos_watched")),
+           ("course", _counted(lambda course: _students(course, "DOWNLOAD_MATERIAL"), ("course_id",),
+                               "total_materials_downloaded"))),
+    zero=("total_videos_watched", "total_materials_downloaded"),
+)
+STUDENT_OVERVIEW = Joined(
+    parts=(("course", Aggregate(keys=("student_id",), rows=lambda course: _students(course, "COURSE_ENROLLED"),
+                                measures={"total_courses_enrolled": distinct("course_id")})),
+           ("video", _counted(lambda video: _students(video, "VIDEO_WATCHED"), ("student_id",),
+                              "total_videos_watched")),
+           ("assessment", _counted(lambda assessment: _students(assessment, "SUBMIT_ASSIGNMENT"), ("student_id",),
+                                   "total_assignments_submitted")),
+           ("auth", _counted(lambda auth: _students(auth, "LOGIN"), ("student_id",), "total_logins")),
+           # A grade is a teacher's event about a student: every role counts; a student never graded keeps a null.
+           ("assessment", Aggregate(keys=("student_id",),
+                                    rows=lambda assessment: of_type(assessment, "GRADE_ASSIGNMENT"),
+                                    measures={"avg_assignment_score": mean("score")}))),
+    zero=("total_videos_watched", "total_assignments_submitted", "total_logins"),
+)
+STUDENT_COURSE_ENROLLMENT = Joined(
+    parts=(("course", Aggregate(keys=(*STUDENT_COURSE, "enrollment_date"), measures={},
+                                rows=lambda course: _students(course, "COURSE_ENROLLED").withColumn(
+                                    "enrollment_date", F.col("event_time")))),
+           ("video", _counted(lambda video: _students(video, "VIDEO_WATCHED"), STUDENT_COURSE,
+                              "total_videos_watched"))),
+    zero=("total_videos_watched",),
+)
+STUDENT_COURSE_DETAILED = Joined(
+    parts=(("video", Aggregate(keys=STUDENT_COURSE, rows=lambda video: _students(video, "VIDEO_WATCHED"),
+                               measures={"videos_watched": count(),
+                                         "watch_time_minutes": total("watch_duration_seconds", per=60)})),
+           ("course", _counted(lambda course: _students(course, "DOWNLOAD_MATERIAL"), STUDENT_COURSE,
+                               "materials_downloaded")),
+           ("course", Aggregate(keys=STUDENT_COURSE, rows=_students,
+                                measures={"last_activity_date": greatest("event_time")}))),
+    zero=("materials_downloaded",),
+)
 
 
 def course_overview(course: DataFrame, video: DataFrame) -> DataFrame:
-    enrolled = (_students(course, "COURSE_ENROLLED").groupBy("course_id")
-                .agg(F.countDistinct("user_id").alias("total_enrolled_students")))
-    return _left_join_zero(enrolled, ["course_id"],
-                           _count(_students(video, "VIDEO_WATCHED"), ["course_id"], "total_videos_watched"),
-                           _count(_students(course, "DOWNLOAD_MATERIAL"), ["course_id"],
-                                  "total_materials_downloaded"))
+    return COURSE_OVERVIEW.full({"course": course, "video": video})
 
 
 def student_overview(course: DataFrame, video: DataFrame, assessment: DataFrame, auth: DataFrame) -> DataFrame:
-    enrolled = (_students(course, "COURSE_ENROLLED").groupBy("student_id")
-                .agg(F.countDistinct("course_id").alias("total_courses_enrolled")))
-    counts = _left_join_zero(
-        enrolled, ["student_id"],
-        _count(_students(video, "VIDEO_WATCHED"), ["student_id"], "total_videos_watched"),
-        _count(_students(assessment, "SUBMIT_ASSIGNMENT"), ["student_id"], "total_assignments_submitted"),
-        _count(_students(auth, "LOGIN"), ["student_id"], "total_logins"),
-    )
-    scores = (assessment.where(F.col("event_type") == "GRADE_ASSIGNMENT").groupBy("student_id")
-              .agg(F.avg("score").alias("avg_assignment_score")))
-    return counts.join(scores, ["student_id"], "left")  # a student never graded keeps a null average
+    return STUDENT_OVERVIEW.full({"course": course, "video": video, "assessment": assessment, "auth": auth})
 
 
 def student_course_enrollment(course: DataFrame, video: DataFrame) -> DataFrame:
-    enrollments = (_students(course, "COURSE_ENROLLED")
-                   .select("student_id", "course_id", F.col("event_time").alias("enrollment_date")).distinct())
-    return _left_join_zero(enrollments, STUDENT_COURSE,
-                           _count(_students(video, "VIDEO_WATCHED"), STUDENT_COURSE, "total_videos_watched"))
+    return STUDENT_COURSE_ENROLLMENT.full({"course": course, "video": video})
 
 
 def student_course_detailed(video: DataFrame, course: DataFrame) -> DataFrame:
-    watched = (_students(video, "VIDEO_WATCHED").groupBy(*STUDENT_COURSE)
-               .agg(F.count(F.lit(1)).alias("videos_watched"),
-                    (F.sum("watch_duration_seconds") / 60.0).alias("watch_time_minutes")))
-    last_activity = (_students(course).groupBy(*STUDENT_COURSE)
-                     .agg(F.max("event_time").alias("last_activity_date")))
-    return _left_join_zero(watched, STUDENT_COURSE,
-                           _count(_students(course, "DOWNLOAD_MATERIAL"), STUDENT_COURSE, "materials_downloaded"),
-                           last_activity)
+    return STUDENT_COURSE_DETAILED.full({"video": video, "course": course})
 
 
 VIEWS: list[View] = [
@@ -81,7 +94,8 @@ VIEWS: list[View] = [
          ("course_id", "total_enrolled_students", "total_videos_watched", "total_materials_downloaded"),
          ("course_id",), False,
          "One row per course with at least one student enrolment: the distinct enrolled students, and the "
-         "numbers of students' VIDEO_WATCHED and DOWNLOAD_MATERIAL events in the course (0 if none)."),
+         "numbers of students' VIDEO_WATCHED and DOWNLOAD_MATERIAL events in the course (0 if none).",
+         rollup=COURSE_OVERVIEW),
     View("student_overview", "serving", student_overview,
          ("student_id", "total_courses_enrolled", "total_videos_watched", "total_assignments_submitted",
           "avg_assignment_score", "total_logins"), ("student_id",), False,
@@ -90,7 +104,8 @@ VIEWS: list[View] = [
          "score of the GRADE_ASSIGNMENT events about the student, over all courses (null if never graded).",
          deviation="The original averaged `score` over submit events, which carry none, so it was always 0; we "
                    "average the teachers' GRADE_ASSIGNMENT scores whose student_id is the student, and leave it "
-                   "null, not 0, when there is no grade, since 0 would read as a real score."),
+                   "null, not 0, when there is no grade, since 0 would read as a real score.",
+         rollup=STUDENT_OVERVIEW),
     View("student_course_enrollment", "serving", student_course_enrollment,
          ("student_id", "course_id", "enrollment_date", "total_videos_watched"),
          ("student_id", "course_id", "enrollment_date"), False,
@@ -98,11 +113,13 @@ VIEWS: list[View] = [
          "in a course again gets a further row, and every row of that pair carries the same all-time count of "
          "the student's VIDEO_WATCHED events in the course (0 if none).",
          deviation="Enrolment events of the same student and course at the same instant collapse into one row, "
-                   "so that (student_id, course_id, enrollment_date) identifies a row."),
+                   "so that (student_id, course_id, enrollment_date) identifies a row.",
+         rollup=STUDENT_COURSE_ENROLLMENT),
     View("student_course_detailed", "serving", student_course_detailed,
          ("student_id", "course_id", "videos_watched", "materials_downloaded", "last_activity_date",
           "watch_time_minutes"), STUDENT_COURSE, False,
          "One row per student and course with at least one video watched: VIDEO_WATCHED events and their "
          "seconds / 60 as watch_time_minutes, DOWNLOAD_MATERIAL events (0 if none), and the time of the "
-         "student's latest COURSE event in the course (null if none; videos do not count)."),
+         "student's latest COURSE event in the course (null if none; videos do not count).",
+         rollup=STUDENT_COURSE_DETAILED),
 ]

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import Aggregate, Bands, Measure, count, distinct, greatest, least, mean, total
+from pipeline.views.aggregate import (Aggregate, Bands, Joined, Measure, Percent, count, distinct, greatest, least,
+                                      mean, total)
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -75,6 +75,14 @@ DROP_OFF_INDICATORS = _watched(
 )
 
 
+STUDENT_COURSE_SUMMARY = Joined(
+    parts=(("video", _watched(("user_id", "course_id"), videos_watched_count="videos", total_watch_seconds="seconds",
+                              total_sessions="sessions", total_watch_hours="hours")),
+           ("video", _watched(("course_id",), total_videos_in_course="videos"))),
+    finish=Percent("video_coverage_percentage", part="videos_watched_count", whole="total_videos_in_course"),
+)
+
+
 def video_total_watch_time(video: DataFrame) -> DataFrame:
     return TOTAL_WATCH_TIME.full(video)
 
@@ -100,16 +108,7 @@ def video_course_metrics(video: DataFrame) -> DataFrame:
 
 
 def video_student_course_summary(video: DataFrame) -> DataFrame:
-    per_student = _watch_stats(
-        video, ["user_id", "course_id"],
-        videos_watched_count="videos", total_watch_seconds="seconds", total_sessions="sessions",
-        total_watch_hours="hours",
-    )
-    per_course = _watch_stats(video, ["course_id"], total_videos_in_course="videos")
-    coverage = F.col("videos_watched_count").cast("decimal(20,0)") * 100 / F.col("total_videos_in_course")
-    return per_student.join(per_course, "course_id", "left").withColumn(
-        "video_coverage_percentage", F.round(coverage, 2).cast("decimal(5,2)")
-    )
+    return STUDENT_COURSE_SUMMARY.full({"video": video})
 
 
 def video_drop_off_indicators(video: DataFrame) -> DataFrame:
@@ -166,6 +165,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="video_student_course_summary", group="video", function=video_student_course_summary,
+        rollup=STUDENT_COURSE_SUMMARY,
         columns=("course_id", "user_id", "videos_watched_count", "total_watch_seconds", "total_sessions",
                  "total_watch_hours", "total_videos_in_course", "video_coverage_percentage"),
         keys=("user_id", "course_id"), date_keyed=False,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
-from pipeline.views.aggregate import Aggregate
+from pipeline.views.aggregate import Aggregate, Joined
 from pipeline.views.columns import COLUMN_DESCRIPTIONS, VIEW_COLUMN_NOTES
 
 CATEGORY_GROUPS = ("auth", "assessment", "video", "course", "profile_notification", "serving")
@@ -46,8 +46,8 @@ class View:
     description: str
     deviation: str | None = None  # what differs from the original system, and why
     rates: tuple[str, ...] = ()  # percentage columns, checked to lie within 0..100
-    # An all-time view whose function is this aggregate's `full`: materialised from per-day partials.
-    rollup: Aggregate | None = None
+    # An all-time view whose function is this declaration's `full`: materialised from per-day partials.
+    rollup: Aggregate | Joined | None = None
 
     @property
     def inputs(self) -> tuple[str, ...]:
