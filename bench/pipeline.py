@@ -89,8 +89,12 @@ def clean(lake: Lake, touched: list[tuple[str, str]]) -> list[str]:
 
 
 def views(spark, lake: Lake, days: list[str]) -> None:
+    seconds = {}
     for batch in by_kind(all_views()):
-        materialize_views(spark, lake, batch, days if batch[0].date_keyed else None)
+        outputs = materialize_views(spark, lake, batch, days if batch[0].date_keyed else None)
+        seconds |= {name: max(o.seconds for o in outs) for name, outs in outputs.items()}
+    slowest = sorted(seconds.items(), key=lambda item: -item[1])[:5]
+    print("    slowest views (s, from the start of their step): " + ", ".join(f"{n} {s:.1f}" for n, s in slowest))
 
 
 def write_raw(lake: Lake, count: int, days: float, end: datetime, seed: int, first_offset: int = 0) -> list[str]:

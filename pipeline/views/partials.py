@@ -112,10 +112,7 @@ def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...],
     """A part's partials of every cleaned day, those of new or changed days recomputed, those of days no longer
     cleaned deleted; and those two lists of days."""
     category = CATEGORY_BY_NAME[part.category]
-    state = part.aggregate.partial(spark.createDataFrame([], category.cleaned_schema))
-    # What a partial depends on: its day's cleaned objects, and the partial query (a changed definition makes every
-    # stored partial stale).
-    query = query_version(state)
+    state, query = _state_query(spark, part)
     versions = {day: f"{objects}|query={query}" for day, objects in cleaned_versions(lake, category.name).items()}
     stale = sorted(day for day, version in versions.items() if _stored_versions(lake, folder, day) != version)
     if stale:
@@ -128,6 +125,20 @@ def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...],
     table = (ds.dataset(files, format="parquet", filesystem=lake.filesystem).to_table() if files
              else to_arrow_schema(state.drop("date").schema, timezone="UTC").empty_table())
     return table, stale, gone
+
+
+_STATE_QUERIES: dict[tuple[SparkSession, int], tuple[DataFrame, str]] = {}
+
+
+def _state_query(spark: SparkSession, part: Part) -> tuple[DataFrame, str]:
+    """The part's partial query on no rows (its schema), and what a partial depends on besides its day's cleaned
+    objects: the query's version (a changed definition makes every stored partial stale). Once per session and
+    aggregate (the declarations are module constants)."""
+    key = (spark, id(part.aggregate))
+    if key not in _STATE_QUERIES:
+        state = part.aggregate.partial(spark.createDataFrame([], CATEGORY_BY_NAME[part.category].cleaned_schema))
+        _STATE_QUERIES[key] = state, query_version(state)
+    return _STATE_QUERIES[key]
 
 
 def _write_partials(lake: Lake, folder: tuple[str, ...], partial: DataFrame, days: list[str],
