@@ -1,17 +1,19 @@
-"""All-time views declared as one grouped aggregate, so that they roll up from per-day partial aggregates.
+"""All-time views declared as grouped aggregates, so that they roll up from per-day partial aggregates.
 
-An `Aggregate` says which rows count (`rows`: a filter, and columns such a view groups by), the group keys and one
-`Measure` per output column. From that one declaration come the three things the views need:
+An `Aggregate` says which rows count (`rows`: a filter, and the columns such a view groups by), the group keys and
+one `Measure` per output column; a `Joined` left-joins aggregates (of one category or several) onto a base. From
+that one declaration come the three things the views need:
 
-- `full(events)`: the view over the events it is given, in one Spark aggregation: the view function, and what its
-  hand-computed tests check;
+- `full(events)`: the view over the events it is given, in Spark: the view function, and what its hand-computed
+  tests check;
 - `partial(events)`: per UTC day and group, the state each measure needs to be merged with other days' (a count,
-  a sum, a minimum, a set of distinct values), computed once per day and kept in the lake;
-- `rollup(partials)`: the view from any number of days' partials: sums of counts, minimum of minima, union of
-  distinct sets, and an average as a summed sum over a summed count.
+  a sum, a minimum, a set of distinct values), computed in Spark once per day and kept in the lake
+  (pipeline/views/partials.py);
+- `rollup(partials)`: the view from any number of days' partials, in Arrow: sums of counts, minimum of minima,
+  union of distinct sets, an average as a summed sum over a summed count, then the joins.
 
 So adding a day reads that day's cleaned events and the small partials of the others, never their events.
-`pipeline_tests/views/test_rollup.py` checks on random events that `rollup(partial)` equals `full` for every view
+`pipeline_tests/views/test_rollup.py` checks on random events that the roll-up equals `full` for every view
 declared this way.
 """
 
@@ -132,6 +134,10 @@ class Bands:
         return table.append_column(self.column, label)
 
 
+# How states of several days merge -> the Arrow grouped aggregation that does it (a set column is spread into rows).
+_ARROW_MERGE = {"sum": "sum", "min": "min", "max": "max", "union": "count_distinct"}
+
+
 def _state(name: str, suffix: str) -> str:
     return f"{name}__{suffix}" if suffix else name
 
@@ -158,14 +164,13 @@ class Aggregate:
         """The view from the partials of any set of days (their rows, without `date`), in Arrow: no Spark job."""
         merges = {_state(name, suffix): how for name, measure in self.measures.items()
                   for suffix, how in measure.merges.items()}
-        grouped = _spread(partials, list(self.keys), [c for c, how in merges.items() if how == "union"]).group_by(
-            list(self.keys), use_threads=False).aggregate(
-            [(column, "count_distinct" if how == "union" else how) for column, how in merges.items()])
+        spread = _spread(partials, list(self.keys), [column for column, how in merges.items() if how == "union"])
+        grouped = spread.group_by(list(self.keys)).aggregate(
+            [(column, _ARROW_MERGE[how]) for column, how in merges.items()])
+        merged = {column: grouped[f"{column}_{_ARROW_MERGE[how]}"] for column, how in merges.items()}
         columns = {key: grouped[key] for key in self.keys}
         for name, measure in self.measures.items():
-            columns[name] = measure.final({
-                suffix: grouped[f"{_state(name, suffix)}_{'count_distinct' if how == 'union' else how}"]
-                for suffix, how in measure.merges.items()})
+            columns[name] = measure.final({suffix: merged[_state(name, suffix)] for suffix in measure.merges})
         table = pa.table(columns)
         return self.finish.arrow(table) if self.finish else table
 
