@@ -1,5 +1,9 @@
 """Small column helpers every view module uses."""
 
+from datetime import date
+
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -12,3 +16,9 @@ def of_type(events: DataFrame, *event_types: str) -> DataFrame:
 def event_date() -> Column:
     """The event's UTC day (the session time zone is UTC), as column `date`."""
     return F.to_date("event_time").alias("date")
+
+
+def rows_of_day(table: pa.Table, day: str) -> pa.Table:
+    """The rows of a collected result whose `date` is `day`, without the column (a day's folder holds it)."""
+    dates = table.column("date")
+    return table.filter(pc.equal(dates, pa.scalar(date.fromisoformat(day), dates.type))).drop_columns(["date"])

@@ -4,9 +4,9 @@
 table they read is read once, the views' queries run concurrently (Spark schedules the jobs of several threads at
 once, which hides most of its fixed cost per query on a small machine), each result is collected to Arrow (views
 are summaries) and written as one Parquet object without Spark's commit protocol, and a date-keyed view computed
-over several days is split into its days. An all-time view declared as an `Aggregate` is rolled up from its
-per-day partials instead (pipeline/views/partials.py), reading only the days cleaned since its last run. The
-checks' counts are taken from the written objects with pyarrow, like the serving sync reads the views.
+over several days is split into its days. An all-time view declared as an `Aggregate` (or a `Joined`) is rolled
+up from its per-day partials instead (pipeline/views/partials.py), reading only the days cleaned since its last
+run. The checks' counts are taken from the written objects with pyarrow, like the serving sync reads the views.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import cleaned_row_count, read_cleaned
 from pipeline.lake import Lake
+from pipeline.views.common import rows_of_day
 from pipeline.views.partials import roll_up
 from pipeline.views.view import View, input_category, reads_history
 
@@ -91,12 +92,7 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
             table, schema = result.toArrow(), result.schema
         outputs = []
         for day in days or [None]:
-            if day is None:
-                output = table
-            else:
-                dates = table.column("date")
-                output = table.filter(pc.equal(dates, pa.scalar(pd.Timestamp(day).date(), dates.type)))
-                output = output.drop_columns(["date"])
+            output = rows_of_day(table, day) if day else table
             outputs.append(_write(lake, view, output, schema, day, input_rows(view, day), started, days_recomputed))
         return outputs
 

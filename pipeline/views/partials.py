@@ -27,6 +27,7 @@ from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import CLEANED_ZONE, read_cleaned
 from pipeline.lake import Lake
 from pipeline.views.aggregate import Aggregate, Joined
+from pipeline.views.common import rows_of_day
 from pipeline.views.view import View, input_category
 
 PARTIALS_ZONE = ("partials",)
@@ -149,6 +150,5 @@ def _write_partials(lake: Lake, folder: tuple[str, ...], partial: DataFrame, day
     if outside := set(pc.unique(dates).to_pylist()) - {date.fromisoformat(d) for d in days}:
         raise ValueError(f"{'/'.join(folder)}: events of {sorted(map(str, outside))} in the cleaned objects of {days}")
     for day in days:
-        rows = table.filter(pc.equal(dates, pa.scalar(date.fromisoformat(day), dates.type))).drop_columns(["date"])
-        lake.replace_folder(rows.replace_schema_metadata({SOURCE_VERSIONS: versions[day]}),
+        lake.replace_folder(rows_of_day(table, day).replace_schema_metadata({SOURCE_VERSIONS: versions[day]}),
                             *folder, f"date={day}", PARTIAL_OBJECT)
