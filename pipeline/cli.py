@@ -29,7 +29,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def _services(args: argparse.Namespace) -> int:
     from pipeline.services.__main__ import main as services_main
 
-    return services_main([args.action])
+    return services_main([args.action, *(["--spark"] if args.spark else [])])
 
 
 def _generated_events(args: argparse.Namespace) -> GeneratedEvents:
@@ -235,6 +235,9 @@ def parser() -> argparse.ArgumentParser:
 
     svc = commands.add_parser("services", help="start, inspect or stop local Kafka and Cassandra (no Docker)")
     svc.add_argument("action", choices=["up", "status", "down"])
+    svc.add_argument("--spark", action="store_true",
+                     help="up: also a Spark standalone master, two workers and a Spark Connect server (loopback); "
+                          "down: only those")
     svc.set_defaults(run=_services)
 
     def event_options(p: argparse.ArgumentParser, count: int, days: float, malformed: float, duplicates: float) -> None:

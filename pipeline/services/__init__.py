@@ -1,9 +1,11 @@
 """Local Kafka and Cassandra without Docker: `up()`, `status()`, `down()` (behind `pipeline services ...`).
 
 Both run as plain JVMs on Java 17 from Maven Central jars (resolved into ~/.m2 by `mvn`), with configuration,
-data, logs and PID files under SERVICES_HOME (default ./.services). `up()` reuses services that already run
-from the same SERVICES_HOME, starts the others in parallel and returns once each answers a real request;
-`down()` stops exactly the PIDs in the pid files. Failures raise `ServiceError` with the reason.
+data, logs and PID files under SERVICES_HOME (default ./.services). `up(spark=True)` also starts a Spark
+standalone cluster and a Spark Connect server from the pyspark wheel (`spark.py`). `up()` reuses services that
+already run from the same SERVICES_HOME, starts the others in parallel (the Spark master before its workers
+and the Connect server) and returns once each answers a real request; `down()` stops exactly the PIDs in the
+pid files. Failures raise `ServiceError` with the reason.
 """
 
 from __future__ import annotations
@@ -20,30 +22,34 @@ from pipeline.services.cassandra import Cassandra
 from pipeline.services.jvm import HOST, Cancelled, JvmService
 from pipeline.services.kafka import Kafka
 from pipeline.services.process import Progress, ServiceError, check_ports_free, find_java
+from pipeline.services.spark import SparkMaster, SparkService, cluster, usage
 from pipeline.services.status import ServicesStatus, ServiceStatus
 from pipeline.settings import get_settings
 
-__all__ = ["ServiceError", "ServiceStatus", "ServicesStatus", "down", "services", "status", "up"]
+__all__ = ["ServiceError", "ServiceStatus", "ServicesStatus", "down", "services", "spark_usage", "status", "up"]
 
-SERVICES: tuple[type[JvmService], ...] = (Kafka, Cassandra)
-
-
-def services() -> list[JvmService]:
-    """The local services, configured from the current settings (environment)."""
+def services(spark: bool = False) -> list[JvmService]:
+    """The local services, configured from the current settings (environment); with the Spark cluster or not."""
     settings = get_settings()
-    return [cls(settings) for cls in SERVICES]
+    return [Kafka(settings), Cassandra(settings), *(cluster(settings) if spark else [])]
+
+
+def reported() -> list[JvmService]:
+    """What `status()` and `down()` cover: Kafka, Cassandra, and the Spark services that have a pid file."""
+    core = services()
+    return core + [s for s in services(spark=True)[len(core):] if s.pid_file.exists()]
 
 
 def home() -> Path:
     return Path(get_settings().services_home).resolve()
 
 
-def up(progress: Progress = print) -> ServicesStatus:
-    """Start whatever is not running yet and wait until both services answer; reuse what already runs."""
+def up(progress: Progress = print, spark: bool = False) -> ServicesStatus:
+    """Start whatever is not running yet and wait until every service answers; reuse what already runs."""
     notes: dict[str, str] = {}
     with _locked():
         waiting: dict[JvmService, int | None] = {}  # service -> PID to wait for (None: start it first)
-        for service in services():
+        for service in services(spark):
             state, pid = service.inspect()
             if state == "running" and service.probe(timeout=5.0):
                 progress(f"{service.name}: already running (pid {pid}) and ready; reusing it")
@@ -57,12 +63,27 @@ def up(progress: Progress = print) -> ServicesStatus:
                 service.pid_file.unlink(missing_ok=True)
                 progress(f"{service.name}: removed a stale pid file (pid {pid} is not our {service.name} JVM)")
             waiting[service] = None
-        if waiting:
-            _bring_up(waiting, progress, notes)
+        # The Spark master first: its workers and the Connect server register with it as they start.
+        first = {s: pid for s, pid in waiting.items() if not isinstance(s, SparkService) or isinstance(s, SparkMaster)}
+        started: list[JvmService] = []
+        try:
+            for wave in (first, {s: pid for s, pid in waiting.items() if s not in first}):
+                if wave:
+                    _bring_up(wave, progress, notes)
+                    started += [s for s, pid in wave.items() if pid is None]
+        except BaseException:  # a later wave failed: stop what the earlier ones started, as after any failure
+            for service in started:
+                progress(service.stop())
+            raise
         result = _status(probe_timeout=5.0, notes=notes)
     progress("services up: " + ", ".join(f"{s.name} {s.endpoint}" for s in result.services)
              + f" (logs and data under {result.home})")
     return result
+
+
+def spark_usage() -> str:
+    """The settings that point the project at the local Spark cluster or its Connect server."""
+    return usage(get_settings())
 
 
 def status() -> ServicesStatus:
@@ -70,16 +91,21 @@ def status() -> ServicesStatus:
     return _status(probe_timeout=3.0)
 
 
-def down(progress: Progress = print) -> None:
-    """Stop the JVMs named by the pid files (SIGTERM, SIGKILL after 30 s) and remove the pid files."""
-    with _locked(), ThreadPoolExecutor(len(SERVICES)) as pool:
-        for message in pool.map(lambda service: service.stop(), services()):
+def down(progress: Progress = print, spark_only: bool = False) -> None:
+    """Stop the JVMs named by the pid files (SIGTERM, SIGKILL after 30 s) and remove the pid files; every
+    service, or only the Spark cluster's."""
+    every = [s for s in reported() if not spark_only or isinstance(s, SparkService)]
+    if not every:
+        progress("spark: not running")
+        return
+    with _locked(), ThreadPoolExecutor(len(every)) as pool:
+        for message in pool.map(lambda service: service.stop(), every):
             progress(message)
 
 
 def _status(probe_timeout: float, notes: dict[str, str] | None = None) -> ServicesStatus:
     notes = notes or {}
-    rows = tuple(s.status(probe_timeout, notes.get(s.name, "")) for s in services())
+    rows = tuple(s.status(probe_timeout, notes.get(s.name, "")) for s in reported())
     return ServicesStatus(home(), rows)
 
 

@@ -11,12 +11,17 @@ from pipeline import services
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.services", description=services.__doc__)
     parser.add_argument("action", choices=["up", "status", "down"])
+    parser.add_argument("--spark", action="store_true",
+                        help="up: also a Spark standalone master, two workers and a Spark Connect server; "
+                             "down: only those")
     args = parser.parse_args(argv)
     try:
         if args.action == "up":
-            print(services.up(progress=lambda message: print(message, flush=True)))
+            print(services.up(progress=lambda message: print(message, flush=True), spark=args.spark))
+            if args.spark:
+                print(services.spark_usage())
         elif args.action == "down":
-            services.down()
+            services.down(spark_only=args.spark)
         else:
             print(services.status())
     except services.ServiceError as exc:

@@ -134,14 +134,23 @@ class JvmService:
             return ("stale", None) if self.pid_file.exists() else ("stopped", None)
         return ("running" if alive(pid) and self.is_ours(pid) else "stale"), pid
 
-    def start(self, java: str, progress: Progress) -> int:
-        """Resolve the jars, prepare the configuration and spawn the JVM; returns its PID (also in the pid file)."""
+    def command(self, java: str, progress: Progress) -> list[str]:
+        """Resolve the jars, prepare the configuration; the command line that starts the JVM."""
         jars = self.classpath(java, progress)
+        self.prepare(java, jars, progress)
+        return [java, *self.jvm_args(jars), "-cp", os.pathsep.join(jars), self.main_class, *self.main_args()]
+
+    def environment(self, java: str) -> dict[str, str] | None:
+        """The JVM's environment (None: this process's)."""
+        return None
+
+    def start(self, java: str, progress: Progress) -> int:
+        """Prepare and spawn the JVM; returns its PID (also in the pid file)."""
         for folder in (self.conf_dir, self.data_dir, self.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        self.prepare(java, jars, progress)
-        command = [java, *self.jvm_args(jars), "-cp", os.pathsep.join(jars), self.main_class, *self.main_args()]
-        pid = spawn(command, self.log, cwd=self.home)  # cwd: hs_err and heap dumps land in the service home
+        command = self.command(java, progress)
+        # cwd: hs_err and heap dumps land in the service home
+        pid = spawn(command, self.log, cwd=self.home, env=self.environment(java))
         self.pid_file.write_text(f"{pid}\n")
         progress(f"{self.name}: started JVM pid {pid}, waiting until it is ready (up to {self.ready_timeout:.0f} s)")
         return pid

@@ -161,14 +161,15 @@ def _reap(pid: int) -> None:
         child.poll()
 
 
-def spawn(command: list[str], log: Path, cwd: Path) -> int:
+def spawn(command: list[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None) -> int:
     """Start a detached process (own session, so Ctrl-C in the shell does not reach it), output to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     if log.exists():
         log.replace(log.with_name(log.name + ".1"))  # keep the previous run's log for post-mortems
     with open(log, "wb") as out:
         child = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+            start_new_session=True,
         )
     _children[child.pid] = child
     return child.pid
