@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     spark_master: str = Field("local[*]", description="Spark master URL")
     spark_remote: str | None = Field(None, description="a Spark Connect URL (`sc://host:15002`); wins over "
                                                        "SPARK_MASTER")
+    spark_executor_python: str | None = Field(None, description="the Python a cluster's executors run (SPARK_MASTER "
+                                              "`spark://…`): present on every worker with pyspark and the "
+                                              "third-party packages (sessions ship the project's code); unset: "
+                                              "`python3`. The local cluster's: `.services/spark/python/bin/python`")
     spark_driver_memory: JvmMemory = Field("4g", description="driver memory of local sessions")
     spark_shuffle_partitions: Positive = Field(8, description="`spark.sql.shuffle.partitions`: small machine, "
                                                               "small number")

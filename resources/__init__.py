@@ -30,6 +30,7 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
         "spark": SparkResource(
             master=s.spark_master,
             remote=s.spark_remote,
+            executor_python=s.spark_executor_python,
             driver_memory=s.spark_driver_memory,
             shuffle_partitions=s.spark_shuffle_partitions,
             lake_is_s3=s.lake_is_s3,
