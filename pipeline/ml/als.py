@@ -14,15 +14,17 @@ top-N list leaves out what the user has already rated or taken.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from pyspark import inheritable_thread_target
 from pyspark.ml.evaluation import RankingEvaluator, RegressionEvaluator
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql.utils import is_remote
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,12 @@ SEED_RATING_PARAMS = AlsParams()
 # {10, 15, 20} x regParam {0.01, 0.05, 0.1} on the 20M release (best: 16, 20, 0.05 → RMSE 0.7847); on the
 # 100k release rank 10 wins, which only the script's grid has.
 SEED_RATING_GRID: dict[str, tuple] = {"rank": (8, 10, 12), "max_iter": (10, 15), "reg_param": (0.05, 0.1, 0.2)}
+
+
+def in_worker_thread(session: SparkSession, fn: Callable) -> Callable:
+    """`fn` made ready to run in a worker thread: on Spark Connect, Spark ML finds its session as the thread's
+    active one, which a new thread does not have (pyspark's `inheritable_thread_target` sets it)."""
+    return inheritable_thread_target(session)(fn) if is_remote() else fn
 
 
 def _blocks(df: DataFrame) -> int:
@@ -141,7 +149,7 @@ def cross_validate(train: DataFrame, candidates: Sequence[AlsParams], cols: Colu
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, parallelism)) as pool:
-            return list(pool.map(score, candidates))
+            return list(pool.map(in_worker_thread(train.sparkSession, score), candidates))
     finally:
         data.unpersist()
 
