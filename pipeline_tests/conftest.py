@@ -18,8 +18,9 @@ os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
 ANALYTICS_TEST_KEYSPACE = "university_analytics_test"
 
 # Fixtures that mark the tests using them, directly or through another fixture: `services` starts the real Kafka
-# and Cassandra, `dagster_dev` (test_daemon.py) the real webserver and daemon, `browser` headless Chromium.
-MARKING_FIXTURES = {"services": "services", "dagster_dev": "daemon", "browser": "browser"}
+# and Cassandra, `spark_cluster` the Spark standalone cluster and Connect server, `dagster_dev` (test_daemon.py)
+# the real webserver and daemon, `browser` headless Chromium.
+MARKING_FIXTURES = {"services": "services", "spark_cluster": "cluster", "dagster_dev": "daemon", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,6 +57,19 @@ def services():
     yield get_settings()
     if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
         local.down()
+
+
+@pytest.fixture(scope="module")
+def spark_cluster(services):
+    """The Spark standalone master, two workers and the Connect server of `pipeline services up --spark`, for one
+    test module (they hold memory the other tests can use); stopped after it unless they ran before."""
+    from pipeline import services as local
+
+    was_running = "spark-connect" in {s.name for s in local.status().services if s.ready}
+    local.up(progress=lambda message: print(message, flush=True), spark=True)
+    yield
+    if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
+        local.down(spark_only=True)
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Resources: configuration from settings, and real connections to the local services."""
 
+import zipfile
+from pathlib import Path
+
 import dagster as dg
 import pytest
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
@@ -35,6 +38,22 @@ def test_local_lake_uris_are_absolute_file_uris(tmp_path):
     lake = build_resources(Settings(lake_root=str(tmp_path / "lake")))["lake"].get_lake()
     assert lake.uri("cleaned", "auth") == f"file://{tmp_path}/lake/cleaned/auth"
     assert SparkResource().session_conf()["spark.sql.shuffle.partitions"] == "8"
+
+
+def test_cluster_sessions_ship_the_projects_code_and_connect_sessions_get_only_sql_settings():
+    assert "spark.submit.pyFiles" not in SparkResource(master="local[2]").session_conf()
+    archive = Path(SparkResource(master="spark://cluster:7077").session_conf()["spark.submit.pyFiles"])
+    with zipfile.ZipFile(archive) as zf:
+        names = set(zf.namelist())
+    for module in ("pipeline/ml/als.py", "pipeline/views/registry.py", "assets/__init__.py", "resources/spark.py",
+                   "sensors/tick.py"):
+        assert module in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    # Named by content: the same code, the same archive.
+    assert SparkResource(master="spark://other:7077").session_conf()["spark.submit.pyFiles"] == str(archive)
+    remote = SparkResource(remote="sc://connect:15002", driver_memory="8g", checkpoint_dir="/tmp/checkpoints")
+    assert set(remote.sql_conf()) == {"spark.sql.session.timeZone", "spark.sql.shuffle.partitions",
+                                      "spark.sql.adaptive.enabled"}
 
 
 @pytest.mark.services

@@ -25,6 +25,7 @@ VALID = {
     "DATA_CACHE_DIR": ("/data/cache", "/data/cache"),
     "SPARK_MASTER": ("spark://master:7077", "spark://master:7077"),
     "SPARK_REMOTE": ("sc://spark:15002", "sc://spark:15002"),
+    "SPARK_EXECUTOR_PYTHON": ("/opt/venv/bin/python", "/opt/venv/bin/python"),
     "SPARK_DRIVER_MEMORY": ("512m", "512m"),
     "SPARK_SHUFFLE_PARTITIONS": ("16", 16),
     "KAFKA_BOOTSTRAP_SERVERS": ("a:9092,b:9092", "a:9092,b:9092"),
