@@ -13,6 +13,7 @@ import argparse
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from pipeline.services.dagster_dev import BIN, ROOT
+# The scripts run as `python bench/<name>.py`, so this folder leads sys.path, where bench/pipeline.py would shadow
+# the `pipeline` package: look here last. Every script imports this module before anything of `pipeline`.
+_HERE = Path(__file__).resolve().parent
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+
+from pipeline.services.dagster_dev import BIN, ROOT  # noqa: E402 - after the sys.path fix above
 
 T = TypeVar("T")
 

@@ -24,16 +24,9 @@ the 41 views on 7,000 events in at most 10 s.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
-# This script's folder leads sys.path, and its name would shadow the `pipeline` package: look there last (the
-# imports below come after this on purpose).
-_HERE = Path(__file__).resolve().parent
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
 import pyarrow as pa
 from pyspark.sql import DataFrame
