@@ -225,7 +225,7 @@ def purchase_predictions(context: dg.AssetExecutionContext, config: ServingRefre
     the_lake = lake.get_lake()
     models, keyspace = reorder_model.store(the_lake), cassandra.reco_keyspace
     with cassandra.session() as session:
-        predictions.ensure_predictions_table(session, keyspace, cassandra.replication_factor)
+        predictions.ensure_predictions_table(session, keyspace, cassandra.replication)
         if config.ranges:
             version = models.serving()
             if version is None:

@@ -77,7 +77,7 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
         the_lake, store = lake.get_lake(), rec.store(lake.get_lake())
         target = table.in_keyspace(cassandra.reco_keyspace)
         with cassandra.session() as session:
-            reco_tables.ensure_top_n_table(session, target, cassandra.replication_factor)
+            reco_tables.ensure_top_n_table(session, target, cassandra.replication)
             if config.ranges:
                 version = store.serving()
                 users = _batch_users(the_lake, rec, config.offset_ranges())

@@ -38,7 +38,7 @@ def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
     def _sync(context: dg.AssetExecutionContext, lake: LakeResource, cassandra: CassandraResource):
         keyspace = cassandra.analytics_keyspace
         with cassandra.session() as session:
-            tables.ensure_analytics_schema(session, keyspace, cassandra.replication_factor)
+            tables.ensure_analytics_schema(session, keyspace, cassandra.replication)
             write = sync_table(session, lake.get_lake(), sync, keyspace)
             held = tables.row_count(session, table, keyspace) if sync.replace else None
         context.log.info(f"{keyspace}.{table.name}: {write.rows} rows, {write.removed} removed, {write.seconds:.1f}s")

@@ -41,7 +41,7 @@ def refresh_speed_views(context: dg.AssetExecutionContext, config: LandingBatch,
     keyspace = cassandra.analytics_keyspace
     written = {}
     with cassandra.session() as session:
-        tables.ensure_analytics_schema(session, keyspace, cassandra.replication_factor)
+        tables.ensure_analytics_schema(session, keyspace, cassandra.replication)
         for name, changed in refresh.changed.items():
             rows = changed.assign(date=changed["window_start"].dt.strftime("%Y-%m-%d"), source="speed")
             written[name] = tables.upsert(session, tables.SPEED_TABLES[name], rows, keyspace,

@@ -116,7 +116,7 @@ def survey_results(context: dg.AssetExecutionContext, lake: LakeResource, cassan
     answers = analysis.read_answers(lake.get_lake(), list(QUESTIONS))
     keyspace = cassandra.analytics_keyspace
     with cassandra.session() as session:
-        ensure_results_table(session, keyspace, cassandra.replication_factor)
+        ensure_results_table(session, keyspace, cassandra.replication)
         written, removed = replace_results(session, keyspace, answers)
         held = analytics_tables.row_count(session, SURVEY_RESULTS, keyspace)
     context.log.info(f"{keyspace}.{SURVEY_RESULTS.name}: {written} questions, {removed} removed")

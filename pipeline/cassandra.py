@@ -1,22 +1,48 @@
-"""The one way this project opens a cassandra-driver cluster (the Dagster resource and the HTTP API)."""
+"""The one way this project opens a cassandra-driver cluster (the Dagster resource and the HTTP API), and the
+replication its keyspaces get."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from cassandra.auth import PlainTextAuthProvider
+from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 from cassandra.query import named_tuple_factory
 
 
+# What one node needs; a cluster sets its own map (CASSANDRA_REPLICATION, for example `dc1:3`).
+LOCAL_REPLICATION = "datacenter1:1"
+# The levels a setting may name: on a cluster, (LOCAL_)QUORUM reads and writes see each other's rows.
+CONSISTENCY_LEVELS = ("ONE", "LOCAL_ONE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL")
+
+
+def replication_map(text: str) -> dict[str, int]:
+    """`dc1:3,dc2:2` as {data centre: replicas}; ValueError saying what is wrong."""
+    replicas = {}
+    for item in (part.strip() for part in text.split(",")):
+        dc, _, count = item.partition(":")
+        if not dc.strip() or not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"{item!r} is not `data_centre:replicas` (e.g. datacenter1:1, or dc1:3,dc2:3)")
+        replicas[dc.strip()] = int(count)
+    return replicas
+
+
+def replication_cql(text: str) -> str:
+    """The keyspace's replication: NetworkTopologyStrategy with the map `text` (see `replication_map`)."""
+    return "{" + ", ".join(["'class': 'NetworkTopologyStrategy'",
+                            *(f"'{dc}': {n}" for dc, n in replication_map(text).items())]) + "}"
+
+
 def open_cluster(contact_points: str, port: int, username: str | None, password: str | None, local_dc: str,
-            request_timeout: float, connect_timeout: float = 10.0,
-            row_factory: Callable = named_tuple_factory) -> Cluster:
-    """A protocol-v5 cluster that prefers `local_dc` and the replica owning each key; `contact_points` is a
-    comma-separated host list."""
+                 request_timeout: float, connect_timeout: float = 10.0, row_factory: Callable = named_tuple_factory,
+                 consistency: str = "LOCAL_ONE") -> Cluster:
+    """A protocol-v5 cluster that prefers `local_dc` and the replica owning each key, reading and writing at
+    `consistency`; `contact_points` is a comma-separated host list."""
     profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
-                               request_timeout=request_timeout, row_factory=row_factory)
+                               request_timeout=request_timeout, row_factory=row_factory,
+                               consistency_level=ConsistencyLevel.name_to_value[consistency])
     return Cluster([h.strip() for h in contact_points.split(",") if h.strip()], port=port,
                    auth_provider=PlainTextAuthProvider(username, password) if username else None,
                    execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,

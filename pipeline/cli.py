@@ -137,7 +137,7 @@ def _api_keys(args: argparse.Namespace) -> int:
     settings = get_settings()
     cassandra, keyspace = build_resources(settings)["cassandra"], settings.cassandra_analytics_keyspace
     with cassandra.session() as session:
-        api_keys.ensure_keys_table(session, keyspace, settings.cassandra_replication_factor)
+        api_keys.ensure_keys_table(session, keyspace, settings.cassandra_replication)
         if args.action == "create":
             key, token = api_keys.create_key(session, keyspace, args.name, args.scope)
             print(f"key {key.key_id} ({key.scope}) for {key.name}; send it as X-API-Key (it is not shown again):")

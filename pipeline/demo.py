@@ -208,7 +208,7 @@ def student_survey(demo: Demo) -> None:
     rng = random.Random()
     submissions = [random_form(rng) for _ in range(DEMO_SURVEY_FORMS)]
     with demo.defs.resources["cassandra"].session() as session:  # a key for this step only, revoked after it
-        api_keys.ensure_keys_table(session, keyspace, settings.cassandra_replication_factor)
+        api_keys.ensure_keys_table(session, keyspace, settings.cassandra_replication)
         key, token = api_keys.create_key(session, keyspace, "demo", "write")
     with running_api(settings) as base:
         for form in submissions:

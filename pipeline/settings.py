@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pipeline.cassandra import CONSISTENCY_LEVELS, LOCAL_REPLICATION, replication_map
+
 _CQL_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,\-?LW#]+$")
 
@@ -45,6 +47,10 @@ def _keyspace(name: str) -> str:
     return name
 
 
+def _replication(text: str) -> str:
+    return ",".join(f"{dc}:{n}" for dc, n in replication_map(text).items())
+
+
 def _cron(text: str) -> str:
     fields = text.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
@@ -61,6 +67,7 @@ def _memory(text: str) -> str:
 Zone = Annotated[str, AfterValidator(_zone)]
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
 Keyspace = Annotated[str, AfterValidator(_keyspace)]
+Replication = Annotated[str, AfterValidator(_replication)]
 Cron = Annotated[str, AfterValidator(_cron)]
 JvmMemory = Annotated[str, AfterValidator(_memory)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -129,8 +136,11 @@ class Settings(BaseSettings):
                                                                   "prediction tables")
     cassandra_analytics_keyspace: Keyspace = Field("university_analytics", description="keyspace of the speed, "
                                                    "serving and dashboard tables")
-    cassandra_replication_factor: Positive = Field(1, description="replication of the keyspaces the pipeline "
-                                                                  "creates")
+    cassandra_replication: Replication = Field(LOCAL_REPLICATION, description="replication of the keyspaces the "
+                                               "pipeline creates (NetworkTopologyStrategy): `data_centre:replicas`, "
+                                               "comma-separated; a cluster: `dc1:3`")
+    cassandra_consistency: Literal[CONSISTENCY_LEVELS] = Field(
+        "LOCAL_ONE", description="consistency level of every read and write; a cluster: `LOCAL_QUORUM`")
 
     # Local services (`pipeline services up`)
     services_home: str = Field(".services", description="configuration, data, logs and PID files of the local "

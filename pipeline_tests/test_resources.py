@@ -5,9 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from cassandra import ConsistencyLevel
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from pipeline import kafka
+from pipeline.cassandra import open_cluster, replication_cql
+from pipeline.serving.cassandra_tables import ensure_keyspace
 from pipeline.settings import Settings
 from pipeline_tests.topics import delete_topics, recreate_topics
 from resources import SparkResource, build_resources
@@ -54,6 +57,28 @@ def test_cluster_sessions_ship_the_projects_code_and_connect_sessions_get_only_s
     remote = SparkResource(remote="sc://connect:15002", driver_memory="8g", checkpoint_dir="/tmp/checkpoints")
     assert set(remote.sql_conf()) == {"spark.sql.session.timeZone", "spark.sql.shuffle.partitions",
                                       "spark.sql.adaptive.enabled"}
+
+
+def test_cassandra_sessions_read_and_write_at_the_configured_consistency():
+    cluster = open_cluster("127.0.0.1", 9042, None, None, "dc1", 5.0, consistency="LOCAL_QUORUM")
+    assert cluster.profile_manager.default.consistency_level == ConsistencyLevel.LOCAL_QUORUM
+    assert replication_cql("dc1:3, dc2:2") == "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}"
+
+
+@pytest.mark.services
+def test_keyspaces_are_replicated_per_data_centre_and_an_unknown_one_is_refused_by_name(services):
+    with build_resources(services)["cassandra"].session() as session:
+        for keyspace in ("replication_test", "replication_test_2"):
+            session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        ensure_keyspace(session, "replication_test", "datacenter1:1")
+        replication = session.execute("SELECT replication FROM system_schema.keyspaces "
+                                      "WHERE keyspace_name = 'replication_test'").one().replication
+        assert replication == {"class": "org.apache.cassandra.locator.NetworkTopologyStrategy", "datacenter1": "1"}
+        with pytest.raises(ValueError, match=r"CASSANDRA_REPLICATION.*\['dc_elsewhere'\].*\['datacenter1'\]"):
+            ensure_keyspace(session, "replication_test_2", "datacenter1:1,dc_elsewhere:3")
+        assert session.execute("SELECT keyspace_name FROM system_schema.keyspaces "
+                               "WHERE keyspace_name = 'replication_test_2'").one() is None
+        session.execute("DROP KEYSPACE replication_test")
 
 
 @pytest.mark.services

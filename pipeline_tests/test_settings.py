@@ -42,7 +42,8 @@ VALID = {
     "CASSANDRA_LOCAL_DC": ("dc2", "dc2"),
     "CASSANDRA_RECO_KEYSPACE": ("reco_staging", "reco_staging"),
     "CASSANDRA_ANALYTICS_KEYSPACE": ("analytics_2", "analytics_2"),
-    "CASSANDRA_REPLICATION_FACTOR": ("3", 3),
+    "CASSANDRA_REPLICATION": ("dc1:3, dc2:2", "dc1:3,dc2:2"),
+    "CASSANDRA_CONSISTENCY": ("LOCAL_QUORUM", "LOCAL_QUORUM"),
     "SERVICES_HOME": ("/srv/services", "/srv/services"),
     "DAGSTER_HOME": ("/srv/dagster", "/srv/dagster"),
     "JAVA_HOME": ("/opt/jdk", "/opt/jdk"),
@@ -164,8 +165,9 @@ def test_resources_carry_the_values_assets_and_sensors_use(clean_env):
     for name, (text, _) in VALID.items():
         clean_env.setenv(name, text)
     resources = build_resources(get_settings())
-    assert (resources["cassandra"].reco_keyspace, resources["cassandra"].analytics_keyspace,
-            resources["cassandra"].replication_factor) == ("reco_staging", "analytics_2", 3)
+    cassandra = resources["cassandra"]
+    assert (cassandra.reco_keyspace, cassandra.analytics_keyspace, cassandra.replication, cassandra.consistency) == (
+        "reco_staging", "analytics_2", "dc1:3,dc2:2", "LOCAL_QUORUM")
     events = resources["events"]
     assert (events.source_timezone, events.start_date, events.future_tolerance_seconds, events.max_events_per_run,
             events.starting_offsets, events.speed_late_tolerance_seconds, events.speed_retention_hours) == (

@@ -48,7 +48,8 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
             local_dc=s.cassandra_local_dc,
             reco_keyspace=s.cassandra_reco_keyspace,
             analytics_keyspace=s.cassandra_analytics_keyspace,
-            replication_factor=s.cassandra_replication_factor,
+            replication=s.cassandra_replication,
+            consistency=s.cassandra_consistency,
         ),
         "lake": LakeResource(
             root=s.lake_root,

@@ -9,7 +9,7 @@ import dagster as dg
 from cassandra.cluster import Session
 from pydantic import Field
 
-from pipeline.cassandra import open_cluster
+from pipeline.cassandra import LOCAL_REPLICATION, open_cluster
 
 
 class CassandraResource(dg.ConfigurableResource):
@@ -21,7 +21,10 @@ class CassandraResource(dg.ConfigurableResource):
     reco_keyspace: str = Field(default="reco", description="Keyspace of the recommendation and prediction tables.")
     analytics_keyspace: str = Field(default="university_analytics",
                                     description="Keyspace of the speed, serving and dashboard tables.")
-    replication_factor: int = Field(default=1, description="Replication of the keyspaces the pipeline creates.")
+    replication: str = Field(default=LOCAL_REPLICATION, description="Replication of the keyspaces the pipeline "
+                             "creates (NetworkTopologyStrategy): `data_centre:replicas`, comma-separated.")
+    consistency: str = Field(default="LOCAL_ONE", description="Consistency level of every read and write "
+                             "(LOCAL_QUORUM on a cluster).")
     connect_timeout_seconds: float = Field(default=10.0)
     request_timeout_seconds: float = Field(
         default=30.0, description="Per-request timeout: a full rewrite sends many batches, and a node flushing "
@@ -30,7 +33,8 @@ class CassandraResource(dg.ConfigurableResource):
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:
         cluster = open_cluster(self.contact_points, self.port, self.username, self.password, self.local_dc,
-                               self.request_timeout_seconds, self.connect_timeout_seconds)
+                               self.request_timeout_seconds, self.connect_timeout_seconds,
+                               consistency=self.consistency)
         try:
             yield cluster.connect(keyspace)
         finally:

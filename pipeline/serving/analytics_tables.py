@@ -23,6 +23,7 @@ import pandas as pd
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent_with_args
 
+from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
 
 KEYSPACE = "university_analytics"
@@ -79,9 +80,9 @@ BATCH_TABLES = {t.name: t for t in (COURSE_OVERVIEW, STUDENT_OVERVIEW, STUDENT_C
 ALL_TABLES = (*SPEED_TABLES.values(), *BATCH_TABLES.values(), ENGAGEMENT_DISTRIBUTION, SYSTEM_SUMMARY)
 
 
-def ensure_analytics_schema(session: Session, keyspace: str = KEYSPACE, replication_factor: int = 1) -> None:
+def ensure_analytics_schema(session: Session, keyspace: str = KEYSPACE, replication: str = LOCAL_REPLICATION) -> None:
     """Create the keyspace and tables if absent, and add the columns that tables created before them lack."""
-    ensure_tables(session, ALL_TABLES, keyspace, replication_factor)
+    ensure_tables(session, ALL_TABLES, keyspace, replication)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Literal
 
 from cassandra.cluster import Session
 
+from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
 
 Scope = Literal["read", "write"]
@@ -60,8 +61,8 @@ def parse_token(token: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
-def ensure_keys_table(session: Session, keyspace: str, replication_factor: int = 1) -> None:
-    ensure_tables(session, [API_KEYS], keyspace, replication_factor)
+def ensure_keys_table(session: Session, keyspace: str, replication: str = LOCAL_REPLICATION) -> None:
+    ensure_tables(session, [API_KEYS], keyspace, replication)
 
 
 def key_of_row(row: dict) -> ApiKey:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
 
+from pipeline.cassandra import LOCAL_REPLICATION, replication_cql, replication_map
+
 
 @dataclass(frozen=True)
 class CassandraTable:
@@ -38,15 +40,22 @@ class CassandraTable:
         return f"CREATE TABLE IF NOT EXISTS {keyspace}.{self.name} ({columns}, PRIMARY KEY {key}){order}"
 
 
-def ensure_keyspace(session: Session, keyspace: str, replication_factor: int = 1) -> None:
-    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = "
-                    f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}}")
+def ensure_keyspace(session: Session, keyspace: str, replication: str = LOCAL_REPLICATION) -> None:
+    """Create the keyspace if absent, replicated by NetworkTopologyStrategy as `replication` (`dc:replicas,...`)
+    says; a data centre the cluster does not have is refused by name (its writes could never succeed). An
+    existing keyspace keeps its replication: changing it is an operator's ALTER KEYSPACE and repair."""
+    known = {row.data_center for table in ("system.local", "system.peers")
+             for row in session.execute(f"SELECT data_center FROM {table}")}
+    if missing := sorted(set(replication_map(replication)) - known):
+        raise ValueError(f"the keyspace replication {replication!r} (CASSANDRA_REPLICATION) names data centre(s) "
+                         f"{missing} that the Cassandra cluster does not have; it has {sorted(known)}")
+    session.execute(f"CREATE KEYSPACE IF NOT EXISTS {keyspace} WITH replication = {replication_cql(replication)}")
 
 
 def ensure_tables(session: Session, tables: Iterable[CassandraTable], keyspace: str,
-                  replication_factor: int = 1) -> None:
+                  replication: str = LOCAL_REPLICATION) -> None:
     """Create the keyspace and the tables if absent, and add the columns that tables created before them lack."""
-    ensure_keyspace(session, keyspace, replication_factor)
+    ensure_keyspace(session, keyspace, replication)
     for table in tables:
         session.execute(table.create_cql(keyspace))
         types = dict(table.columns)

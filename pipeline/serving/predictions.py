@@ -17,6 +17,7 @@ from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType
 
+from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
 from pipeline.serving.reco_tables import WriteReport, remove_other_users
 
@@ -35,8 +36,8 @@ def qualified(keyspace: str) -> str:
     return f"{keyspace}.{TABLE}"
 
 
-def ensure_predictions_table(session: Session, keyspace: str, replication_factor: int = 1) -> None:
-    ensure_tables(session, [PREDICTIONS], keyspace, replication_factor)
+def ensure_predictions_table(session: Session, keyspace: str, replication: str = LOCAL_REPLICATION) -> None:
+    ensure_tables(session, [PREDICTIONS], keyspace, replication)
 
 
 def _batches(session: Session, keyspace: str, rows: pd.DataFrame, model_version: str, clear: bool):

@@ -28,6 +28,7 @@ from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
+from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
 
 
@@ -91,8 +92,8 @@ class WriteReport:
                 f"({self.rows_per_second:,.0f} rows/s){removed}")
 
 
-def ensure_top_n_table(session: Session, table: TopNTable, replication_factor: int = 1) -> None:
-    ensure_tables(session, [table.spec], table.keyspace, replication_factor)
+def ensure_top_n_table(session: Session, table: TopNTable, replication: str = LOCAL_REPLICATION) -> None:
+    ensure_tables(session, [table.spec], table.keyspace, replication)
 
 
 def _validate(table: TopNTable, rows: pd.DataFrame) -> None:

@@ -94,7 +94,7 @@ def _utc(row: dict) -> dict:
 
 def ensure_serving_schema(session: Session, settings: Settings) -> None:
     """Every table the API reads, in the settings' keyspaces."""
-    rf, analytics, reco = (settings.cassandra_replication_factor, settings.cassandra_analytics_keyspace,
+    rf, analytics, reco = (settings.cassandra_replication, settings.cassandra_analytics_keyspace,
                            settings.cassandra_reco_keyspace)
     tables.ensure_analytics_schema(session, analytics, rf)
     for table in (MOVIE_RECOMMENDATIONS, COURSE_RECOMMENDATIONS):

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from cassandra.cluster import Session
 
+from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
 from pipeline.survey.results import Coefficient, QuestionResult
 from pipeline.web.charts import ChartPoint
@@ -24,8 +25,8 @@ SURVEY_RESULTS = CassandraTable(
     ("question",))
 
 
-def ensure_results_table(session: Session, keyspace: str, replication_factor: int = 1) -> None:
-    ensure_tables(session, [SURVEY_RESULTS], keyspace, replication_factor)
+def ensure_results_table(session: Session, keyspace: str, replication: str = LOCAL_REPLICATION) -> None:
+    ensure_tables(session, [SURVEY_RESULTS], keyspace, replication)
 
 
 def replace_results(session: Session, keyspace: str, results: Iterable[QuestionResult]) -> tuple[int, int]:
