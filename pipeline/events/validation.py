@@ -105,6 +105,9 @@ class Validator:
             event = json.loads(value) if value is not None else None
         except (ValueError, UnicodeDecodeError):
             return Verdict(Reason.INVALID_JSON, "value is not valid JSON", kafka_time.strftime("%Y-%m-%d"), False)
+        except RecursionError:  # one record must not fail its whole batch (and every retry of it)
+            return Verdict(Reason.INVALID_JSON, "value is nested too deeply to parse",
+                           kafka_time.strftime("%Y-%m-%d"), False)
         return self.judge(event, value, kafka_time)
 
     def judge(self, event: object, value: bytes | None, kafka_time: datetime) -> Verdict:
@@ -243,7 +246,7 @@ class BatchValidator:
             if value is not None and b"\n" not in value:
                 try:
                     decode(value)
-                except msgspec.MsgspecError:
+                except (msgspec.MsgspecError, RecursionError):  # left to `Validator`, which says why
                     continue
                 candidates.append(i)
         pieces = []

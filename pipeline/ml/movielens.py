@@ -207,7 +207,7 @@ def parse_rating(key: bytes | None, value: bytes | None, kafka_ms: int | None) -
         return None, "empty_message", ""
     try:
         data = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
         return None, "invalid_json", str(exc)[:200]
     if not isinstance(data, dict):
         return None, "not_an_object", type(data).__name__

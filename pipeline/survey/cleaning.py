@@ -106,7 +106,7 @@ def clean_record(raw: bytes | str | None) -> Cleaned:
         return Cleaned(None, "empty_message", None)
     try:
         record = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: nested too deeply
         return Cleaned(None, "invalid_json", str(error)[:200])
     if not isinstance(record, dict):
         return Cleaned(None, "not_an_object", type(record).__name__)
