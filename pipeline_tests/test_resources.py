@@ -37,6 +37,27 @@ def test_resources_follow_the_settings_and_keep_secrets_as_env_vars(monkeypatch)
     assert conf["spark.sql.session.timeZone"] == "UTC"
 
 
+def test_secrets_are_their_values_outside_a_run_too(monkeypatch):
+    """`pipeline demo` and the CLI use the resources outside a run, where Dagster has not resolved the EnvVars."""
+    for name, value in (("CASSANDRA_USERNAME", "app"), ("CASSANDRA_PASSWORD", "cassandra-pw"),
+                        ("KAFKA_SASL_USERNAME", "app"), ("KAFKA_SASL_PASSWORD", "kafka-pw"),
+                        ("AWS_ACCESS_KEY_ID", "key"), ("AWS_SECRET_ACCESS_KEY", "s3-pw"), ("LAKE_ROOT", "s3://b/l")):
+        monkeypatch.setenv(name, value)
+    resources = build_resources(Settings())
+    opened = {}
+
+    def open_cluster(contact_points, port, username, password, *args, **kwargs):
+        opened["password"] = password
+        raise ConnectionError("not connecting in a unit test")
+
+    monkeypatch.setattr("resources.cassandra.open_cluster", open_cluster)
+    with pytest.raises(ConnectionError), resources["cassandra"].session():
+        pass
+    assert opened["password"] == "cassandra-pw"
+    assert resources["kafka"].client_config()["sasl.password"] == "kafka-pw"
+    assert resources["lake"].get_lake().aws_secret_access_key == "s3-pw"
+
+
 def test_local_lake_uris_are_absolute_file_uris(tmp_path):
     lake = build_resources(Settings(lake_root=str(tmp_path / "lake")))["lake"].get_lake()
     assert lake.uri("cleaned", "auth") == f"file://{tmp_path}/lake/cleaned/auth"

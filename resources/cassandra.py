@@ -10,6 +10,7 @@ from cassandra.cluster import Session
 from pydantic import Field
 
 from pipeline.cassandra import LOCAL_REPLICATION, open_cluster
+from resources.secrets import revealed
 
 
 class CassandraResource(dg.ConfigurableResource):
@@ -32,7 +33,7 @@ class CassandraResource(dg.ConfigurableResource):
 
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:
-        cluster = open_cluster(self.contact_points, self.port, self.username, self.password, self.local_dc,
+        cluster = open_cluster(self.contact_points, self.port, self.username, revealed(self.password), self.local_dc,
                                self.request_timeout_seconds, self.connect_timeout_seconds,
                                consistency=self.consistency)
         try:

@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from pipeline import kafka
+from resources.secrets import revealed
 
 
 class KafkaResource(dg.ConfigurableResource):
@@ -23,7 +24,8 @@ class KafkaResource(dg.ConfigurableResource):
     watermark_timeout_seconds: float = Field(default=10.0, description="Per-call timeout when reading offsets.")
 
     def connection(self) -> kafka.KafkaConnection:
-        return kafka.KafkaConnection(**{f.name: getattr(self, f.name) for f in fields(kafka.KafkaConnection)})
+        values = {f.name: getattr(self, f.name) for f in fields(kafka.KafkaConnection)}
+        return kafka.KafkaConnection(**values | {"sasl_password": revealed(self.sasl_password)})
 
     def client_config(self) -> dict[str, str]:
         return self.connection().client_config()

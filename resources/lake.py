@@ -7,6 +7,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from pipeline.lake import Lake
+from resources.secrets import revealed
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -22,5 +23,5 @@ class LakeResource(dg.ConfigurableResource):
             s3_endpoint_url=self.s3.endpoint_url,
             aws_region=self.s3.region_name or "us-east-1",
             aws_access_key_id=self.s3.aws_access_key_id,
-            aws_secret_access_key=self.s3.aws_secret_access_key,
+            aws_secret_access_key=revealed(self.s3.aws_secret_access_key),
         )
