@@ -49,7 +49,7 @@ dagster-home: $(BIN)/pipeline  ## the Dagster instance: this project's dagster.y
 	@$(BIN)/pipeline dagster-home
 
 # The compose test validates docker-compose.yml with Debian's docker-compose (no Docker engine needed); the browser
-# tests drive Debian's headless Chromium through its chromedriver.
+# tests drive Debian's headless Chromium through its chromedriver; Dagster on Postgres runs Debian's PostgreSQL.
 tools:
 	@command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -61,6 +61,11 @@ tools:
 	    echo "installing chromium and chromium-driver (the browser tests)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
 	  else echo "note: install chromium and chromium-driver (apt-get install --no-install-recommends chromium chromium-driver) for the browser tests"; fi; }
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing postgresql (Dagster on Postgres: pipeline services up --postgres)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+	  else echo "note: install postgresql (apt-get install --no-install-recommends postgresql) for Dagster on Postgres"; fi; }
 
 demo: setup dagster-home
 	$(BIN)/pipeline demo

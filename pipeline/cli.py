@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -29,7 +28,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 def _services(args: argparse.Namespace) -> int:
     from pipeline.services.__main__ import main as services_main
 
-    return services_main([args.action, *(["--spark"] if args.spark else [])])
+    return services_main([args.action, *(["--spark"] if args.spark else []),
+                          *(["--postgres"] if args.postgres else [])])
 
 
 def _generated_events(args: argparse.Namespace) -> GeneratedEvents:
@@ -174,10 +174,22 @@ def _lake_check(args: argparse.Namespace) -> int:
     return 0 if (rows, back) == (3, 5) else 1
 
 
+# With DAGSTER_POSTGRES_URL set, the instance keeps runs, events and schedules in PostgreSQL; the URL (and its
+# password) stays in the environment.
+POSTGRES_STORAGE = """
+# Storage: PostgreSQL, because DAGSTER_POSTGRES_URL is set (written by `pipeline dagster-home`).
+storage:
+  postgres:
+    postgres_url:
+      env: DAGSTER_POSTGRES_URL
+"""
+
+
 def dagster_home(settings: Settings, copy_config: bool = True) -> Path:
     """DAGSTER_HOME, ready before any run is queued: the project's dagster.yaml (copied again when the project's is
     newer, so an instance created before a change of the run queue gets it; `copy_config=False` where the instance
-    has its own, as under docker-compose) and the Spark pool registered at the config's default limit.
+    has its own, as under docker-compose), with Postgres storage when DAGSTER_POSTGRES_URL is set, and the Spark
+    pool registered at the config's default limit.
     Why register it: Dagster's run queue reads the pools it knows before it registers a new one, so on the first
     pass that sees a queued Spark run it took the pool for unlimited and could start two Spark runs at once (CI saw
     a sensor's run and the daily job overlap on a fresh instance)."""
@@ -188,8 +200,10 @@ def dagster_home(settings: Settings, copy_config: bool = True) -> Path:
     home = Path(settings.dagster_home)
     home.mkdir(parents=True, exist_ok=True)
     config, project = home / "dagster.yaml", PROJECT_ROOT / "dagster.yaml"
-    if copy_config and (not config.exists() or config.stat().st_mtime < project.stat().st_mtime):
-        shutil.copy(project, config)
+    postgres = bool(settings.dagster_postgres_url)
+    if copy_config and (not config.exists() or config.stat().st_mtime < project.stat().st_mtime
+                        or (POSTGRES_STORAGE in config.read_text()) != postgres):
+        config.write_text(project.read_text() + (POSTGRES_STORAGE if postgres else ""))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.event_log_storage.initialize_concurrency_limit_to_default(SPARK_POOL)
     return home
@@ -238,6 +252,7 @@ def parser() -> argparse.ArgumentParser:
     svc.add_argument("--spark", action="store_true",
                      help="up: also a Spark standalone master, two workers and a Spark Connect server (loopback); "
                           "down: only those")
+    svc.add_argument("--postgres", action="store_true", help="up: also PostgreSQL for Dagster's storage; down: only it")
     svc.set_defaults(run=_services)
 
     def event_options(p: argparse.ArgumentParser, count: int, days: float, malformed: float, duplicates: float) -> None:

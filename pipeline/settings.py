@@ -51,6 +51,14 @@ def _replication(text: str) -> str:
     return ",".join(f"{dc}:{n}" for dc, n in replication_map(text).items())
 
 
+def _postgres_url(url: str) -> str:
+    if not url.startswith("postgresql+psycopg2://"):
+        # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3, which dagster-postgres does not install.
+        raise ValueError("Dagster's storage URL starts with postgresql+psycopg2:// (the driver dagster-postgres "
+                         "installs)")
+    return url
+
+
 def _cron(text: str) -> str:
     fields = text.split()
     if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
@@ -68,6 +76,7 @@ Zone = Annotated[str, AfterValidator(_zone)]
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
 Keyspace = Annotated[str, AfterValidator(_keyspace)]
 Replication = Annotated[str, AfterValidator(_replication)]
+PostgresUrl = Annotated[str, AfterValidator(_postgres_url)]
 Cron = Annotated[str, AfterValidator(_cron)]
 JvmMemory = Annotated[str, AfterValidator(_memory)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -147,6 +156,10 @@ class Settings(BaseSettings):
                                                         "Kafka and Cassandra")
     dagster_home: str = Field(".dagster_home", description="Dagster instance (runs, event log, schedules); the "
                                                            "project's `dagster.yaml` is copied there")
+    dagster_postgres_url: PostgresUrl | None = Field(None, description="Dagster's storage in PostgreSQL "
+                                                     "(`postgresql+psycopg2://user:password@host:port/db`); unset: "
+                                                     "SQLite files in DAGSTER_HOME. The local server's: "
+                                                     "`$(cat .services/postgres/url)`")
     java_home: str | None = Field(None, description="the JDK that runs the local services; unset: `java` on the "
                                                     "PATH")
 
@@ -222,7 +235,7 @@ def env_name(field: str) -> str:
     return extra.get("env", field.upper())
 
 
-SECRETS = ("aws_secret_access_key", "kafka_sasl_password", "cassandra_password")
+SECRETS = ("aws_secret_access_key", "kafka_sasl_password", "cassandra_password", "dagster_postgres_url")
 
 
 def shown_default(field: str) -> str:

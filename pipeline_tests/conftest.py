@@ -20,7 +20,8 @@ ANALYTICS_TEST_KEYSPACE = "university_analytics_test"
 # Fixtures that mark the tests using them, directly or through another fixture: `services` starts the real Kafka
 # and Cassandra, `spark_cluster` the Spark standalone cluster and Connect server, `dagster_dev` (test_daemon.py)
 # the real webserver and daemon, `browser` headless Chromium.
-MARKING_FIXTURES = {"services": "services", "spark_cluster": "cluster", "dagster_dev": "daemon", "browser": "browser"}
+MARKING_FIXTURES = {"services": "services", "spark_cluster": "cluster", "dagster_dev": "daemon",
+                    "dagster_on_postgres": "daemon", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -69,7 +70,7 @@ def spark_cluster(services):
     local.up(progress=lambda message: print(message, flush=True), spark=True)
     yield
     if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
-        local.down(spark_only=True)
+        local.down(spark=True)
 
 
 @pytest.fixture

@@ -197,19 +197,20 @@ def test_dagster_containers_get_the_pipeline_settings(compose_services: dict[str
         assert re.fullmatch(r"https?://minio:9000/?", env.get("S3_ENDPOINT_URL", "")), name
         assert env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"), name
         assert env.get("DAGSTER_HOME") == DAGSTER_HOME, name
-        assert env.get("DAGSTER_POSTGRES_HOST") == "postgres", name
+        assert re.fullmatch(r"postgresql\+psycopg2://.+@postgres:5432/.+", env.get("DAGSTER_POSTGRES_URL", "")), name
 
 
 def test_pipeline_env_is_one_anchor_read_by_settings(raw: dict[str, Any]) -> None:
     text = COMPOSE_FILE.read_text()
     assert re.search(r"^x-pipeline-env:\s*&pipeline-env\s*$", text, re.M), "x-pipeline-env anchor missing"
     pipeline_env = raw["x-pipeline-env"]
-    # The same set as pipeline/settings.py, but for what only the local services use and DAGSTER_HOME (set by
-    # x-dagster-env, for Dagster too).
-    expected = {env_name(f) for f in Settings.model_fields if f not in LOCAL_ONLY} - {"DAGSTER_HOME"}
+    # The same set as pipeline/settings.py, but for what only the local services use, and DAGSTER_HOME and
+    # DAGSTER_POSTGRES_URL (set by x-dagster-env, for Dagster too).
+    dagster_env = {"DAGSTER_HOME", "DAGSTER_POSTGRES_URL"}
+    expected = {env_name(f) for f in Settings.model_fields if f not in LOCAL_ONLY} - dagster_env
     assert set(pipeline_env) == expected, (f"only in x-pipeline-env: {set(pipeline_env) - expected}; "
                                            f"only in pipeline/settings.py: {expected - set(pipeline_env)}")
-    assert "DAGSTER_HOME" in raw["x-dagster-env"]
+    assert dagster_env <= set(raw["x-dagster-env"])
     for name in DAGSTER_SERVICES:
         assert set(pipeline_env) <= set(_env_dict(raw["services"][name].get("environment"))), name
 
@@ -226,7 +227,7 @@ def test_secrets_come_from_variables(raw: dict[str, Any]) -> None:
     pipeline_env = raw["x-pipeline-env"]
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         assert pipeline_env[key].startswith("${"), key
-    assert raw["x-dagster-env"]["DAGSTER_POSTGRES_PASSWORD"].startswith("${")
+    assert "${DAGSTER_POSTGRES_PASSWORD:-" in raw["x-dagster-env"]["DAGSTER_POSTGRES_URL"]
 
 
 def test_kafka_listeners(compose_services: dict[str, Any]) -> None:
@@ -335,15 +336,12 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path: Path) -> None:
     assert config["concurrency"]["pools"] == {"granularity": "run", "default_limit": 1}
     assert config["run_launcher"]["class"] == "DefaultRunLauncher"
     assert config["telemetry"]["enabled"] is False
-    pg = config["storage"]["postgres"]["postgres_db"]
-    assert set(pg) == {"hostname", "port", "username", "password", "db_name"}
-    assert all(isinstance(value, dict) and set(value) == {"env"} for value in pg.values()), (
-        "every Postgres setting comes from the environment"
-    )
+    # As a local instance with DAGSTER_POSTGRES_URL (pipeline dagster-home): the URL comes from the environment.
+    assert config["storage"] == {"postgres": {"postgres_url": {"env": "DAGSTER_POSTGRES_URL"}}}
 
     # Dagster's own check, through its public API: loading an instance from the file validates it against the
     # instance schema and builds the run launcher and compute log manager from their config (which validates that
-    # too). Without the storage block, which needs dagster-postgres (installed in the image only) and a server.
+    # too). Without the storage block, which needs a server (test_dagster_postgres.py runs one).
     (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({k: v for k, v in config.items() if k != "storage"}))
     with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
         assert type(instance.run_launcher).__name__ == config["run_launcher"]["class"]
@@ -351,7 +349,7 @@ def test_deploy_dagster_yaml_is_a_valid_instance_config(tmp_path: Path) -> None:
         assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 2
 
     compose_env = yaml.safe_load(COMPOSE_FILE.read_text())["x-dagster-env"]
-    assert {value["env"] for value in pg.values()} <= set(compose_env)
+    assert "DAGSTER_POSTGRES_URL" in compose_env
 
 
 def test_dockerfile_and_dockerignore() -> None:

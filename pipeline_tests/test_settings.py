@@ -47,6 +47,7 @@ VALID = {
     "SERVICES_HOME": ("/srv/services", "/srv/services"),
     "DAGSTER_HOME": ("/srv/dagster", "/srv/dagster"),
     "JAVA_HOME": ("/opt/jdk", "/opt/jdk"),
+    "DAGSTER_POSTGRES_URL": ("postgresql+psycopg2://u:p@db:5432/dagster",) * 2,
     "EVENTS_SOURCE_TIMEZONE": ("Europe/Paris", "Europe/Paris"),
     "EVENTS_START_DATE": ("2024-06-30", "2024-06-30"),
     "EVENTS_FUTURE_TOLERANCE_SECONDS": ("60", 60),

@@ -2,7 +2,8 @@
 
 Both run as plain JVMs on Java 17 from Maven Central jars (resolved into ~/.m2 by `mvn`), with configuration,
 data, logs and PID files under SERVICES_HOME (default ./.services). `up(spark=True)` also starts a Spark
-standalone cluster and a Spark Connect server from the pyspark wheel (`spark.py`). `up()` reuses services that
+standalone cluster and a Spark Connect server from the pyspark wheel (`spark.py`), `up(postgres=True)` a
+PostgreSQL server for Dagster's storage (`postgres.py`). `up()` reuses services that
 already run from the same SERVICES_HOME, starts the others in parallel (the Spark master before its workers
 and the Connect server) and returns once each answers a real request; `down()` stops exactly the PIDs in the
 pid files. Failures raise `ServiceError` with the reason.
@@ -21,35 +22,39 @@ from pathlib import Path
 from pipeline.services.cassandra import Cassandra
 from pipeline.services.jvm import HOST, Cancelled, JvmService
 from pipeline.services.kafka import Kafka
+from pipeline.services.postgres import Postgres
 from pipeline.services.process import Progress, ServiceError, check_ports_free, find_java
 from pipeline.services.spark import SparkMaster, SparkService, cluster, usage
 from pipeline.services.status import ServicesStatus, ServiceStatus
 from pipeline.settings import get_settings
 
-__all__ = ["ServiceError", "ServiceStatus", "ServicesStatus", "down", "services", "spark_usage", "status", "up"]
+__all__ = ["ServiceError", "ServiceStatus", "ServicesStatus", "down", "postgres_usage", "services", "spark_usage",
+           "status", "up"]
 
-def services(spark: bool = False) -> list[JvmService]:
-    """The local services, configured from the current settings (environment); with the Spark cluster or not."""
+def services(spark: bool = False, postgres: bool = False) -> list[JvmService]:
+    """The local services, configured from the current settings (environment): Kafka and Cassandra, and the
+    Spark cluster and PostgreSQL when asked for."""
     settings = get_settings()
-    return [Kafka(settings), Cassandra(settings), *(cluster(settings) if spark else [])]
+    return [Kafka(settings), Cassandra(settings), *(cluster(settings) if spark else []),
+            *([Postgres(settings)] if postgres else [])]
 
 
 def reported() -> list[JvmService]:
-    """What `status()` and `down()` cover: Kafka, Cassandra, and the Spark services that have a pid file."""
+    """What `status()` and `down()` cover: Kafka, Cassandra, and the optional services that have a pid file."""
     core = services()
-    return core + [s for s in services(spark=True)[len(core):] if s.pid_file.exists()]
+    return core + [s for s in services(spark=True, postgres=True)[len(core):] if s.pid_file.exists()]
 
 
 def home() -> Path:
     return Path(get_settings().services_home).resolve()
 
 
-def up(progress: Progress = print, spark: bool = False) -> ServicesStatus:
+def up(progress: Progress = print, spark: bool = False, postgres: bool = False) -> ServicesStatus:
     """Start whatever is not running yet and wait until every service answers; reuse what already runs."""
     notes: dict[str, str] = {}
     with _locked():
         waiting: dict[JvmService, int | None] = {}  # service -> PID to wait for (None: start it first)
-        for service in services(spark):
+        for service in services(spark, postgres):
             state, pid = service.inspect()
             if state == "running" and service.probe(timeout=5.0):
                 progress(f"{service.name}: already running (pid {pid}) and ready; reusing it")
@@ -86,17 +91,25 @@ def spark_usage() -> str:
     return usage(get_settings())
 
 
+def postgres_usage() -> str:
+    """The setting that gives Dagster the local PostgreSQL (its URL holds a password: named, not printed)."""
+    url_file = Postgres(get_settings()).url_file
+    return (f"Dagster on the local PostgreSQL: export DAGSTER_POSTGRES_URL=$(cat {url_file}); then make ui "
+            f"(or pipeline dagster-home) gives the instance Postgres storage")
+
+
 def status() -> ServicesStatus:
     """Each service's state from its pid file, plus a quick readiness probe (a few seconds at most)."""
     return _status(probe_timeout=3.0)
 
 
-def down(progress: Progress = print, spark_only: bool = False) -> None:
-    """Stop the JVMs named by the pid files (SIGTERM, SIGKILL after 30 s) and remove the pid files; every
-    service, or only the Spark cluster's."""
-    every = [s for s in reported() if not spark_only or isinstance(s, SparkService)]
+def down(progress: Progress = print, spark: bool = False, postgres: bool = False) -> None:
+    """Stop the services named by the pid files (SIGTERM, SIGKILL after 30 s) and remove the pid files: every
+    one, or only the Spark cluster's (`spark`) and/or PostgreSQL (`postgres`)."""
+    every = [s for s in reported() if not (spark or postgres)
+             or (spark and isinstance(s, SparkService)) or (postgres and isinstance(s, Postgres))]
     if not every:
-        progress("spark: not running")
+        progress("nothing to stop")
         return
     with _locked(), ThreadPoolExecutor(len(every)) as pool:
         for message in pool.map(lambda service: service.stop(), every):

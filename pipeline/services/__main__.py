@@ -13,15 +13,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["up", "status", "down"])
     parser.add_argument("--spark", action="store_true",
                         help="up: also a Spark standalone master, two workers and a Spark Connect server; "
-                             "down: only those")
+                             "down: only those (with --postgres: those and PostgreSQL)")
+    parser.add_argument("--postgres", action="store_true", help="up: also PostgreSQL for Dagster's storage; down: only it")
     args = parser.parse_args(argv)
     try:
         if args.action == "up":
-            print(services.up(progress=lambda message: print(message, flush=True), spark=args.spark))
+            print(services.up(progress=lambda message: print(message, flush=True), spark=args.spark,
+                              postgres=args.postgres))
             if args.spark:
                 print(services.spark_usage())
+            if args.postgres:
+                print(services.postgres_usage())
         elif args.action == "down":
-            services.down(spark_only=args.spark)
+            services.down(spark=args.spark, postgres=args.postgres)
         else:
             print(services.status())
     except services.ServiceError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -47,6 +48,7 @@ class JvmService:
     main_class: ClassVar[str]
     ready_timeout: ClassVar[float]  # seconds from JVM start to the first successful probe
     download_size: ClassVar[str]  # what the first Maven resolution downloads, for the progress message
+    stop_signal: ClassVar[int] = signal.SIGTERM  # what asks it to stop (SIGKILL follows after the grace period)
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -144,15 +146,19 @@ class JvmService:
         """The JVM's environment (None: this process's)."""
         return None
 
+    def spawn_user(self) -> int | None:
+        """The user id to run as (None: this process's)."""
+        return None
+
     def start(self, java: str, progress: Progress) -> int:
         """Prepare and spawn the JVM; returns its PID (also in the pid file)."""
         for folder in (self.conf_dir, self.data_dir, self.log_dir):
             folder.mkdir(parents=True, exist_ok=True)
         command = self.command(java, progress)
         # cwd: hs_err and heap dumps land in the service home
-        pid = spawn(command, self.log, cwd=self.home, env=self.environment(java))
+        pid = spawn(command, self.log, cwd=self.home, env=self.environment(java), user=self.spawn_user())
         self.pid_file.write_text(f"{pid}\n")
-        progress(f"{self.name}: started JVM pid {pid}, waiting until it is ready (up to {self.ready_timeout:.0f} s)")
+        progress(f"{self.name}: started pid {pid}, waiting until it is ready (up to {self.ready_timeout:.0f} s)")
         return pid
 
     def wait_ready(self, pid: int, cancel: threading.Event) -> None:
@@ -177,7 +183,7 @@ class JvmService:
         state, pid = self.inspect()
         self.pid_file.unlink(missing_ok=True)
         if state == "running":
-            return f"{self.name}: stopped pid {pid} ({terminate(pid, grace)})"
+            return f"{self.name}: stopped pid {pid} ({terminate(pid, grace, self.stop_signal)})"
         if state == "stale":
             return f"{self.name}: not running (removed a stale pid file for pid {pid})"
         return f"{self.name}: not running"

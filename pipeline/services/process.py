@@ -161,25 +161,27 @@ def _reap(pid: int) -> None:
         child.poll()
 
 
-def spawn(command: list[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None) -> int:
+def spawn(command: list[str], log: Path, cwd: Path, env: Mapping[str, str] | None = None,
+          user: int | None = None) -> int:
     """Start a detached process (own session, so Ctrl-C in the shell does not reach it), output to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     if log.exists():
         log.replace(log.with_name(log.name + ".1"))  # keep the previous run's log for post-mortems
     with open(log, "wb") as out:
         child = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+            command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=cwd, env=env, user=user,
             start_new_session=True,
         )
     _children[child.pid] = child
     return child.pid
 
 
-def terminate(pid: int, grace: float = 30.0) -> str:
-    """SIGTERM, wait up to `grace` seconds, then SIGKILL. Returns how it ended ("terminated"/"killed"/"gone")."""
+def terminate(pid: int, grace: float = 30.0, first: int = signal.SIGTERM) -> str:
+    """`first` (SIGTERM), wait up to `grace` seconds, then SIGKILL. Returns how it ended ("terminated"/"killed"/
+    "gone")."""
     how = "terminated"
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, first)
     except ProcessLookupError:
         how = "gone"
     if not wait_until(lambda: not alive(pid), grace):
