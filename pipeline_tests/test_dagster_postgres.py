@@ -4,6 +4,7 @@ runs, their events and the sensor's ticks are in Postgres, not in SQLite files u
 
 from __future__ import annotations
 
+import os
 import uuid
 from contextlib import closing
 
@@ -40,7 +41,7 @@ def postgres_url(services):
     with closing(psycopg2.connect(f"{server_url}/postgres")) as server:
         server.autocommit = True
         server.cursor().execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    if not was_running:
+    if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
         local.down(postgres=True)
 
 
