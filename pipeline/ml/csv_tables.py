@@ -4,8 +4,8 @@ The recommender and purchase sources arrive as CSV files (MovieLens, MOOC, order
 by a `CsvTable`: its columns, their types and rules, and its key. `clean_csv` reads every field as text, so a
 bad value never fails the read, and files each row under exactly one outcome:
 
-- quarantined, with the first problem found as `reason` (`wrong_field_count`, `missing_value`, `bad_type`,
-  `out_of_range`, `unknown_reference`) and the column in `detail`;
+- quarantined, with the first problem found as `reason` (`wrong_field_count`, `bad_encoding`, `missing_value`,
+  `bad_type`, `out_of_range`, `unknown_reference`) and the column in `detail`;
 - a duplicate: another row with the same key is kept (the latest by `latest_by`, else the first in the file);
 - cleaned: typed, with the table's column names.
 
@@ -250,6 +250,9 @@ def classify(text: DataFrame, table: CsvTable, references: Mapping[str, DataFram
         frame = frame.withColumn(f"_text_{c.out}", trimmed)
         frame = frame.withColumn(f"_typed_{c.out}", _typed(c, trimmed))
     problems: list[tuple[SparkColumn, str, str]] = [(F.col(_CORRUPT).isNotNull(), "wrong_field_count", "")]
+    # Spark reads the file as UTF-8 and puts U+FFFD where bytes are not (a Latin-1 or Windows-1252 export): the
+    # field's text is lost, so the row is not cleaned with a mangled value.
+    problems += [(F.col(c.source).contains("\ufffd"), "bad_encoding", c.source) for c in table.columns]
     for c in table.columns:
         raw, typed = F.col(f"_text_{c.out}"), F.col(f"_typed_{c.out}")
         if c.required:

@@ -55,6 +55,19 @@ def test_every_row_is_cleaned_a_duplicate_or_quarantined_with_its_reason(spark, 
                            (10, "wrong_field_count", "")}
 
 
+def test_a_row_that_is_not_utf8_is_quarantined_as_bad_encoding(spark, lake):
+    """A Windows-1252 / Latin-1 line among UTF-8 ones: that row only, with the column whose bytes were lost."""
+    text = "userId,movieId,rating,timestamp,note\n1,10,4.0,2020-01-01 10:00:00,Amélie\n".encode()
+    text += "2,10,4.0,2020-01-01 10:00:00,Amélie\n".encode("latin-1")
+    lake.write_file(b"\xef\xbb\xbf" + text, "raw", "test", "rating.csv")  # with a byte-order mark, as Excel writes
+    result = clean_csv(spark, lake, "test", TABLE)
+    assert (result.rows, result.cleaned, result.quarantined) == (2, 1, {"bad_encoding": 1})
+    assert [tuple(r) for r in read_cleaned(spark, lake, TABLE).collect()] == [
+        (1, 10, 4.0, datetime(2020, 1, 1, 10), "Amélie")]
+    [row] = spark.read.parquet(lake.uri(*TABLE.quarantine_parts)).collect()
+    assert (row["line"], row["reason"], row["detail"]) == (2, "bad_encoding", "note")
+
+
 def test_a_rerun_overwrites_instead_of_appending(spark, lake):
     lake.write_file(b"movieId\n10\n11\n", "raw", "test", "movie.csv")
     first = clean_csv(spark, lake, "test", MOVIES)
