@@ -44,8 +44,7 @@ def ensure_keyspace(session: Session, keyspace: str, replication: str = LOCAL_RE
     """Create the keyspace if absent, replicated by NetworkTopologyStrategy as `replication` (`dc:replicas,...`)
     says; a data centre the cluster does not have is refused by name (its writes could never succeed). An
     existing keyspace keeps its replication: changing it is an operator's ALTER KEYSPACE and repair."""
-    known = {row.data_center for table in ("system.local", "system.peers")
-             for row in session.execute(f"SELECT data_center FROM {table}")}
+    known = {host.datacenter for host in session.cluster.metadata.all_hosts()}  # the driver's view of the ring
     if missing := sorted(set(replication_map(replication)) - known):
         raise ValueError(f"the keyspace replication {replication!r} (CASSANDRA_REPLICATION) names data centre(s) "
                          f"{missing} that the Cassandra cluster does not have; it has {sorted(known)}")
