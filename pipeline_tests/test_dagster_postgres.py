@@ -15,7 +15,7 @@ from pipeline.events.generator import EventGenerator
 from pipeline.events.producer import produce, topic_specs
 from pipeline.kafka import client_config
 from pipeline.services.dagster_dev import DagsterDev
-from pipeline.services.postgres import Postgres
+from pipeline.services.postgres import Postgres, libpq
 from pipeline.settings import get_settings
 from pipeline_tests.conftest import ANALYTICS_TEST_KEYSPACE
 from pipeline_tests.topics import recreate_topics
@@ -57,7 +57,7 @@ def dagster_on_postgres(services, postgres_url, tmp_path_factory):
 
 
 def query(url: str, sql: str) -> list[tuple]:
-    with closing(psycopg2.connect(url.replace("+psycopg2", "", 1))) as connection, connection.cursor() as cursor:
+    with closing(psycopg2.connect(libpq(url))) as connection, connection.cursor() as cursor:
         cursor.execute(sql)
         return cursor.fetchall()
 

@@ -9,7 +9,7 @@ from cassandra import ConsistencyLevel
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from pipeline import kafka
-from pipeline.cassandra import open_cluster, replication_cql
+from pipeline.cassandra import replication_cql
 from pipeline.serving.cassandra_tables import ensure_keyspace
 from pipeline.settings import Settings
 from pipeline_tests.topics import delete_topics, recreate_topics
@@ -44,16 +44,8 @@ def test_secrets_are_their_values_outside_a_run_too(monkeypatch):
                         ("AWS_ACCESS_KEY_ID", "key"), ("AWS_SECRET_ACCESS_KEY", "s3-pw"), ("LAKE_ROOT", "s3://b/l")):
         monkeypatch.setenv(name, value)
     resources = build_resources(Settings())
-    opened = {}
-
-    def open_cluster(contact_points, port, username, password, *args, **kwargs):
-        opened["password"] = password
-        raise ConnectionError("not connecting in a unit test")
-
-    monkeypatch.setattr("resources.cassandra.open_cluster", open_cluster)
-    with pytest.raises(ConnectionError), resources["cassandra"].session():
-        pass
-    assert opened["password"] == "cassandra-pw"
+    cluster = resources["cassandra"].cluster()  # the driver's own object, as session() connects it
+    assert (cluster.auth_provider.username, cluster.auth_provider.password) == ("app", "cassandra-pw")
     assert resources["kafka"].client_config()["sasl.password"] == "kafka-pw"
     assert resources["lake"].get_lake().aws_secret_access_key == "s3-pw"
 
@@ -81,7 +73,7 @@ def test_cluster_sessions_ship_the_projects_code_and_connect_sessions_get_only_s
 
 
 def test_cassandra_sessions_read_and_write_at_the_configured_consistency():
-    cluster = open_cluster("127.0.0.1", 9042, None, None, "dc1", 5.0, consistency="LOCAL_QUORUM")
+    cluster = build_resources(Settings(cassandra_consistency="LOCAL_QUORUM"))["cassandra"].cluster()
     assert cluster.profile_manager.default.consistency_level == ConsistencyLevel.LOCAL_QUORUM
     assert replication_cql("dc1:3, dc2:2") == "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}"
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-from cassandra.cluster import Session
+from cassandra.cluster import Cluster, Session
 from pydantic import Field
 
 from pipeline.cassandra import LOCAL_REPLICATION, open_cluster
@@ -31,11 +31,14 @@ class CassandraResource(dg.ConfigurableResource):
         default=30.0, description="Per-request timeout: a full rewrite sends many batches, and a node flushing "
                                   "memtables under that load can take longer than the driver's 10 s default.")
 
+    def cluster(self) -> Cluster:
+        """The driver's cluster, configured and not yet connected."""
+        return open_cluster(self.contact_points, self.port, self.username, revealed(self.password), self.local_dc,
+                            self.request_timeout_seconds, self.connect_timeout_seconds, consistency=self.consistency)
+
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:
-        cluster = open_cluster(self.contact_points, self.port, self.username, revealed(self.password), self.local_dc,
-                               self.request_timeout_seconds, self.connect_timeout_seconds,
-                               consistency=self.consistency)
+        cluster = self.cluster()
         try:
             yield cluster.connect(keyspace)
         finally:

@@ -103,9 +103,8 @@ class Postgres(JvmService):
         return self.url_file.read_text().strip() if self.url_file.exists() else None
 
     def libpq_url(self) -> str | None:
-        """The same URL as libpq (psycopg2.connect) reads it."""
         url = self.url()
-        return url.replace("postgresql+psycopg2://", "postgresql://", 1) if url else None
+        return libpq(url) if url else None
 
     def probe(self, timeout: float) -> bool:
         url = self.libpq_url()
@@ -126,6 +125,11 @@ class Postgres(JvmService):
                 return cursor.fetchone() == (1,)
         except psycopg2.Error:
             return False
+
+
+def libpq(url: str) -> str:
+    """A SQLAlchemy `postgresql+psycopg2://` URL as libpq (psycopg2.connect) reads it."""
+    return url.replace("postgresql+psycopg2://", "postgresql://", 1)
 
 
 def _server_user() -> pwd.struct_passwd:
