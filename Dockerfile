@@ -12,12 +12,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DATA_CACHE_DIR=/opt/dagster/app/.cache \
     JAVA_HOME=/opt/java
 
-# Java for Spark (procps: Spark's scripts call `ps`). /opt/java is an architecture-independent
-# JAVA_HOME (the JVM directory is named after the architecture, e.g. java-17-openjdk-amd64).
+# Java for Spark (procps: Spark's scripts call `ps`; Maven resolves the S3A connector's jars at build time,
+# below). /opt/java is an architecture-independent JAVA_HOME (the JVM directory is named after the
+# architecture, e.g. java-17-openjdk-amd64).
 RUN set -eux; \
     mkdir -p /usr/share/man/man1; \
     apt-get update; \
-    apt-get install -y --no-install-recommends openjdk-17-jre-headless procps; \
+    apt-get install -y --no-install-recommends openjdk-17-jre-headless procps maven; \
     rm -rf /var/lib/apt/lists/*; \
     ln -s "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")" /opt/java; \
     /opt/java/bin/java -version
@@ -49,6 +50,10 @@ RUN useradd --create-home --uid 10001 dagster \
  && mkdir -p "$DAGSTER_HOME/storage" \
  && chown -R dagster:dagster /opt/dagster
 USER dagster
+
+# The S3A connector (~13 MB, pipeline/s3a.py) into the image's ~/.m2: the lake is on MinIO, and a container
+# must not download jars when it starts.
+RUN python -c "from pipeline import s3a; s3a.jars()"
 
 EXPOSE 3000 4000 8000
 

@@ -26,10 +26,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _services(args: argparse.Namespace) -> int:
+    from pipeline.services import OPTIONAL
     from pipeline.services.__main__ import main as services_main
 
-    return services_main([args.action, *(["--spark"] if args.spark else []),
-                          *(["--postgres"] if args.postgres else [])])
+    return services_main([args.action, *(f"--{name}" for name in OPTIONAL if getattr(args, name))])
 
 
 def _generated_events(args: argparse.Namespace) -> GeneratedEvents:
@@ -170,8 +170,19 @@ def _lake_check(args: argparse.Namespace) -> int:
     rows = spark.read.parquet(lake.spark_uri_of(path)).count()
     spark.range(5).write.mode("overwrite").parquet(lake.uri("_check", "spark"))
     back = spark.read.parquet(lake.uri("_check", "spark")).count()
-    print(f"  spark: read {rows} rows, wrote and read back {back} rows under {lake.uri('_check')}")
+    print(f"  spark: read {rows} rows, wrote and read back {back} rows under {lake.uri('_check')} "
+          f"({_committer(lake, '_check', 'spark')})")
     return 0 if (rows, back) == (3, 5) else 1
+
+
+def _committer(lake, *folder: str) -> str:
+    """Which committer wrote a Spark output folder: the S3A committers leave a JSON manifest as `_SUCCESS`, the
+    rename-based file committer an empty one."""
+    import json
+
+    with lake.filesystem.open_input_stream(lake.path(*folder, "_SUCCESS")) as success:
+        manifest = success.read()
+    return f"the S3A {json.loads(manifest)['committer']} committer" if manifest else "the file committer (renames)"
 
 
 # With DAGSTER_POSTGRES_URL set, the instance keeps runs, events and schedules in PostgreSQL; the URL (and its
@@ -247,12 +258,11 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pipeline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = root.add_subparsers(dest="command", required=True)
 
+    from pipeline.services.__main__ import add_optional_services
+
     svc = commands.add_parser("services", help="start, inspect or stop local Kafka and Cassandra (no Docker)")
     svc.add_argument("action", choices=["up", "status", "down"])
-    svc.add_argument("--spark", action="store_true",
-                     help="up: also a Spark standalone master, two workers and a Spark Connect server (loopback); "
-                          "down: only those")
-    svc.add_argument("--postgres", action="store_true", help="up: also PostgreSQL for Dagster's storage; down: only it")
+    add_optional_services(svc)
     svc.set_defaults(run=_services)
 
     def event_options(p: argparse.ArgumentParser, count: int, days: float, malformed: float, duplicates: float) -> None:

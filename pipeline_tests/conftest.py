@@ -62,15 +62,20 @@ def services():
 
 @pytest.fixture(scope="module")
 def spark_cluster(services):
-    """The Spark standalone master, two workers and the Connect server of `pipeline services up --spark`, for one
-    test module (they hold memory the other tests can use); stopped after it unless they ran before."""
+    """The Spark standalone master, two workers and the Connect server of `pipeline services up --spark`, and the
+    S3 server of `--s3`, for one test module (they hold memory the other tests can use); stopped after it unless
+    they ran before. The Connect server starts with the S3 server's settings, as its usage note says."""
     from pipeline import services as local
+    from pipeline.services import s3
 
     was_running = "spark-connect" in {s.name for s in local.status().services if s.ready}
-    local.up(progress=lambda message: print(message, flush=True), spark=True)
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in s3.SETTINGS.items():
+            env.setenv(name, value)
+        local.up(progress=lambda message: print(message, flush=True), optional=["spark", "s3"])
     yield
     if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
-        local.down(spark=True)
+        local.down(optional=["spark", "s3"])
 
 
 @pytest.fixture

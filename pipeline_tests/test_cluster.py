@@ -1,9 +1,12 @@
-"""The project on a Spark standalone cluster (a master, two workers) and on Spark Connect, as a user points it there.
+"""The project on a Spark standalone cluster (a master, two workers) and on Spark Connect, with its lake on an S3
+server, as a user points it there.
 
 Every run is a child process configured by the environment only (`pipeline_tests/cluster_run.py`): SPARK_MASTER
-and SPARK_EXECUTOR_PYTHON, or SPARK_REMOTE. The executors run a Python environment with pyspark and the
-third-party packages but not the project (`pipeline/services/spark.py`), as a remote machine would: only the
-code the session ships makes `pipeline` importable there, which the first tests prove both ways.
+and SPARK_EXECUTOR_PYTHON, or SPARK_REMOTE, and LAKE_ROOT=s3://... with the local S3 server's settings
+(`pipeline services up --s3`): nothing is shared through the driver's disk, and Spark's writes commit through
+the S3A magic committer. The executors run a Python environment with pyspark and the third-party packages but
+not the project (`pipeline/services/spark.py`), as a remote machine would: only the code the session ships
+makes `pipeline` importable there, which the first tests prove both ways.
 
 References: the events the generator says it sent; the views computed by local Spark from the same cleaned
 tables (local mode is what the views' hand-computed tests cover); top-N lists by brute force in numpy.
@@ -11,8 +14,10 @@ tables (local mode is what the views' hand-computed tests cover); top-N lists by
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.fs as pafs
 import pytest
 
 from pipeline.events.generator import EventGenerator
@@ -28,6 +34,7 @@ from pipeline.kafka import client_config
 from pipeline.lake import Lake
 from pipeline.ml.purchase.features import FEATURE_STEPS
 from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
+from pipeline.services import s3
 from pipeline.services.spark import CONNECT_URL, MASTER_URL, executor_python
 from pipeline.settings import get_settings
 from pipeline.views.materialize import materialize_views, read_view
@@ -46,7 +53,7 @@ MODES = ["standalone", "connect"]
 
 
 def mode_env(mode: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))} | s3.SETTINGS
     if mode == "connect":
         return env | {"SPARK_REMOTE": CONNECT_URL}
     return env | {"SPARK_MASTER": MASTER_URL, "SPARK_EXECUTOR_PYTHON": str(executor_python(get_settings()))}
@@ -60,9 +67,26 @@ def run(mode: str, task: str, **env: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def execute_job(mode: str, job: str, root: Path, *options: str, **env: str) -> None:
-    """`dagster job execute` of the job on the cluster, as the README runs a job, with its lake under `root`."""
-    env = {"LAKE_ROOT": str(root / "lake"), "DAGSTER_HOME": str(root), **env}
+def s3_lake(tmp_path: Path) -> Lake:
+    """A lake of its own on the local S3 server, for one test (named after the whole temporary path: the
+    parametrized runs of a test share its last part, and the server outlives a test session)."""
+    prefix = hashlib.sha1(str(tmp_path).encode()).hexdigest()[:16]
+    return Lake(f"s3://{s3.BUCKET}/{prefix}", s3_endpoint_url=s3.ENDPOINT,
+                aws_access_key_id=s3.SETTINGS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=s3.SETTINGS["AWS_SECRET_ACCESS_KEY"])
+
+
+def downloaded(lake: Lake, folder: Path) -> Lake:
+    """A local copy of the whole lake, for the local Spark session (which has no S3 connector) to check."""
+    copy = Lake(str(folder))
+    pafs.copy_files(lake.path(), copy.path(), source_filesystem=lake.filesystem,
+                    destination_filesystem=copy.filesystem)
+    return copy
+
+
+def execute_job(mode: str, job: str, root: Path, lake: Lake, *options: str, **env: str) -> None:
+    """`dagster job execute` of the job on the cluster, as the README runs a job, with its lake `lake`."""
+    env = {"LAKE_ROOT": lake.root, "DAGSTER_HOME": str(root), **env}
     done = subprocess.run([DAGSTER, "job", "execute", "-m", "pipeline.definitions", "-j", job, *options],
                           env=mode_env(mode) | env, capture_output=True, text=True, timeout=1200, cwd=ROOT)
     assert done.returncode == 0, f"{job} on {mode} failed:\n{done.stderr[-4000:]}"
@@ -99,10 +123,10 @@ def comparable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 @pytest.mark.parametrize("mode", MODES)
 def test_learning_events_land_clean_and_make_every_view_on_the_cluster(spark_cluster, learning_events, spark,
                                                                       tmp_path, mode):
-    lake = Lake(str(tmp_path / "lake"))
-    answer = run(mode, "learning-events", LAKE_ROOT=lake.root, DAGSTER_HOME=str(tmp_path),
+    answer = run(mode, "learning-events", LAKE_ROOT=s3_lake(tmp_path).root, DAGSTER_HOME=str(tmp_path),
                  CASSANDRA_ANALYTICS_KEYSPACE=ANALYTICS_TEST_KEYSPACE)
     assert answer == {"landing": True, "daily": True, "jobs": ["land_learning_events", "daily_learning_analytics"]}
+    lake = downloaded(s3_lake(tmp_path), tmp_path / "lake")
     ids = cleaned_event_ids(spark, lake)
     assert set(ids) == learning_events and max(ids.values()) == 1
 
@@ -151,14 +175,15 @@ def test_the_recommenders_train_and_write_top_n_lists_from_the_cluster(spark_clu
     config.write_text(json.dumps(RECOMMENDER_GRID))
     keyspace = f"reco_cluster_{mode}"
     with scratch_keyspaces(services, keyspace) as session:
-        execute_job(mode, "train_recommenders", tmp_path, "-c", str(config), CASSANDRA_RECO_KEYSPACE=keyspace,
-                    MOOC_USERS="2000", DATA_CACHE_DIR=services.data_cache_dir)
+        execute_job(mode, "train_recommenders", tmp_path, s3_lake(tmp_path), "-c", str(config),
+                    CASSANDRA_RECO_KEYSPACE=keyspace, MOOC_USERS="2000", DATA_CACHE_DIR=services.data_cache_dir)
+        lake = downloaded(s3_lake(tmp_path), tmp_path / "lake")
         for table, ratings, user, item in (
                 (MOVIE_RECOMMENDATIONS, ("raw", "movielens", "rating.csv"), "userId", "movieId"),
                 (COURSE_RECOMMENDATIONS, ("raw", "mooc", "user_course.csv"), "user", "course")):
             rows = pd.DataFrame([r._asdict() for r in session.execute(
                 f"SELECT * FROM {table.in_keyspace(keyspace).qualified}")])
-            known = pd.read_csv(Path(tmp_path / "lake", *ratings), dtype=str).dropna(subset=[user, item])
+            known = pd.read_csv(lake.path(*ratings), dtype=str).dropna(subset=[user, item])
             counts = rows.groupby(table.user_column)["rank"].agg(["count", "min", "max"])
             assert set(counts.index.astype(str)) == set(known[user]), table.name  # every user has a list
             assert (counts["count"] == 10).all() and (counts["min"] == 1).all() and (counts["max"] == 10).all()
@@ -171,8 +196,9 @@ def test_the_recommenders_train_and_write_top_n_lists_from_the_cluster(spark_clu
 def test_the_purchase_features_are_built_on_the_cluster(spark_cluster, services, spark, tmp_path, mode):
     keyspace = f"reco_purchase_{mode}"
     with scratch_keyspaces(services, keyspace):
-        execute_job(mode, "train_purchase_model", tmp_path, CASSANDRA_RECO_KEYSPACE=keyspace, ORDERS_USERS="1000")
-    lake = Lake(str(tmp_path / "lake"))
+        execute_job(mode, "train_purchase_model", tmp_path, s3_lake(tmp_path), CASSANDRA_RECO_KEYSPACE=keyspace,
+                    ORDERS_USERS="1000")
+    lake = downloaded(s3_lake(tmp_path), tmp_path / "lake")
     tables = {name: spark.read.parquet(lake.uri("cleaned", "orders", folder)) for name, folder in
               (("orders", "orders"), ("prior_lines", "order_products__prior"),
                ("train_lines", "order_products__train"))}
@@ -183,3 +209,16 @@ def test_the_purchase_features_are_built_on_the_cluster(spark_cluster, services,
         pd.testing.assert_frame_equal(comparable(on_cluster.toPandas(), columns),
                                       comparable(tables[step.name].toPandas(), columns),
                                       check_exact=False, rtol=1e-9, obj=step.name)
+
+
+def test_the_readme_s3_block_works_verbatim(spark_cluster):
+    """`pipeline services up --s3`, the exports, `pipeline lake check`: a local Spark session writes through S3A
+    and its magic committer."""
+    [block] = [b for b in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+               if "pipeline services up --s3" in b]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_", "AWS_", "S3_", "LAKE_"))}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # the README's `pipeline`: the virtualenv's
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "wrote and read back 5 rows under s3a://lake/lake/_check (the S3A magic committer)" in done.stdout

@@ -31,7 +31,7 @@ def postgres_url(services):
     from pipeline import services as local
 
     was_running = "postgres" in {s.name for s in local.status().services if s.ready}
-    local.up(progress=lambda message: print(message, flush=True), postgres=True)
+    local.up(progress=lambda message: print(message, flush=True), optional=["postgres"])
     server_url = Postgres(get_settings()).libpq_url().rsplit("/", 1)[0]
     database = f"dagster_test_{uuid.uuid4().hex[:8]}"
     with closing(psycopg2.connect(f"{server_url}/postgres")) as server:
@@ -42,7 +42,7 @@ def postgres_url(services):
         server.autocommit = True
         server.cursor().execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
-        local.down(postgres=True)
+        local.down(optional=["postgres"])
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,12 @@ def test_resources_follow_the_settings_and_keep_secrets_as_env_vars(monkeypatch)
     lake = resources["lake"].get_lake()
     assert lake.is_s3 and lake.uri("raw", "events") == "s3a://lake/prod/raw/events"
     conf = resources["spark"].session_conf()
-    assert conf["spark.jars.packages"] == "org.apache.hadoop:hadoop-aws:3.5.0"
+    # The S3A connector from ~/.m2 (matching the wheel's Hadoop client), shipped to executors by spark.jars.
+    jars = [Path(jar) for jar in conf["spark.jars"].split(",")]
+    assert {"hadoop-aws-3.5.0.jar", "s3-2.35.4.jar"} <= {jar.name for jar in jars} and all(j.is_file() for j in jars)
+    assert not any(j.name.startswith(("bundle-", "netty-", "slf4j-")) for j in jars)  # Spark's own, or 690 MB
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"
+    assert conf["spark.hadoop.fs.s3a.committer.name"] == "magic"
     assert conf["spark.sql.session.timeZone"] == "UTC"
 
 

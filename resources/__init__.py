@@ -36,6 +36,8 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
             lake_is_s3=s.lake_is_s3,
             s3_endpoint_url=s.s3_endpoint_url,
             s3_region=s.aws_region,
+            s3_access_key_id=s.aws_access_key_id,
+            s3_secret_access_key=_secret(s, "aws_secret_access_key"),
             checkpoint_dir=Lake.from_settings(s).uri("_spark", "checkpoints"),
         ),
         "kafka": KafkaResource(**asdict(KafkaConnection.of(s)) | {"sasl_password": _secret(s, "kafka_sasl_password")},

@@ -12,7 +12,9 @@ from dagster_pyspark.resources import spark_session_from_config
 from pydantic import Field
 from pyspark.sql import SparkSession
 
+from pipeline import s3a
 from pipeline.spark_code import code_archive
+from resources.secrets import revealed
 
 # The concurrency pool of every asset that runs Spark. dagster.yaml gives it one slot at run granularity: one
 # run holding a Spark driver at a time, however the run was launched (UI, CLI, sensor, schedule, automation).
@@ -26,7 +28,8 @@ class SparkResource(dg.ConfigurableResource):
     sc://host:15002) wins when set. Asset code must not touch `sparkContext`, which Spark Connect lacks.
     Sessions always run in UTC so that dates are UTC dates. On a cluster or Connect, the session ships the
     project's code to its executors (`pipeline/spark_code.py`); a Connect session is sent only the SQL
-    settings (the server owns the application's own: memory, jars, checkpoint folder).
+    settings (the server owns the application's own: memory, jars, checkpoint folder, S3A). With an s3:// lake a
+    classic session adds the S3A connector and its magic committer (`pipeline/s3a.py`).
     """
 
     master: str = Field(default="local[*]", description="Spark master URL (ignored when `remote` is set).")
@@ -38,6 +41,8 @@ class SparkResource(dg.ConfigurableResource):
     lake_is_s3: bool = Field(default=False, description="Add the S3A connector when the lake is s3://.")
     s3_endpoint_url: str | None = Field(default=None, description="S3A endpoint for MinIO and other S3 stores.")
     s3_region: str = Field(default="us-east-1", description="Region S3A signs requests for.")
+    s3_access_key_id: str | None = Field(default=None, description="S3 access key (unset: S3A's default chain).")
+    s3_secret_access_key: str | None = Field(default=None, description="S3 secret key.")
     checkpoint_dir: str | None = Field(default=None, description="spark.checkpoint.dir: iterative jobs (ALS) "
                                        "cut their lineage there, or a deep plan overflows the stack.")
     conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")
@@ -65,21 +70,8 @@ class SparkResource(dg.ConfigurableResource):
         if self.checkpoint_dir:
             conf["spark.checkpoint.dir"] = self.checkpoint_dir
         if self.lake_is_s3:
-            # hadoop-aws matching pyspark 4.3's Hadoop 3.5.0 client, resolved from Maven Central (~/.m2 first).
-            conf |= {
-                "spark.jars.packages": "org.apache.hadoop:hadoop-aws:3.5.0",
-                # Credentials come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (S3A's default provider chain).
-                "spark.hadoop.fs.s3a.path.style.access": "true",
-                "spark.hadoop.fs.s3a.endpoint.region": self.s3_region,
-            }
-            if self.s3_endpoint_url:
-                conf |= {
-                    "spark.hadoop.fs.s3a.endpoint": self.s3_endpoint_url,
-                    "spark.hadoop.fs.s3a.connection.ssl.enabled": str(self.s3_endpoint_url.startswith("https")).lower(),
-                    # S3-compatible stores do not all understand the AWS SDK's newer integrity checksums.
-                    "spark.hadoop.fs.s3a.checksum.generation": "false",
-                    "spark.hadoop.fs.s3a.create.checksum.algorithm": "",
-                }
+            conf |= {"spark.jars": ",".join(s3a.jars())} | s3a.spark_conf(
+                self.s3_endpoint_url, self.s3_region, self.s3_access_key_id, revealed(self.s3_secret_access_key))
         return conf | self.conf
 
     def get_session(self) -> SparkSession:

@@ -1,9 +1,9 @@
 """Local Kafka and Cassandra without Docker: `up()`, `status()`, `down()` (behind `pipeline services ...`).
 
 Both run as plain JVMs on Java 17 from Maven Central jars (resolved into ~/.m2 by `mvn`), with configuration,
-data, logs and PID files under SERVICES_HOME (default ./.services). `up(spark=True)` also starts a Spark
-standalone cluster and a Spark Connect server from the pyspark wheel (`spark.py`), `up(postgres=True)` a
-PostgreSQL server for Dagster's storage (`postgres.py`). `up()` reuses services that
+data, logs and PID files under SERVICES_HOME (default ./.services). `up(optional=...)` also starts the
+OPTIONAL ones: a Spark standalone cluster and a Spark Connect server from the pyspark wheel (`spark.py`),
+PostgreSQL for Dagster's storage (`postgres.py`), an S3 server for the lake (`s3.py`). `up()` reuses services that
 already run from the same SERVICES_HOME, starts the others in parallel (the Spark master before its workers
 and the Connect server) and returns once each answers a real request; `down()` stops exactly the PIDs in the
 pid files. Failures raise `ServiceError` with the reason.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import fcntl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,39 +22,53 @@ from pathlib import Path
 from pipeline.services.cassandra import Cassandra
 from pipeline.services.jvm import HOST, Cancelled, JvmService
 from pipeline.services.kafka import Kafka
+from pipeline.services import s3
 from pipeline.services.postgres import Postgres
 from pipeline.services.process import Progress, ServiceError, check_ports_free, find_java
-from pipeline.services.spark import SparkMaster, SparkService, cluster, usage
+from pipeline.services.s3 import S3Server
+from pipeline.services.spark import SparkMaster, SparkService, cluster
+from pipeline.services.spark import usage as spark_usage
 from pipeline.services.status import ServicesStatus, ServiceStatus
 from pipeline.settings import get_settings
 
-__all__ = ["ServiceError", "ServiceStatus", "ServicesStatus", "down", "postgres_usage", "services", "spark_usage",
-           "status", "up"]
+__all__ = ["OPTIONAL", "ServiceError", "ServiceStatus", "ServicesStatus", "down", "services", "status", "up", "usage"]
 
-def services(spark: bool = False, postgres: bool = False) -> list[JvmService]:
+# The services `up` starts only when asked for (`pipeline services up --spark --postgres --s3`).
+OPTIONAL = {
+    "spark": "a Spark standalone master, two workers and a Spark Connect server",
+    "postgres": "PostgreSQL for Dagster's storage",
+    "s3": "an S3 server (moto) with the bucket `lake`, for an s3:// lake",
+}
+
+
+def services(optional: Iterable[str] = ()) -> list[JvmService]:
     """The local services, configured from the current settings (environment): Kafka and Cassandra, and the
-    Spark cluster and PostgreSQL when asked for."""
+    OPTIONAL ones asked for."""
     settings = get_settings()
-    return [Kafka(settings), Cassandra(settings), *(cluster(settings) if spark else []),
-            *([Postgres(settings)] if postgres else [])]
+    unknown = set(optional) - set(OPTIONAL)
+    if unknown:
+        raise ServiceError(f"unknown optional services {sorted(unknown)}; known: {sorted(OPTIONAL)}")
+    return [Kafka(settings), Cassandra(settings), *(cluster(settings) if "spark" in optional else []),
+            *([Postgres(settings)] if "postgres" in optional else []),
+            *([S3Server(settings)] if "s3" in optional else [])]
 
 
 def reported() -> list[JvmService]:
     """What `status()` and `down()` cover: Kafka, Cassandra, and the optional services that have a pid file."""
     core = services()
-    return core + [s for s in services(spark=True, postgres=True)[len(core):] if s.pid_file.exists()]
+    return core + [s for s in services(OPTIONAL)[len(core):] if s.pid_file.exists()]
 
 
 def home() -> Path:
     return Path(get_settings().services_home).resolve()
 
 
-def up(progress: Progress = print, spark: bool = False, postgres: bool = False) -> ServicesStatus:
+def up(progress: Progress = print, optional: Iterable[str] = ()) -> ServicesStatus:
     """Start whatever is not running yet and wait until every service answers; reuse what already runs."""
     notes: dict[str, str] = {}
     with _locked():
         waiting: dict[JvmService, int | None] = {}  # service -> PID to wait for (None: start it first)
-        for service in services(spark, postgres):
+        for service in services(optional):
             state, pid = service.inspect()
             if state == "running" and service.probe(timeout=5.0):
                 progress(f"{service.name}: already running (pid {pid}) and ready; reusing it")
@@ -86,16 +100,16 @@ def up(progress: Progress = print, spark: bool = False, postgres: bool = False) 
     return result
 
 
-def spark_usage() -> str:
-    """The settings that point the project at the local Spark cluster or its Connect server."""
-    return usage(get_settings())
-
-
-def postgres_usage() -> str:
-    """The setting that gives Dagster the local PostgreSQL (its URL holds a password: named, not printed)."""
-    url_file = Postgres(get_settings()).url_file
-    return (f"Dagster on the local PostgreSQL: export DAGSTER_POSTGRES_URL=$(cat {url_file}); then make ui "
-            f"(or pipeline dagster-home) gives the instance Postgres storage")
+def usage(optional: str) -> str:
+    """The settings that point the project at an optional service, for `up` to print."""
+    settings = get_settings()
+    if optional == "spark":
+        return spark_usage(settings)
+    if optional == "s3":
+        return s3.usage()
+    # The URL holds a password: named, not printed.
+    return (f"Dagster on the local PostgreSQL: export DAGSTER_POSTGRES_URL=$(cat {Postgres(settings).url_file}); "
+            f"then make ui (or pipeline dagster-home) gives the instance Postgres storage")
 
 
 def status() -> ServicesStatus:
@@ -103,11 +117,11 @@ def status() -> ServicesStatus:
     return _status(probe_timeout=3.0)
 
 
-def down(progress: Progress = print, spark: bool = False, postgres: bool = False) -> None:
+def down(progress: Progress = print, optional: Iterable[str] = ()) -> None:
     """Stop the services named by the pid files (SIGTERM, SIGKILL after 30 s) and remove the pid files: every
-    one, or only the Spark cluster's (`spark`) and/or PostgreSQL (`postgres`)."""
-    every = [s for s in reported() if not (spark or postgres)
-             or (spark and isinstance(s, SparkService)) or (postgres and isinstance(s, Postgres))]
+    one, or only the OPTIONAL ones named."""
+    chosen = {s.name for s in services(optional)} - {s.name for s in services()}
+    every = [s for s in reported() if not optional or s.name in chosen]
     if not every:
         progress("nothing to stop")
         return

@@ -11,21 +11,16 @@ from pipeline import services
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline.services", description=services.__doc__)
     parser.add_argument("action", choices=["up", "status", "down"])
-    parser.add_argument("--spark", action="store_true",
-                        help="up: also a Spark standalone master, two workers and a Spark Connect server; "
-                             "down: only those (with --postgres: those and PostgreSQL)")
-    parser.add_argument("--postgres", action="store_true", help="up: also PostgreSQL for Dagster's storage; down: only it")
+    add_optional_services(parser)
     args = parser.parse_args(argv)
+    optional = [name for name in services.OPTIONAL if getattr(args, name)]
     try:
         if args.action == "up":
-            print(services.up(progress=lambda message: print(message, flush=True), spark=args.spark,
-                              postgres=args.postgres))
-            if args.spark:
-                print(services.spark_usage())
-            if args.postgres:
-                print(services.postgres_usage())
+            print(services.up(progress=lambda message: print(message, flush=True), optional=optional))
+            for name in optional:
+                print(services.usage(name))
         elif args.action == "down":
-            services.down(spark=args.spark, postgres=args.postgres)
+            services.down(optional=optional)
         else:
             print(services.status())
     except services.ServiceError as exc:
@@ -35,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted (services this command started were stopped)", file=sys.stderr)
         return 130
     return 0
+
+
+def add_optional_services(parser: argparse.ArgumentParser) -> None:
+    """--spark, --postgres, --s3: `up` also starts them; `down` stops only them."""
+    for name, what in services.OPTIONAL.items():
+        parser.add_argument(f"--{name}", action="store_true", help=f"up: also {what}; down: only the named")
 
 
 if __name__ == "__main__":

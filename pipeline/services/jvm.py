@@ -8,17 +8,16 @@ class, ports, JVM arguments, rendered configuration and readiness probe. Its POM
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
 from string import Template
 from typing import ClassVar
 
+from pipeline import maven
 from pipeline.services.process import (
     Progress,
     ServiceError,
@@ -36,7 +35,6 @@ from pipeline.settings import Settings
 
 HOST = "127.0.0.1"  # every local service listens on loopback only
 PACKAGE = Path(__file__).resolve().parent
-MVN_BUILD_CLASSPATH = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:build-classpath"
 
 
 class Cancelled(Exception):
@@ -96,33 +94,12 @@ class JvmService:
 
     def classpath(self, java: str, progress: Progress) -> list[str]:
         """The runtime jars (in ~/.m2) of maven/<name>/pom.xml; Maven runs only when the POM changed."""
-        pom = PACKAGE / "maven" / self.name / "pom.xml"
-        cached, stamp = self.home / "classpath.txt", self.home / "classpath.pom.sha256"
-        digest = hashlib.sha256(pom.read_bytes()).hexdigest()
-        if cached.exists() and stamp.exists() and stamp.read_text().strip() == digest:
-            jars = cached.read_text().strip().split(os.pathsep)
-            if jars and all(Path(jar).is_file() for jar in jars):
-                return jars
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise ServiceError("Maven (mvn) is not on PATH; it resolves the service jars (apt-get install maven)")
-        progress(f"{self.name}: resolving jars with Maven (the first run downloads ~{self.download_size} into ~/.m2)")
-        started = time.monotonic()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        fresh, mvn_log = cached.with_suffix(".new"), self.log_dir / "maven.log"
-        command = [mvn, "-B", "-q", "-f", str(pom), MVN_BUILD_CLASSPATH,
-                   f"-Dmdep.outputFile={fresh}", "-Dmdep.includeScope=runtime"]
-        env = {**os.environ, "JAVA_HOME": str(Path(shutil.which(java) or java).resolve().parents[1])}
-        with open(mvn_log, "w") as out:
-            code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=1800).returncode
-        if code != 0 or not fresh.exists():
-            raise ServiceError(f"{self.name}: Maven could not resolve the jars of {pom} (exit code {code}); "
-                               f"last lines of {mvn_log}:\n{tail(mvn_log)}")
-        fresh.replace(cached)
-        stamp.write_text(digest)
-        jars = cached.read_text().strip().split(os.pathsep)
-        progress(f"{self.name}: {len(jars)} jars resolved in {time.monotonic() - started:.1f} s")
-        return jars
+        try:
+            return maven.classpath(PACKAGE / "maven" / self.name / "pom.xml", self.home, self.name,
+                                   self.download_size, progress,
+                                   java_home=str(Path(shutil.which(java) or java).resolve().parents[1]))
+        except maven.MavenError as error:
+            raise ServiceError(str(error)) from None
 
     def is_ours(self, pid: int) -> bool:
         """The process runs our main class with our configuration (so a recycled PID is never mistaken)."""

@@ -6,7 +6,8 @@ without its wrapper shell, so that the pid file names the JVM). No download: the
 
     master          spark://127.0.0.1:7077, web UI http://127.0.0.1:8080
     workers         2 cores and 3 GiB each (slots, not physical cores), web UIs :8081, :8082
-    Spark Connect   sc://127.0.0.1:15002, an application of the master with 2 executors of 1 core
+    Spark Connect   sc://127.0.0.1:15002, an application of the master with 2 executors of 1 core, with the
+                    S3A connector and the S3 settings in force when it starts (`pipeline/s3a.py`)
 
 Executors run `<services_home>/spark/python/bin/python`: a virtualenv with this environment's third-party
 packages (pyspark, pandas, numpy, xgboost, ...) but not the project, as on a remote machine, so only the code
@@ -28,6 +29,7 @@ from typing import ClassVar
 
 import pyspark
 
+from pipeline import s3a
 from pipeline.services.jvm import HOST, JvmService
 from pipeline.services.process import Progress, ServiceError, port_open
 from pipeline.settings import Settings
@@ -151,7 +153,8 @@ class SparkConnect(SparkService):
     def ports(self) -> dict[int, str]:
         return {CONNECT_PORT: "Spark Connect"}
 
-    def launch_args(self) -> list[str]:
+    def command(self, java: str, progress: Progress) -> list[str]:
+        """The settings go to a properties file (mode 600: it may hold S3 keys), not the command line."""
         conf = {
             "spark.connect.grpc.binding.address": HOST,
             "spark.connect.grpc.binding.port": str(CONNECT_PORT),
@@ -163,9 +166,22 @@ class SparkConnect(SparkService):
             # ALS cuts its lineage here (a Connect client cannot set the context's checkpoint folder).
             "spark.checkpoint.dir": str(self.data_dir / "checkpoints"),
             "spark.sql.session.timeZone": "UTC",
+            # An s3:// lake: the S3A connector and committer, for the S3 store of the settings at start-up
+            # (a Connect client cannot add jars to the server's Hadoop file systems, nor set their options).
+            "spark.jars": ",".join(s3a.jars(progress)),
+            **s3a.spark_conf(self.settings.s3_endpoint_url, self.settings.aws_region,
+                             self.settings.aws_access_key_id, self.settings.aws_secret_access_key),
         }
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        properties = self.conf_dir / "spark-connect.properties"
+        properties.touch(mode=0o600)
+        properties.chmod(0o600)
+        properties.write_text("".join(f"{key} {value}\n" for key, value in conf.items()))
+        return super().command(java, progress)
+
+    def launch_args(self) -> list[str]:
         return ["--class", self.main_class, "--name", "Spark Connect server", "--master", MASTER_URL,
-                *(arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")), "spark-internal"]
+                "--properties-file", str(self.conf_dir / "spark-connect.properties"), "spark-internal"]
 
     def probe(self, timeout: float) -> bool:
         """A Connect session runs a job on the cluster's executors (in a child process: a Connect session marks
