@@ -233,14 +233,16 @@ def purchase_predictions(context: dg.AssetExecutionContext, config: ServingRefre
                 return dg.MaterializeResult(metadata={"mode": "incremental", "skipped": "no serving model"})
             scored = reorder_model.predict(reorder_model.load_booster(the_lake, version),
                                            reorder_model.stream_records(the_lake, config.offset_ranges()))
-            report = predictions.write_predictions(session, keyspace, scored, version)
+            report = predictions.write_predictions(session, keyspace, scored, version,
+                                                   ledger=predictions.ledger_of(the_lake, keyspace))
             mode = "incremental"
         else:
             version = version_to_serve(models, predictions.qualified(keyspace), quality,
                                        (beats_baseline, not_worse_than_replaced))
             scored = reorder_model.predict(reorder_model.load_booster(the_lake, version),
                                            reorder_model.serving_rows(the_lake))
-            report = predictions.replace_predictions(session, keyspace, scored, version)
+            report = predictions.replace_predictions(session, keyspace, scored, version, the_lake,
+                                                     log=context.log.warning)
             models.promote(version)
             mode = "full rewrite"
     context.log.info(f"{predictions.TABLE}: {mode} from {version}: {report}")

@@ -85,12 +85,13 @@ def build_recommender(rec: Recommender, table: reco_tables.TopNTable, group: str
                     context.log.warning("no serving model yet: materialise the model and this table first")
                     return dg.MaterializeResult(metadata={"mode": "incremental", "skipped": "no serving model"})
                 rows = rescore(the_lake, rec, version, users)
-                report = reco_tables.write_top_n(session, target, rows, version)
+                report = reco_tables.write_top_n(session, target, rows, version, ledger=reco_tables.user_ledger(
+                    the_lake, target.qualified, target.user_column))
                 mode = "incremental"
             else:
                 version = version_to_serve(store, target.qualified, quality)
                 rows = all_top_n(spark.get_session(), the_lake, rec, version)
-                report = reco_tables.replace_top_n(session, target, rows, version)
+                report = reco_tables.replace_top_n(session, target, rows, version, the_lake, log=context.log.warning)
                 store.promote(version)
                 mode = "full rewrite"
         context.log.info(f"{table.name}: {mode} from {version}: {report}")

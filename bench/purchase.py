@@ -127,8 +127,8 @@ def cassandra_write(lake, version: str, session) -> None:
     rows = reorder_model.predict(reorder_model.load_booster(lake, version), reorder_model.serving_rows(lake))
     print(f"4. Cassandra: full rewrite of {len(rows):,} test-user predictions", flush=True)
     ensure_predictions_table(session, KEYSPACE)
-    print(f"  first rewrite: {replace_predictions(session, KEYSPACE, rows, version)}", flush=True)
-    print(f"  second rewrite: {replace_predictions(session, KEYSPACE, rows, version + '-again')}", flush=True)
+    print(f"  first rewrite: {replace_predictions(session, KEYSPACE, rows, version, lake)}", flush=True)
+    print(f"  second rewrite: {replace_predictions(session, KEYSPACE, rows, version + '-again', lake)}", flush=True)
 
 
 def tuning(lake, trials: int) -> None:

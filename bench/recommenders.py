@@ -79,7 +79,7 @@ def train_models(spark, lake) -> None:
             print(f"    {metric:<20} {value:.4f} (popularity {popularity:.4f}, {value / popularity:.2f}x)")
 
 
-def write_rate(session, users: int) -> None:
+def write_rate(session, lake, users: int) -> None:
     from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS, ensure_top_n_table, replace_top_n
 
     print(f"2. Cassandra write rate: top 10 for {users:,} users", flush=True)
@@ -89,9 +89,9 @@ def write_rate(session, users: int) -> None:
     rows = pd.DataFrame({"userid": np.repeat(np.arange(users), 10), "rank": np.tile(np.arange(1, 11), users),
                          "movieid": rng.integers(1, 27_000, users * 10), "score": rng.random(users * 10),
                          "title": "Some Movie (1995)", "genres": "Comedy|Drama"})
-    report = replace_top_n(session, table, rows, "bench-1")
+    report = replace_top_n(session, table, rows, "bench-1", lake)
     print(f"  full rewrite: {report}", flush=True)
-    again = replace_top_n(session, table, rows, "bench-2")
+    again = replace_top_n(session, table, rows, "bench-2", lake)
     print(f"  second full rewrite: {again}", flush=True)
     insert = session.prepare(f"INSERT INTO {table.qualified} (userid, rank, movieid, score, title, genres, "
                              f"model_version) VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -128,7 +128,7 @@ def serve_models(spark, lake, session) -> None:
         version = store.latest()
         target = table.in_keyspace(KEYSPACE)
         ensure_top_n_table(session, target)
-        report = replace_top_n(session, target, all_top_n(spark, lake, rec, version), version)
+        report = replace_top_n(session, target, all_top_n(spark, lake, rec, version), version, lake)
         store.promote(version)
         print(f"  {target.qualified} from {version}: {report}", flush=True)
 
@@ -172,7 +172,7 @@ def main() -> None:
         settings, lake, spark = services_and_spark()
         train_models(spark, lake)
         with scratch_keyspaces(settings, KEYSPACE) as session:
-            write_rate(session, args.write_users)
+            write_rate(session, lake, args.write_users)
             serve_models(spark, lake, session)
             latency(session, env, args.latency_samples)
 

@@ -58,7 +58,9 @@ def read_view_table(lake: Lake, view: str) -> pd.DataFrame:
     return dataset.to_table().to_pandas()
 
 
-def sync_table(session: Session, lake: Lake, sync: Sync, keyspace: str = t.KEYSPACE) -> t.TableWrite:
+def sync_table(session: Session, lake: Lake, sync: Sync, keyspace: str = t.KEYSPACE,
+               log: Callable[[str], object] = print) -> t.TableWrite:
     rows = sync.rows(*(read_view_table(lake, v) for v in sync.views))
-    write = t.replace if sync.replace else t.upsert
-    return write(session, sync.table, rows, keyspace)
+    if sync.replace:
+        return t.replace(session, sync.table, rows, lake, keyspace, log=log)
+    return t.upsert(session, sync.table, rows, keyspace)

@@ -17,6 +17,7 @@ is no longer in the view are deleted (the seed truncated, then inserted, so read
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,7 +25,9 @@ from cassandra.cluster import Session
 from cassandra.concurrent import execute_concurrent_with_args
 
 from pipeline.cassandra import LOCAL_REPLICATION
-from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
+from pipeline.lake import Lake
+from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
+from pipeline.serving.key_ledger import KeyLedger, rewrite, rows_per_partition
 
 KEYSPACE = "university_analytics"
 
@@ -91,6 +94,7 @@ class TableWrite:
     rows: int
     removed: int
     seconds: float
+    held: int | None = None  # after a full rewrite: the rows the partitions it wrote or deleted from now hold
 
 
 _CONVERT = {"int": int, "bigint": int, "double": float, "text": str}
@@ -135,21 +139,22 @@ def upsert(session: Session, table: CassandraTable, frame: pd.DataFrame, keyspac
     return TableWrite(table.name, len(rows), 0, time.monotonic() - started)
 
 
-def replace(session: Session, table: CassandraTable, frame: pd.DataFrame, keyspace: str = KEYSPACE,
-            concurrency: int = 64) -> TableWrite:
+def replace(session: Session, table: CassandraTable, frame: pd.DataFrame, lake: Lake, keyspace: str = KEYSPACE,
+            concurrency: int = 64, log: Callable[[str], object] = print) -> TableWrite:
     """Make the table hold exactly the rows of `frame`, never empty on the way: upsert, then delete the keys
-    that are no longer there."""
+    that are no longer there, known from the table's key ledger in `lake` (no scan). `held` counts the rows of
+    every partition written or deleted from, one partition at a time: equal to `rows` when no stale row is left."""
     started = time.monotonic()
     names, rows = _python_rows(table, frame)
-    _insert(session, table, names, rows, keyspace, concurrency)
     positions = [names.index(k) for k in table.key]
-    removed = delete_keys_not_in(session, f"{keyspace}.{table.name}", table.key,
-                                 {tuple(row[i] for i in positions) for row in rows}, concurrency=concurrency)
-    return TableWrite(table.name, len(rows), removed, time.monotonic() - started)
-
-
-def row_count(session: Session, table: CassandraTable, keyspace: str = KEYSPACE) -> int:
-    return session.execute(f"SELECT count(*) FROM {keyspace}.{table.name}").one()[0]
+    wanted = {tuple(row[i] for i in positions) for row in rows}
+    ledger = KeyLedger(lake, f"{keyspace}.{table.name}", table.key)
+    stale = rewrite(session, ledger, wanted,
+                    lambda: _insert(session, table, names, rows, keyspace, concurrency), log, concurrency)
+    width = len(table.partition_key)
+    held = sum(rows_per_partition(session, ledger.qualified, table.partition_key,
+                                  {key[:width] for key in wanted | stale}, concurrency).values())
+    return TableWrite(table.name, len(rows), len(stale), time.monotonic() - started, held)
 
 
 # Engagement distribution (seed-facts §7.2): interactions = videos watched + assignments submitted + logins.

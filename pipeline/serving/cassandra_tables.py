@@ -1,6 +1,6 @@
 """The one description of a Cassandra table used by every writer here (analytics, top-N, purchase predictions):
 its columns with their CQL types, its primary key and clustering order; the statements that create it, its
-keyspace and the columns added after it first shipped; and the delete that ends every full rewrite."""
+keyspace and the columns added after it first shipped. (Full rewrites: `key_ledger.py`.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cassandra.cluster import Session
-from cassandra.concurrent import execute_concurrent
 
 from pipeline.cassandra import LOCAL_REPLICATION, replication_cql, replication_map
 
@@ -60,16 +59,3 @@ def ensure_tables(session: Session, tables: Iterable[CassandraTable], keyspace: 
         types = dict(table.columns)
         for column in table.added_columns:
             session.execute(f"ALTER TABLE {keyspace}.{table.name} ADD IF NOT EXISTS {column} {types[column]}")
-
-
-def delete_keys_not_in(session: Session, qualified: str, key: tuple[str, ...], wanted: set[tuple],
-                       partition_key: bool = False, concurrency: int = 64) -> int:
-    """Delete every row (or, for a partition `key`, every partition) of the table whose key is not in `wanted`;
-    return how many went. This is the end of every full rewrite here: upsert first, then remove what is gone,
-    so a reader never finds the table empty."""
-    distinct = "DISTINCT " if partition_key else ""
-    present = session.execute(f"SELECT {distinct}{', '.join(key)} FROM {qualified}")
-    stale = [tuple(row) for row in present if tuple(row) not in wanted]
-    delete = session.prepare(f"DELETE FROM {qualified} WHERE " + " AND ".join(f"{k} = ?" for k in key))
-    execute_concurrent(session, ((delete, k) for k in stale), concurrency=concurrency, raise_on_first_error=True)
-    return len(stale)

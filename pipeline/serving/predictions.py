@@ -10,6 +10,7 @@ absent from the new set are deleted.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,9 @@ from cassandra.query import BatchStatement, BatchType
 
 from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
-from pipeline.serving.reco_tables import WriteReport, remove_other_users
+from pipeline.lake import Lake
+from pipeline.serving.key_ledger import KeyLedger
+from pipeline.serving.reco_tables import WriteReport, replace_users, user_ledger
 
 PREDICTIONS = CassandraTable(
     "purchase_predictions", (("user_id", "int"), ("product_id", "int"), ("probability", "double"),
@@ -66,20 +69,28 @@ def _batches(session: Session, keyspace: str, rows: pd.DataFrame, model_version:
 
 
 def write_predictions(session: Session, keyspace: str, rows: pd.DataFrame, model_version: str,
-                      concurrency: int = 128, clear: bool = False) -> WriteReport:
+                      ledger: KeyLedger | None = None, concurrency: int = 128, clear: bool = False) -> WriteReport:
     """Upsert (user_id, product_id, probability) rows; with `clear`, each user's partition holds exactly the
-    new rows afterwards."""
+    new rows afterwards. The users go into `ledger` (`ledger_of`) first, for the next full rewrite."""
     started = time.monotonic()
+    if ledger is not None:
+        ledger.record((int(u),) for u in rows["user_id"].unique().tolist())
     execute_concurrent(session, _batches(session, keyspace, rows, model_version, clear),
                        concurrency=concurrency, raise_on_first_error=True)
     return WriteReport(int(rows["user_id"].nunique()), len(rows), 0, time.monotonic() - started)
 
 
-def replace_predictions(session: Session, keyspace: str, rows: pd.DataFrame, model_version: str,
-                        concurrency: int = 128) -> WriteReport:
-    """The table becomes exactly `rows`: no pair of an older model remains."""
-    written = write_predictions(session, keyspace, rows, model_version, concurrency, clear=True)
-    return remove_other_users(session, qualified(keyspace), "user_id", rows["user_id"], written, concurrency)
+def replace_predictions(session: Session, keyspace: str, rows: pd.DataFrame, model_version: str, lake: Lake,
+                        concurrency: int = 128, log: Callable[[str], object] = print) -> WriteReport:
+    """The table becomes exactly `rows`: no pair of an older model remains (the users it no longer has are
+    known from its key ledger in `lake`, no scan)."""
+    return replace_users(session, ledger_of(lake, keyspace), rows["user_id"].astype("int64"),
+                         lambda: write_predictions(session, keyspace, rows, model_version, concurrency=concurrency,
+                                                   clear=True), log)
+
+
+def ledger_of(lake: Lake, keyspace: str) -> KeyLedger:
+    return user_ledger(lake, qualified(keyspace), "user_id")
 
 
 def read_predictions(session: Session, keyspace: str, user_id: int | None = None) -> pd.DataFrame:

@@ -19,6 +19,7 @@ no longer scores.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -29,7 +30,9 @@ from cassandra.concurrent import execute_concurrent
 from cassandra.query import BatchStatement, BatchType, PreparedStatement
 
 from pipeline.cassandra import LOCAL_REPLICATION
-from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
+from pipeline.lake import Lake
+from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
+from pipeline.serving.key_ledger import KeyLedger, rewrite
 
 
 USERS_PER_BATCH = 10  # Cassandra warns about unlogged batches over more than 10 partitions
@@ -135,11 +138,13 @@ def _replica_groups(session: Session, table: TopNTable, users: list) -> list[lis
 
 
 def write_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_version: str,
-                concurrency: int = 64) -> WriteReport:
+                ledger: KeyLedger | None = None, concurrency: int = 64) -> WriteReport:
     """Upsert the lists of the users in `rows` (columns `table.columns`): each user's partition ends up holding
-    exactly their new ranks 1..n."""
+    exactly their new ranks 1..n. The users go into `ledger` (`user_ledger`) first, for the next full rewrite."""
     _validate(table, rows)
     started = time.monotonic()
+    if ledger is not None:
+        ledger.record((u,) for u in rows[table.user_column].unique().tolist())
     insert, trim = _statements(session, table)
     ordered = rows.sort_values([table.user_column, "rank"], kind="stable")
     # tolist() gives Python values, which the driver's serializers expect (not numpy scalars).
@@ -163,24 +168,28 @@ def write_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_ve
     return WriteReport(len(users), len(values), 0, time.monotonic() - started)
 
 
-def replace_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_version: str,
-                  concurrency: int = 64) -> WriteReport:
-    """A full rewrite: every user's new list, then the partitions of users absent from `rows` are deleted, so
-    no row of an older model remains."""
-    written = write_top_n(session, table, rows, model_version, concurrency)
-    return remove_other_users(session, table.qualified, table.user_column, rows[table.user_column], written,
-                              concurrency)
+def replace_top_n(session: Session, table: TopNTable, rows: pd.DataFrame, model_version: str, lake: Lake,
+                  concurrency: int = 64, log: Callable[[str], object] = print) -> WriteReport:
+    """A full rewrite: every user's new list, then the partitions of users absent from `rows` are deleted (known
+    from the table's key ledger in `lake`, no scan), so no row of an older model remains."""
+    return replace_users(session, user_ledger(lake, table.qualified, table.user_column), rows[table.user_column],
+                         lambda: write_top_n(session, table, rows, model_version, concurrency=concurrency), log)
 
 
-def remove_other_users(session: Session, qualified: str, user_column: str, keep: pd.Series, written: WriteReport,
-                       concurrency: int = 64) -> WriteReport:
-    """The end of a full rewrite: delete the partitions of every user not in `keep`; `written` is the report of
-    the rewrite, returned with the removals counted and timed in."""
+def user_ledger(lake: Lake, qualified: str, user_column: str) -> KeyLedger:
+    """The key ledger of a table with one partition per user."""
+    return KeyLedger(lake, qualified, (user_column,), per_partition=True)
+
+
+def replace_users(session: Session, ledger: KeyLedger, keep: pd.Series, write: Callable[[], WriteReport],
+                  log: Callable[[str], object] = print, concurrency: int = 64) -> WriteReport:
+    """A full rewrite of a per-user table: `write()` upserts the users in `keep`, then the partitions of every
+    other user the ledger knows are deleted; `write`'s report, with the removals counted and timed in."""
     started = time.monotonic()
-    wanted = {(u,) for u in keep.unique().tolist()}
-    removed = delete_keys_not_in(session, qualified, (user_column,), wanted, partition_key=True,
-                                 concurrency=concurrency)
-    return replace(written, users_removed=removed, seconds=written.seconds + time.monotonic() - started)
+    reports: list[WriteReport] = []
+    removed = rewrite(session, ledger, {(u,) for u in keep.unique().tolist()}, lambda: reports.append(write()), log,
+                      concurrency)
+    return replace(reports[0], users_removed=len(removed), seconds=time.monotonic() - started)
 
 
 def read_top_n(session: Session, table: TopNTable, user) -> list[dict]:

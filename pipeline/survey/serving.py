@@ -4,13 +4,15 @@ computed deleted, so the page never finds it empty."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from cassandra.cluster import Session
 
 from pipeline.cassandra import LOCAL_REPLICATION
-from pipeline.serving.cassandra_tables import CassandraTable, delete_keys_not_in, ensure_tables
+from pipeline.lake import Lake
+from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
+from pipeline.serving.key_ledger import KeyLedger, rewrite, rows_per_partition
 from pipeline.survey.results import Coefficient, QuestionResult
 from pipeline.web.charts import ChartPoint
 
@@ -29,22 +31,29 @@ def ensure_results_table(session: Session, keyspace: str, replication: str = LOC
     ensure_tables(session, [SURVEY_RESULTS], keyspace, replication)
 
 
-def replace_results(session: Session, keyspace: str, results: Iterable[QuestionResult]) -> tuple[int, int]:
-    """Make the table exactly `results`; (rows written, rows removed)."""
+def replace_results(session: Session, keyspace: str, results: Iterable[QuestionResult], lake: Lake,
+                    log: Callable[[str], object] = print) -> tuple[int, int, int]:
+    """Make the table exactly `results` (the deletes known from its key ledger in `lake`, no scan); (rows
+    written, rows removed, rows the written and deleted questions' partitions hold afterwards)."""
     qualified = f"{keyspace}.{SURVEY_RESULTS.name}"
     columns = SURVEY_RESULTS.column_names
     insert = session.prepare(f"INSERT INTO {qualified} ({', '.join(columns)}) "
                              f"VALUES ({', '.join('?' for _ in columns)})")
     now = datetime.now(timezone.utc)
-    written = set()
-    for result in results:
-        session.execute(insert, (
-            result.question, result.title, result.plot_type, result.method, result.sample_size, result.summary,
-            [(p.x, p.y, p.group, p.label) for p in result.points], dict(result.statistics),
-            [(c.name, c.estimate, c.ci_low, c.ci_high, c.p_value) for c in result.coefficients], now))
-        written.add((result.question,))
-    removed = delete_keys_not_in(session, qualified, SURVEY_RESULTS.key, written)
-    return len(written), removed
+    rows = {(result.question,): (
+        result.question, result.title, result.plot_type, result.method, result.sample_size, result.summary,
+        [(p.x, p.y, p.group, p.label) for p in result.points], dict(result.statistics),
+        [(c.name, c.estimate, c.ci_low, c.ci_high, c.p_value) for c in result.coefficients], now)
+        for result in results}
+
+    def upsert() -> None:
+        for row in rows.values():
+            session.execute(insert, row)
+
+    ledger = KeyLedger(lake, qualified, SURVEY_RESULTS.key)
+    removed = rewrite(session, ledger, set(rows), upsert, log)
+    held = sum(rows_per_partition(session, qualified, SURVEY_RESULTS.partition_key, set(rows) | removed).values())
+    return len(rows), len(removed), held
 
 
 def read_results(session: Session, keyspace: str) -> list[QuestionResult]:

@@ -242,7 +242,7 @@ def test_openapi_lists_every_endpoint(client):
             "/recommendations/courses/{user_id}", "/predictions/purchase"} <= paths
 
 
-def test_replace_leaves_exactly_the_new_rows_and_upsert_keeps_other_columns(session):
+def test_replace_leaves_exactly_the_new_rows_and_upsert_keeps_other_columns(session, lake):
     keyspace, table = "analytics_writer_test", t.COURSE_STUDENT_ENROLLMENT
     session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
     t.ensure_analytics_schema(session, keyspace)
@@ -250,8 +250,8 @@ def test_replace_leaves_exactly_the_new_rows_and_upsert_keeps_other_columns(sess
     old = pd.DataFrame({"course_id": ["K1", "K1", "K2"], "student_id": ["a", "b", "a"],
                         "enrollment_date": pd.to_datetime(["2026-01-01 10:00:00.123456Z"] * 3),
                         "total_videos_watched": [1, 2, 3]})
-    assert (t.replace(session, table, old, keyspace).removed) == 0
-    write = t.replace(session, table, old.iloc[[1]].assign(total_videos_watched=9), keyspace)
+    assert (t.replace(session, table, old, lake, keyspace).removed) == 0
+    write = t.replace(session, table, old.iloc[[1]].assign(total_videos_watched=9), lake, keyspace)
     assert (write.rows, write.removed) == (1, 2)
     held = [(r.course_id, r.student_id, r.total_videos_watched)
             for r in session.execute(f"SELECT * FROM {keyspace}.{table.name}")]

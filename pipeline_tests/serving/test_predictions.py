@@ -42,10 +42,11 @@ def test_upserts_touch_only_their_pairs(session):
     assert set(read_predictions(session, KEYSPACE, 1)["product_id"]) == {10, 11}
 
 
-def test_a_rewrite_leaves_exactly_the_new_pairs_even_across_batches(session):
+def test_a_rewrite_leaves_exactly_the_new_pairs_even_across_batches(session, lake):
     many = 2 * MAX_BATCH_ROWS + 50  # one user written in three batches
     write_predictions(session, KEYSPACE, rows([(1, p) for p in range(many)] + [(2, 1), (3, 1)]), "v1")
-    report = replace_predictions(session, KEYSPACE, rows([(1, p) for p in range(0, many, 2)] + [(2, 2)], 0.5), "v2")
+    report = replace_predictions(session, KEYSPACE, rows([(1, p) for p in range(0, many, 2)] + [(2, 2)], 0.5), "v2",
+                                 lake)
     assert report.users_removed == 1  # user 3
     assert table(session) == {(1, p, 0.5, "v2") for p in range(0, many, 2)} | {(2, 2, 0.5, "v2")}
 

@@ -40,8 +40,8 @@ def everything(session, table) -> pd.DataFrame:
     return pd.DataFrame([r._asdict() for r in session.execute(f"SELECT * FROM {table.qualified}")])
 
 
-def test_full_rewrite_holds_exactly_ten_rows_per_user(session):
-    report = replace_top_n(session, MOVIES, lists([1, 2, 3], 10), "v1")
+def test_full_rewrite_holds_exactly_ten_rows_per_user(session, lake):
+    report = replace_top_n(session, MOVIES, lists([1, 2, 3], 10), "v1", lake)
     assert (report.users, report.rows) == (3, 30)
     table = everything(session, MOVIES)
     assert table.groupby("userid").size().to_dict() == {1: 10, 2: 10, 3: 10}
@@ -52,9 +52,9 @@ def test_full_rewrite_holds_exactly_ten_rows_per_user(session):
     assert rows[3]["score"] == pytest.approx(0.25)
 
 
-def test_second_rewrite_with_fewer_users_leaves_nothing_of_the_old_version(session):
-    replace_top_n(session, MOVIES, lists([1, 2, 3], 10), "v1")
-    report = replace_top_n(session, MOVIES, lists([2, 4], 10, offset=50), "v2")
+def test_second_rewrite_with_fewer_users_leaves_nothing_of_the_old_version(session, lake):
+    replace_top_n(session, MOVIES, lists([1, 2, 3], 10), "v1", lake)
+    report = replace_top_n(session, MOVIES, lists([2, 4], 10, offset=50), "v2", lake)
     table = everything(session, MOVIES)
     assert set(table["model_version"]) == {"v2"} and report.users_removed == 2
     assert sorted(table["userid"].unique()) == [2, 4] and len(table) == 20
