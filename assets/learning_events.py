@@ -55,9 +55,10 @@ class LandingBatch(dg.Config):
     ),
 )
 def raw_events(context: dg.AssetExecutionContext, config: LandingBatch, kafka: KafkaResource,
-               lake: LakeResource) -> dg.MaterializeResult:
+               lake: LakeResource, events: LearningEventsResource) -> dg.MaterializeResult:
     ranges = config.offset_ranges()
-    landed = land_ranges(kafka.client_config(), lake.get_lake(), ranges, context.partition_key, context.log.info)
+    landed = land_ranges(kafka.client_config(), lake.get_lake(), ranges, context.partition_key, context.log.info,
+                         workers=events.landing_workers)
     rows = sum(r.rows for r in landed)
     return dg.MaterializeResult(
         metadata={

@@ -67,6 +67,7 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
             start_date=s.events_start_date,
             future_tolerance_seconds=s.future_tolerance_seconds,
             max_events_per_run=s.landing_max_events_per_run,
+            landing_workers=s.landing_workers,
             starting_offsets=s.landing_starting_offsets,
             speed_late_tolerance_seconds=s.speed_late_tolerance_seconds,
             speed_retention_hours=s.speed_retention_hours,

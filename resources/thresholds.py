@@ -19,6 +19,8 @@ class LearningEventsResource(dg.ConfigurableResource):
                                           description="How far an event may be ahead of its Kafka timestamp.")
     max_events_per_run: int = Field(default=2_000_000,
                                     description="Larger Kafka lags are split into several landing runs.")
+    landing_workers: int = Field(default=2, description="Processes that land a large batch's topic-partitions in "
+                                                        "parallel, disjoint partitions each.")
     starting_offsets: str = Field(default="earliest",
                                   description="Where a sensor starts on a partition with nothing landed: "
                                               "earliest or latest.")

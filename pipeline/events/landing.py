@@ -9,9 +9,11 @@ duplicates; a range that was planned but never landed shows up as a gap (`find_g
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -169,6 +171,10 @@ class LandedRange:
     rows: int
 
 
+# A batch smaller than this lands in the run's own process: a worker process costs about a second to start.
+PARALLEL_FROM_EVENTS = 100_000
+
+
 def land_ranges(
     kafka_config: dict[str, str],
     lake: Lake,
@@ -176,9 +182,46 @@ def land_ranges(
     ingest_date: str,
     progress: Callable[[str], None] | None = None,
     zone: tuple[str, ...] = RAW_EVENTS_ZONE,
+    workers: int = 1,
 ) -> list[LandedRange]:
     """Read each range and write it to `<zone>/<topic>/date=<ingest_date>/<range>.parquet` (overwrite); the zone
-    is `raw/events` for the learning events."""
+    is `raw/events` for the learning events.
+
+    With `workers` > 1 and at least PARALLEL_FROM_EVENTS events, the topic-partitions are dealt into that many
+    disjoint groups of about equal events, each landed by a process of its own with its own consumer (reading
+    and filing messages is Python work: one process uses one core). Still exactly once: every range is written
+    by one worker to the object its offsets name, and a partition's ranges stay in one worker, in order."""
+    ranges = sorted(ranges)
+    groups = partition_groups(ranges, workers) if sum(map(len, ranges)) >= PARALLEL_FROM_EVENTS else [ranges]
+    if len(groups) < 2:
+        return _land(kafka_config, lake, ranges, ingest_date, progress, zone)
+    # spawn: the run's process has threads (Dagster's, librdkafka's) that a fork would copy mid-lock.
+    with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_land, kafka_config, lake, group, ingest_date, None, zone) for group in groups]
+        landed = [item for future in futures for item in future.result()]
+    if progress:
+        for item in landed:
+            progress(f"landed {item.range} ({item.rows} records) -> {item.path}")
+    return sorted(landed, key=lambda item: item.range)
+
+
+def partition_groups(ranges: list[OffsetRange], workers: int) -> list[list[OffsetRange]]:
+    """The ranges dealt into at most `workers` non-empty groups: all of a topic-partition's ranges in one group,
+    the partitions with the most events first, each to the group with the fewest events so far."""
+    by_partition: dict[tuple[str, int], list[OffsetRange]] = {}
+    for rng in ranges:
+        by_partition.setdefault((rng.topic, rng.partition), []).append(rng)
+    groups: list[list[OffsetRange]] = [[] for _ in range(max(1, min(workers, len(by_partition))))]
+    loads = [0] * len(groups)
+    for key in sorted(by_partition, key=lambda k: (-sum(map(len, by_partition[k])), k)):
+        lightest = loads.index(min(loads))
+        groups[lightest] += by_partition[key]
+        loads[lightest] += sum(map(len, by_partition[key]))
+    return [sorted(group) for group in groups if group]
+
+
+def _land(kafka_config: dict[str, str], lake: Lake, ranges: list[OffsetRange], ingest_date: str,
+          progress: Callable[[str], None] | None, zone: tuple[str, ...]) -> list[LandedRange]:
     consumer = probe_consumer(kafka_config)
     landed = []
     try:
