@@ -48,7 +48,7 @@ def build_sync_asset(sync: Sync) -> dg.AssetsDefinition:
         })
         if sync.replace:
             yield dg.AssetCheckResult(check_name="rows_match_source", passed=write.held == write.rows,
-                                      metadata={"written": write.rows, "in_cassandra": write.held})
+                                      metadata={"written": write.rows, "in_written_partitions": write.held})
 
     return _sync
 

@@ -124,7 +124,7 @@ def survey_results(context: dg.AssetExecutionContext, lake: LakeResource, cassan
     yield dg.MaterializeResult(metadata={"dagster/row_count": written, "rows_removed": removed,
                                          "table": f"{keyspace}.{SURVEY_RESULTS.name}"})
     yield dg.AssetCheckResult(check_name="rows_match_source", passed=held == written,
-                              metadata={"written": written, "in_cassandra": held})
+                              metadata={"written": written, "in_written_partitions": held})
 
 
 # From the student records to the results page's table (what needs no Kafka).

@@ -56,7 +56,6 @@ def expected(delivered: dict[tuple[int, int], bytes]) -> Counter:
     return Counter((partition, offset, value) for (partition, offset), value in delivered.items())
 
 
-@pytest.mark.services
 def test_workers_land_the_same_objects_as_one_process(produced, tmp_path, monkeypatch):
     config, ranges, delivered = produced
     monkeypatch.setattr(landing, "PARALLEL_FROM_EVENTS", 0)  # a small batch, split all the same
@@ -68,7 +67,6 @@ def test_workers_land_the_same_objects_as_one_process(produced, tmp_path, monkey
     assert landed(shared)[0] == expected(delivered)
 
 
-@pytest.mark.services
 def test_landings_of_one_batch_running_at_once_leave_each_event_once(produced, tmp_path, monkeypatch):
     config, ranges, delivered = produced
     monkeypatch.setattr(landing, "PARALLEL_FROM_EVENTS", 0)
@@ -83,7 +81,6 @@ def test_landings_of_one_batch_running_at_once_leave_each_event_once(produced, t
     assert rows == expected(delivered) and len(names) == len(ranges)  # every object once, every event once
 
 
-@pytest.mark.unit
 def test_partition_groups_are_disjoint_whole_partitions_of_about_equal_events():
     ranges = [OffsetRange("t", p, 0, n) for p, n in enumerate([900, 100, 400, 400, 300, 50])]
     ranges.append(OffsetRange("t", 0, 900, 1000))  # partition 0's next range: stays with its first

@@ -9,7 +9,8 @@ superset of the table's keys, whatever crashed where:
     full rewrite   previous = the ledger's keys (and the objects read); record the new keys; upsert the rows;
                    delete previous - new; then remove the objects read (an object a concurrent incremental
                    write added in between stays: its keys are not lost)
-    incremental    record the keys; upsert them
+    incremental    record the keys (merging the ledger's objects into one once there are COMPACT_AFTER);
+                   upsert them
 
 A table that holds rows but has no ledger (written before ledgers existed, or its lake was replaced) is read
 once, in full, to start one: the only scan, logged as such.
@@ -29,6 +30,7 @@ from cassandra.concurrent import execute_concurrent, execute_concurrent_with_arg
 from pipeline.lake import Lake
 
 ZONE = ("_serving", "keys")
+COMPACT_AFTER = 32  # ledger objects before a write merges them
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,25 @@ class KeyLedger:
         return keys
 
     def record(self, keys: Iterable[tuple]) -> None:
-        """Add keys (before they are written: the ledger must never miss a key the table has)."""
+        """Add keys (before they are written: the ledger must never miss a key the table has). A stream refresh
+        every few seconds would pile up small objects until the next full rewrite: past COMPACT_AFTER of them,
+        they are merged into one (a superset of the keys is harmless: it costs a delete of an absent key)."""
         rows = list(keys)
+        objects = self.objects()
+        if len(objects) >= COMPACT_AFTER:
+            rows += self.keys(objects)
         columns = {c: [k[i] for k in rows] for i, c in enumerate(self.key)}
         self.lake.write_parquet(pa.table(columns), *self.parts, f"{uuid.uuid4().hex}.parquet")
+        if len(objects) >= COMPACT_AFTER:
+            self.remove(objects)
+
+    def remove(self, objects: list[str]) -> None:
+        """Delete ledger objects whose keys another object now holds (one a concurrent writer removed is fine)."""
+        for path in objects:
+            try:
+                self.lake.filesystem.delete_file(path)
+            except FileNotFoundError:
+                pass
 
     def start(self, session: Session, log: Callable[[str], object]) -> set[tuple]:
         """The table's keys when it has no ledger: none if it is empty (one row read), else one full read."""
@@ -79,8 +96,7 @@ def rewrite(session: Session, ledger: KeyLedger, wanted: set[tuple], upsert: Cal
     stale = previous - wanted
     delete = session.prepare(f"DELETE FROM {ledger.qualified} WHERE " + " AND ".join(f"{k} = ?" for k in ledger.key))
     execute_concurrent_with_args(session, delete, list(stale), concurrency=concurrency, raise_on_first_error=True)
-    for path in objects:
-        ledger.lake.filesystem.delete_file(path)
+    ledger.remove(objects)
     return stale
 
 

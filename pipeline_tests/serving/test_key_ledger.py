@@ -21,7 +21,6 @@ from pipeline.serving.reco_tables import (
 )
 from pipeline_tests.keyspaces import scratch_keyspaces
 
-pytestmark = pytest.mark.services
 KEYSPACE = "key_ledger_test"
 MOVIES = MOVIE_RECOMMENDATIONS.in_keyspace(KEYSPACE)
 
@@ -100,3 +99,15 @@ def test_the_held_count_sees_a_stale_row_in_a_written_partition(session, lake):
     write = t.replace(session, table, rows.iloc[[0, 2]], lake, KEYSPACE)
     # Written: K1/a and K2/a; removed: K1/b. K1 still holds the zombie, so the check would fail: 3 != 2.
     assert (write.rows, write.removed, write.held) == (2, 1, 3)
+
+
+def test_a_ledger_of_many_refreshes_is_merged_and_keeps_every_key(tmp_path):
+    from pipeline.lake import Lake
+    from pipeline.serving.key_ledger import COMPACT_AFTER, KeyLedger
+
+    ledger = KeyLedger(Lake(str(tmp_path)), "ks.table", ("user", "day"))
+    for i in range(COMPACT_AFTER + 5):  # a stream refresh per key
+        ledger.record([(i, "2026-12-02")])
+    # The write that found COMPACT_AFTER objects merged them all into its own; four more came after it.
+    assert len(ledger.objects()) == 1 + 4
+    assert ledger.keys(ledger.objects()) == {(i, "2026-12-02") for i in range(COMPACT_AFTER + 5)}
