@@ -174,7 +174,7 @@ class Settings(BaseSettings):
     landing_max_events_per_run: Positive = Field(2_000_000, description="larger Kafka lags are split into "
                                                                         "several landing runs")
     landing_workers: Positive = Field(2, description="processes that land a batch's topic-partitions in parallel "
-                                      "(disjoint partitions each) when it holds 100,000 events or more")
+                                      "(disjoint partitions each) when it holds 500,000 events or more")
     # 15 s: an event reaches the speed windows (and the API) within one interval plus a landing run, < 30 s.
     landing_sensor_interval_seconds: Positive = Field(15, description="minimum time between ticks of the "
                                                       "learning-event sensor: an event reaches the speed windows "

@@ -171,8 +171,10 @@ class LandedRange:
     rows: int
 
 
-# A batch smaller than this lands in the run's own process: a worker process costs about a second to start.
-PARALLEL_FROM_EVENTS = 100_000
+# A batch smaller than this lands in the run's own process: a worker costs about 0.6 s to start (a fresh
+# interpreter importing pyarrow and the Kafka client), which one process at ~200,000 events/s makes up for
+# only from ~300,000 events on (bench/landing.py).
+PARALLEL_FROM_EVENTS = 500_000
 
 
 def land_ranges(
