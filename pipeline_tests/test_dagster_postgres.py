@@ -1,6 +1,9 @@
 """Dagster on PostgreSQL, as a user sets it up: `pipeline services up --postgres`, DAGSTER_POSTGRES_URL, then
 `dagster dev` (what `make ui` runs); the learning-event sensor and its runs go through the real daemon, and the
-runs, their events and the sensor's ticks are in Postgres, not in SQLite files under DAGSTER_HOME."""
+runs, their events and the sensor's ticks are in Postgres, not in SQLite files under DAGSTER_HOME.
+
+Everything scaled out at once, as the README's "Scaling out" sets it: the runs' Spark is the Spark Connect server
+of `pipeline services up --spark` (SPARK_REMOTE) and the lake is on the S3 server of `--s3`."""
 
 from __future__ import annotations
 
@@ -9,12 +12,17 @@ import uuid
 from contextlib import closing
 
 import psycopg2
+import pyarrow.parquet as pq
 import pytest
 
+from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.generator import EventGenerator
 from pipeline.events.producer import produce, topic_specs
 from pipeline.kafka import client_config
+from pipeline.lake import Lake
+from pipeline.services import s3
 from pipeline.services.dagster_dev import DagsterDev
+from pipeline.services.spark import CONNECT_URL
 from pipeline.services.postgres import Postgres, libpq
 from pipeline.settings import get_settings
 from pipeline_tests.conftest import ANALYTICS_TEST_KEYSPACE
@@ -46,12 +54,12 @@ def postgres_url(services):
 
 
 @pytest.fixture(scope="module")
-def dagster_on_postgres(services, postgres_url, tmp_path_factory):
+def dagster_on_postgres(services, spark_cluster, postgres_url, tmp_path_factory):
     recreate_topics(client_config(services), topic_specs())
     root = tmp_path_factory.mktemp("postgres_daemon")
-    env = {"DAGSTER_POSTGRES_URL": postgres_url, "LAKE_ROOT": str(root / "lake"),
-           "CASSANDRA_ANALYTICS_KEYSPACE": ANALYTICS_TEST_KEYSPACE, "LANDING_SENSOR_INTERVAL_SECONDS": "5",
-           "SPARK_DRIVER_MEMORY": "2g", "SPARK_SHUFFLE_PARTITIONS": "2"}
+    env = {"DAGSTER_POSTGRES_URL": postgres_url, "LAKE_ROOT": f"s3://{s3.BUCKET}/{root.name}-{uuid.uuid4().hex[:8]}",
+           **s3.SETTINGS, "SPARK_REMOTE": CONNECT_URL, "CASSANDRA_ANALYTICS_KEYSPACE": ANALYTICS_TEST_KEYSPACE,
+           "LANDING_SENSOR_INTERVAL_SECONDS": "5", "SPARK_SHUFFLE_PARTITIONS": "2"}
     with DagsterDev(root / "home", env) as dagster_dev:
         yield dagster_dev
 
@@ -65,7 +73,8 @@ def query(url: str, sql: str) -> list[tuple]:
 def test_the_daemon_lands_and_refreshes_a_day_with_its_state_in_postgres(dagster_on_postgres, postgres_url,
                                                                           services):
     records = list(EventGenerator(seed=5, days=0.5).generate(300))
-    assert len(produce(client_config(services), records, 300, progress=None).delivered) == 300
+    report = produce(client_config(services), records, 300, progress=None)
+    assert len(report.delivered) == 300
 
     def finished() -> list[dict] | None:
         runs = dagster_on_postgres.graphql(RUNS)["runsOrError"]["results"]
@@ -86,3 +95,14 @@ def test_the_daemon_lands_and_refreshes_a_day_with_its_state_in_postgres(dagster
     assert "postgres_url" in (home / "dagster.yaml").read_text()
     assert postgres_url not in (home / "dagster.yaml").read_text()  # the URL (and its password) stays in the env
     assert not list(home.rglob("*.db")), list(home.rglob("*.db"))  # no SQLite storage beside it
+
+    # The lake the runs wrote is the S3 one: the day's cleaned events are there, none under the Dagster home.
+    lake = Lake(dagster_on_postgres.env["LAKE_ROOT"], s3_endpoint_url=s3.ENDPOINT,
+                aws_access_key_id=s3.SETTINGS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=s3.SETTINGS["AWS_SECRET_ACCESS_KEY"])
+    ids = [i for category in CATEGORIES for path in lake.list_files("cleaned", category.name)
+           for i in pq.read_table(path, columns=["event_id"], filesystem=lake.filesystem).column(0).to_pylist()]
+    # A tick may have caught the production half-way: what the runs cleaned so far, each event once.
+    assert ids and len(ids) == len(set(ids)) <= 300
+    assert set(ids) <= {d.event_id for d in report.delivered if d.expected_reason is None}
+    assert not list(home.rglob("*.parquet"))
