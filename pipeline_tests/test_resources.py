@@ -35,7 +35,9 @@ def test_resources_follow_the_settings_and_keep_secrets_as_env_vars(monkeypatch)
     # The S3A connector from ~/.m2 (matching the wheel's Hadoop client), shipped to executors by spark.jars.
     jars = [Path(jar) for jar in conf["spark.jars"].split(",")]
     assert {"hadoop-aws-3.5.0.jar", "s3-2.35.4.jar"} <= {jar.name for jar in jars} and all(j.is_file() for j in jars)
-    assert not any(j.name.startswith(("bundle-", "netty-", "slf4j-")) for j in jars)  # Spark's own, or 690 MB
+    # Not the SDK's 690 MB bundle, nor a second copy of what Spark's own jars hold (netty, slf4j).
+    assert not [j for j in jars if any(f"/{group}/" in j.as_posix() for group in
+                                       ("software/amazon/awssdk/bundle", "io/netty", "org/slf4j"))]
     assert conf["spark.hadoop.fs.s3a.endpoint"] == "http://minio:9000"
     assert conf["spark.hadoop.fs.s3a.committer.name"] == "magic"
     assert conf["spark.sql.session.timeZone"] == "UTC"
@@ -148,3 +150,13 @@ def test_watermarks_wait_out_a_leader_election_but_not_other_errors():
     with pytest.raises(KafkaException):
         kafka._watermark(denied, partition, deadline=float("inf"))
     assert denied.calls == 1
+
+
+def test_a_cassandra_that_does_not_answer_is_named_with_the_settings_to_check():
+    from pipeline.cassandra import CassandraUnavailable, connect, open_cluster
+
+    cluster = open_cluster("127.0.0.1", 1, None, None, "datacenter1", request_timeout=2, connect_timeout=2)
+    with pytest.raises(CassandraUnavailable, match=r"is it running, and do CASSANDRA_CONTACT_POINTS and "
+                                                   r"CASSANDRA_PORT name it\?\): 127\.0\.0\.1:1: "):
+        connect(cluster)
+    assert cluster.is_shutdown  # nothing left reconnecting in the background

@@ -25,7 +25,7 @@ from pipeline.ml.model_store import ModelStore
 from pipeline.ml.recommendations import COURSES, MOVIES, history
 from pipeline.ml.stream_producer import send
 from pipeline.serving.api import create_app
-from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS
+from pipeline.serving.reco_tables import COURSE_RECOMMENDATIONS, MOVIE_RECOMMENDATIONS, user_ledger, write_top_n
 from pipeline.settings import get_settings
 from pipeline_tests.api_keys import new_key
 from pipeline_tests.keyspaces import scratch_keyspaces
@@ -139,9 +139,11 @@ def test_cassandra_holds_ten_rows_per_user_excluding_what_they_rated(trained, ra
 def test_a_second_rewrite_leaves_no_row_of_the_old_version(trained):
     with trained.defs.resources["cassandra"].session() as session:
         old = _table(session, MOVIE_RECOMMENDATIONS)["model_version"].iloc[0]
-        # A user the new model does not score (left by some older model) must go too.
-        session.execute(f"INSERT INTO {KEYSPACE}.recommendations (userid, rank, movieid, score, model_version) "
-                        f"VALUES (999999, 1, 1, 1.0, 'ancient')")
+        # A user the new model does not score (left by some older model, recorded as written) must go too.
+        table = MOVIE_RECOMMENDATIONS.in_keyspace(KEYSPACE)
+        write_top_n(session, table, pd.DataFrame([{"userid": 999999, "rank": 1, "movieid": 1, "score": 1.0,
+                                                   "title": "t", "genres": "g"}]), "ancient",
+                    ledger=user_ledger(trained.lake, table.qualified, table.user_column))
     result = trained.defs.resolve_job_def("train_recommenders").execute_in_process(
         instance=trained.instance, run_config=QUIET,
         asset_selection=[dg.AssetKey(["models", "als_movie_ranking"]),

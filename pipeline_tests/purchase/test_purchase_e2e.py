@@ -27,7 +27,7 @@ from pipeline.ml.purchase import orders, reorder_model
 from pipeline.ml.purchase.features import FEATURES
 from pipeline.ml.stream_producer import send
 from pipeline.serving.api import create_app
-from pipeline.serving.predictions import read_predictions, write_predictions
+from pipeline.serving.predictions import ledger_of, read_predictions, write_predictions
 from pipeline.settings import get_settings
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.training import QUIET, Trained, trained_job
@@ -269,9 +269,10 @@ def test_a_pair_not_scored_in_advance_is_scored_on_request_as_the_batch_scores_i
 
 def test_a_new_model_rewrites_the_table_keeping_the_stream_records(trained):
     old = reorder_model.store(trained.lake).serving()
-    with trained.defs.resources["cassandra"].session() as session:
-        session.execute(f"INSERT INTO {KEYSPACE}.purchase_predictions (user_id, product_id, probability, "
-                        f"model_version) VALUES (999999, 1, 0.5, 'ancient')")
+    with trained.defs.resources["cassandra"].session() as session:  # a pair of an older model, recorded as written
+        write_predictions(session, KEYSPACE, pd.DataFrame({"user_id": [999999], "product_id": [1],
+                                                           "probability": [0.5]}), "ancient",
+                          ledger=ledger_of(trained.lake, KEYSPACE))
     before = predictions(trained)
     result = trained.defs.resolve_job_def("train_purchase_model").execute_in_process(
         instance=trained.instance, run_config=QUIET,
