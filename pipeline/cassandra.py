@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cassandra import AuthenticationFailed, ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
-from cassandra import ConsistencyLevel
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
+from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
 from cassandra.query import named_tuple_factory
 
 
@@ -46,4 +46,26 @@ def open_cluster(contact_points: str, port: int, username: str | None, password:
     return Cluster([h.strip() for h in contact_points.split(",") if h.strip()], port=port,
                    auth_provider=PlainTextAuthProvider(username, password) if username else None,
                    execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,
-                   connect_timeout=connect_timeout)
+                   connect_timeout=connect_timeout,
+                   # A node that comes back is tried again within 10 s (the driver's default backs off to 10
+                   # minutes): the long-running API recovers by itself soon after an outage.
+                   reconnection_policy=ExponentialReconnectionPolicy(base_delay=1.0, max_delay=10.0))
+
+
+class CassandraUnavailable(RuntimeError):
+    """No contact point accepted a session."""
+
+
+def connect(cluster: Cluster, keyspace: str | None = None) -> Session:
+    """A session of `cluster`; if no node accepts one, CassandraUnavailable saying why for each node and which
+    settings to look at (the cluster is shut down: nothing keeps reconnecting in the background)."""
+    try:
+        return cluster.connect(keyspace)
+    except NoHostAvailable as error:
+        cluster.shutdown()
+        reasons = "; ".join(f"{host}: {reason}" for host, reason in error.errors.items()) or str(error)
+        if any(isinstance(reason, AuthenticationFailed) for reason in error.errors.values()):
+            hint = "it refused the credentials: check CASSANDRA_USERNAME and CASSANDRA_PASSWORD"
+        else:
+            hint = "is it running, and do CASSANDRA_CONTACT_POINTS and CASSANDRA_PORT name it?"
+        raise CassandraUnavailable(f"Cassandra did not accept a session ({hint}): {reasons}") from None

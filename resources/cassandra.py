@@ -9,7 +9,7 @@ import dagster as dg
 from cassandra.cluster import Cluster, Session
 from pydantic import Field
 
-from pipeline.cassandra import LOCAL_REPLICATION, open_cluster
+from pipeline.cassandra import LOCAL_REPLICATION, connect, open_cluster
 from resources.secrets import revealed
 
 
@@ -39,7 +39,8 @@ class CassandraResource(dg.ConfigurableResource):
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:
         cluster = self.cluster()
+        session = connect(cluster, keyspace)
         try:
-            yield cluster.connect(keyspace)
+            yield session
         finally:
             cluster.shutdown()

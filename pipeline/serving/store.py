@@ -11,7 +11,7 @@ from typing import Any
 from cassandra.cluster import Cluster, Session
 from cassandra.query import PreparedStatement, dict_factory
 
-from pipeline.cassandra import open_cluster
+from pipeline.cassandra import connect as connect_session, open_cluster
 from pipeline.serving import analytics_tables as tables
 from pipeline.serving.api_keys import API_KEYS, ensure_keys_table
 from pipeline.serving.predictions import ensure_predictions_table
@@ -47,8 +47,8 @@ QUERIES = {
 def connect(settings: Settings) -> tuple[Cluster, Session]:
     cluster = open_cluster(settings.cassandra_contact_points, settings.cassandra_port, settings.cassandra_username,
                            settings.cassandra_password, settings.cassandra_local_dc, request_timeout=10,
-                           row_factory=dict_factory)
-    return cluster, cluster.connect()
+                           row_factory=dict_factory, consistency=settings.cassandra_consistency)
+    return cluster, connect_session(cluster)
 
 
 class Store:
