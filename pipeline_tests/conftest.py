@@ -60,12 +60,12 @@ def services():
         local.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark_cluster(services):
     """The Spark standalone master, two workers and the Connect server of `pipeline services up --spark`, and the
-    S3 server of `--s3`, started once (test_cluster.py and test_dagster_postgres.py use them; idle, they hold
-    about 3 GB) and stopped at the end unless they ran before. The Connect server starts with the S3 server's
-    settings, as its usage note says."""
+    S3 server of `--s3`, for one test module (test_services.py stops every service it finds, and they hold
+    memory the other tests can use); stopped after it unless they ran before. The Connect server starts with the
+    S3 server's settings, as its usage note says."""
     from pipeline import services as local
     from pipeline.services import s3
 
