@@ -8,7 +8,8 @@ in the table.
 
 The Dagster daemon of `dagster dev` (what `make ui` runs), mid-stream: started again on the same instance, the
 learning-event sensor resumes from its cursor and every produced offset is landed exactly once (no hole, no
-range twice), including the ones produced while no daemon ran.
+range twice), including the ones produced while no daemon ran; a landing run the crash left STARTING is failed by
+run monitoring instead of holding up every later landing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -44,6 +46,8 @@ from pipeline.settings import get_settings
 from pipeline_tests.conftest import ANALYTICS_TEST_KEYSPACE
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.topics import recreate_topics
+from resources import CassandraResource
+from sensors.jobs import land_learning_events
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -91,7 +95,9 @@ def test_cassandra_down_gives_clear_failures_and_everything_recovers_once_it_is_
     env = {**os.environ, "LAKE_ROOT": lake.root, "CASSANDRA_ANALYTICS_KEYSPACE": KEYSPACE,
            "DAGSTER_HOME": str(tmp_path / "home")}
     (tmp_path / "home").mkdir()
-    with scratch_keyspaces(services, KEYSPACE) as session, pipeline_serve(env) as base:
+    with scratch_keyspaces(services, KEYSPACE):
+        pass  # a fresh keyspace; the read-back below opens its own session: one across the outage stays defunct
+    with pipeline_serve(env) as base:
         assert health(base)[0] == 200
         try:
             kill_cassandra()
@@ -112,13 +118,21 @@ def test_cassandra_down_gives_clear_failures_and_everything_recovers_once_it_is_
         done = sync(env)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "RUN_SUCCESS" in done.stdout + done.stderr
+    with CassandraResource(contact_points=services.cassandra_contact_points,
+                           port=services.cassandra_port).session() as session:
         rows = {r.course_id: r.total_enrolled_students
                 for r in session.execute(f"SELECT * FROM {KEYSPACE}.{COURSE_OVERVIEW.name}")}
-        assert rows == {"C1": 3, "C2": 1, "C3": 2}
-        assert check_results(tmp_path / "home") == [("rows_match_source", True)]
+        session.execute(f"DROP KEYSPACE {KEYSPACE}", timeout=60)
+    assert rows == {"C1": 3, "C2": 1, "C3": 2}
+    assert check_results(tmp_path / "home") == [("rows_match_source", True)]
 
 
 RUNS = "{ runsOrError { ... on Runs { results { jobName status } } } }"
+
+
+def run_status(home: Path, run_id: str) -> dg.DagsterRunStatus:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return instance.get_run_by_id(run_id).status
 
 
 def session_processes(session: int) -> dict[int, str]:
@@ -173,8 +187,19 @@ def test_the_daemon_killed_mid_stream_resumes_from_its_cursors_and_lands_each_of
             covered[(r.topic, r.partition)] = max(covered.get((r.topic, r.partition), 0), r.end)
         return covered == ends
 
+    # What a crash can leave (and CI once did): a landing run whose launch was cut off, STARTING for ever. It holds
+    # the landing runs' serial tag, so every later landing would queue behind it unless run monitoring fails it.
+    # Planted as a launch records itself (the run, then its RUN_STARTING event) before a crash cuts it off.
+    with dg.DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        stuck = instance.add_run(dg.DagsterRun(job_name=land_learning_events.name, run_id=str(uuid.uuid4()),
+                                               status=dg.DagsterRunStatus.NOT_STARTED,
+                                               tags={**land_learning_events.tags, "dagster/max_retries": "0"}))
+        instance.report_dagster_event(dg.DagsterEvent(dg.DagsterEventType.RUN_STARTING.value,
+                                                      job_name=stuck.job_name), run_id=stuck.run_id)
+        assert instance.get_run_by_id(stuck.run_id).status == dg.DagsterRunStatus.STARTING
     with DagsterDev(tmp_path / "home", env) as second:  # the same instance: the sensors' cursors are in it
         second.wait_for(all_landed, "every produced offset landed after the restart", 300, 2)
+        assert run_status(tmp_path / "home", stuck.run_id) == dg.DagsterRunStatus.FAILURE
     ranges = landed_ranges(lake)
     assert find_gaps(ranges) == [] and sum(map(len, ranges)) == 3000  # no hole, no range landed twice
     offsets = [(r["topic"], r["partition"], r["offset"]) for path in lake.list_files(*RAW_EVENTS_ZONE)
