@@ -27,7 +27,7 @@ from cassandra.concurrent import execute_concurrent_with_args
 from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.lake import Lake
 from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
-from pipeline.serving.key_ledger import KeyLedger, rewrite, rows_per_partition
+from pipeline.serving.key_ledger import KeyLedger, rewrite, rows_held
 
 KEYSPACE = "university_analytics"
 
@@ -151,9 +151,7 @@ def replace(session: Session, table: CassandraTable, frame: pd.DataFrame, lake: 
     ledger = KeyLedger(lake, f"{keyspace}.{table.name}", table.key)
     stale = rewrite(session, ledger, wanted,
                     lambda: _insert(session, table, names, rows, keyspace, concurrency), log, concurrency)
-    width = len(table.partition_key)
-    held = sum(rows_per_partition(session, ledger.qualified, table.partition_key,
-                                  {key[:width] for key in wanted | stale}, concurrency).values())
+    held = rows_held(session, ledger.qualified, table.partition_key, wanted | stale, concurrency)
     return TableWrite(table.name, len(rows), len(stale), time.monotonic() - started, held)
 
 

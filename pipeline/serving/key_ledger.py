@@ -100,12 +100,13 @@ def rewrite(session: Session, ledger: KeyLedger, wanted: set[tuple], upsert: Cal
     return stale
 
 
-def rows_per_partition(session: Session, qualified: str, partition_key: tuple[str, ...], partitions: Iterable[tuple],
-                       concurrency: int = 64) -> dict[tuple, int]:
-    """How many rows each named partition holds: one single-partition count each, never a table scan."""
-    partitions = list(partitions)
+def rows_held(session: Session, qualified: str, partition_key: tuple[str, ...], keys: Iterable[tuple],
+              concurrency: int = 64) -> int:
+    """How many rows the partitions of `keys` (each key's partition key first) hold together: one
+    single-partition count per partition, never a table scan."""
+    partitions = list({key[:len(partition_key)] for key in keys})
     count = session.prepare(f"SELECT count(*) FROM {qualified} WHERE "
                             + " AND ".join(f"{k} = ?" for k in partition_key))
     results = execute_concurrent(session, ((count, p) for p in partitions), concurrency=concurrency,
                                  raise_on_first_error=True)
-    return {p: result.result_or_exc.one()[0] for p, result in zip(partitions, results, strict=True)}
+    return sum(result.result_or_exc.one()[0] for result in results)

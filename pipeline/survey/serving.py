@@ -12,7 +12,7 @@ from cassandra.cluster import Session
 from pipeline.cassandra import LOCAL_REPLICATION
 from pipeline.lake import Lake
 from pipeline.serving.cassandra_tables import CassandraTable, ensure_tables
-from pipeline.serving.key_ledger import KeyLedger, rewrite, rows_per_partition
+from pipeline.serving.key_ledger import KeyLedger, rewrite, rows_held
 from pipeline.survey.results import Coefficient, QuestionResult
 from pipeline.web.charts import ChartPoint
 
@@ -52,7 +52,7 @@ def replace_results(session: Session, keyspace: str, results: Iterable[QuestionR
 
     ledger = KeyLedger(lake, qualified, SURVEY_RESULTS.key)
     removed = rewrite(session, ledger, set(rows), upsert, log)
-    held = sum(rows_per_partition(session, qualified, SURVEY_RESULTS.partition_key, set(rows) | removed).values())
+    held = rows_held(session, qualified, SURVEY_RESULTS.partition_key, set(rows) | removed)
     return len(rows), len(removed), held
 
 
