@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 
 @contextmanager
@@ -34,3 +38,10 @@ def headless_chromium() -> Iterator[WebDriver]:
 def console_errors(browser: WebDriver) -> list[str]:
     """The errors the pages logged to the console since the last call (reading the log drains it)."""
     return [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def wait_for_element(browser: WebDriver, element_id: str, timeout: float = 30) -> None:
+    """Wait until the page holds the element `element_id`, through a navigation: while a submitted form's answer
+    replaces the page, chromedriver answers a lookup with "aborted by navigation", which only means "not yet"."""
+    WebDriverWait(browser, timeout, ignored_exceptions=(WebDriverException,)).until(
+        expected_conditions.presence_of_element_located((By.ID, element_id)))

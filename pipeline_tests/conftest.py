@@ -104,8 +104,9 @@ def fresh_topics(services: Settings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless Chromium (`pipeline_tests.browser`); failing, not skipping, when it is not installed."""
+def chromium():
+    """Headless Chromium (`pipeline_tests.browser`), one for the session; failing, not skipping, when it is not
+    installed."""
     from pipeline_tests.browser import headless_chromium
 
     try:
@@ -113,3 +114,11 @@ def browser():
             yield session
     except RuntimeError as missing:
         pytest.fail(str(missing))
+
+
+@pytest.fixture
+def browser(chromium):
+    """The session's Chromium with its console log drained, so a test sees only what its own pages logged (a test
+    that failed half-way must not leave its errors to the next)."""
+    chromium.get_log("browser")
+    return chromium

@@ -10,14 +10,13 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from pipeline.kafka import client_config
 from pipeline.services.dagster_dev import DagsterDev, pipeline_serve, wait_for
 from pipeline.survey.questions import QUESTIONS
 from pipeline.survey.stream import SURVEY_TOPIC
-from pipeline_tests.browser import console_errors
+from pipeline_tests.browser import console_errors, wait_for_element
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.topics import recreate_topics
 
@@ -57,7 +56,7 @@ def submit(browser: WebDriver, then: str) -> None:
     """Send the form and wait for the element `then` of the page that answers (the answer comes once Kafka
     confirmed the submission)."""
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 30).until(expected_conditions.presence_of_element_located((By.ID, then)))
+    wait_for_element(browser, then)
 
 
 def error_of(browser: WebDriver, field: str) -> str:

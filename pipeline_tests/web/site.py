@@ -14,12 +14,12 @@ from pathlib import Path
 from cassandra.cluster import Session
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from pipeline.ml import mooc, movielens
 from pipeline.services.dagster_dev import DagsterDev, pipeline_serve, wait_for
 from pipeline.settings import Settings
+from pipeline_tests.browser import wait_for_element
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.training import trained_job
 
@@ -81,7 +81,7 @@ def act_and_see_the_list_change(browser: WebDriver, page: str, act: Callable[[We
         raise AssertionError(f"{page} lists {len(before)} items, not 10")
     clicked = time.monotonic()
     act(browser)
-    WebDriverWait(browser, 30).until(expected_conditions.presence_of_element_located((By.ID, "done")))
+    wait_for_element(browser, "done")
     if done_text not in browser.find_element(By.ID, "done").text:
         raise AssertionError(f"the page said {browser.find_element(By.ID, 'done').text!r}")
     wait_for(lambda: before[0] not in items(browser) and swaps(browser, "recommendations") > 0,
