@@ -3,6 +3,7 @@ replication its keyspaces get."""
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 from cassandra import AuthenticationFailed, ConsistencyLevel
@@ -37,19 +38,29 @@ def replication_cql(text: str) -> str:
 
 def open_cluster(contact_points: str, port: int, username: str | None, password: str | None, local_dc: str,
                  request_timeout: float, connect_timeout: float = 10.0, row_factory: Callable = named_tuple_factory,
-                 consistency: str = "LOCAL_ONE") -> Cluster:
+                 consistency: str = "LOCAL_ONE", ssl_ca_file: str | None = None) -> Cluster:
     """A protocol-v5 cluster that prefers `local_dc` and the replica owning each key, reading and writing at
-    `consistency`; `contact_points` is a comma-separated host list."""
+    `consistency`; `contact_points` is a comma-separated host list. With `ssl_ca_file`, every connection is TLS
+    and each node must present a certificate of that CA for its address."""
     profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
                                request_timeout=request_timeout, row_factory=row_factory,
                                consistency_level=ConsistencyLevel.name_to_value[consistency])
     return Cluster([h.strip() for h in contact_points.split(",") if h.strip()], port=port,
                    auth_provider=PlainTextAuthProvider(username, password) if username else None,
                    execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,
-                   connect_timeout=connect_timeout,
+                   connect_timeout=connect_timeout, ssl_context=tls_context(ssl_ca_file) if ssl_ca_file else None,
                    # A node that comes back is tried again within 10 s (the driver's default backs off to 10
                    # minutes): the long-running API recovers by itself soon after an outage.
                    reconnection_policy=ExponentialReconnectionPolicy(base_delay=1.0, max_delay=10.0))
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """A client TLS context that trusts `ca_file` only and checks each node's address (CASSANDRA_SSL_CA_FILE)."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        raise CassandraUnavailable(f"CASSANDRA_SSL_CA_FILE={ca_file!r} is not a readable PEM CA bundle: {error}") \
+            from None
 
 
 class CassandraUnavailable(RuntimeError):
@@ -66,6 +77,9 @@ def connect(cluster: Cluster, keyspace: str | None = None) -> Session:
         reasons = "; ".join(f"{host}: {reason}" for host, reason in error.errors.items()) or str(error)
         if any(isinstance(reason, AuthenticationFailed) for reason in error.errors.values()):
             hint = "it refused the credentials: check CASSANDRA_USERNAME and CASSANDRA_PASSWORD"
+        elif any(isinstance(reason, ssl.SSLError) or "[SSL" in str(reason) for reason in error.errors.values()):
+            hint = "TLS failed: check that CASSANDRA_SSL_CA_FILE is the CA that signed the nodes' certificates"
         else:
-            hint = "is it running, and do CASSANDRA_CONTACT_POINTS and CASSANDRA_PORT name it?"
+            hint = ("is it running, do CASSANDRA_CONTACT_POINTS and CASSANDRA_PORT name it, and if it requires TLS, "
+                    "is CASSANDRA_SSL_CA_FILE set?")
         raise CassandraUnavailable(f"Cassandra did not accept a session ({hint}): {reasons}") from None

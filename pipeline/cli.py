@@ -19,7 +19,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.cassandra import CassandraUnavailable
 from pipeline.events.producer import GeneratedEvents
+from pipeline.kafka import KafkaUnavailable
 from pipeline.settings import Settings, SettingsError, get_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +31,8 @@ def _services(args: argparse.Namespace) -> int:
     from pipeline.services import OPTIONAL
     from pipeline.services.__main__ import main as services_main
 
-    return services_main([args.action, *(f"--{name}" for name in OPTIONAL if getattr(args, name))])
+    return services_main([args.action, *(f"--{name}" for name in OPTIONAL if getattr(args, name)),
+                          *(["--auth"] if args.auth else [])])
 
 
 def _generated_events(args: argparse.Namespace) -> GeneratedEvents:
@@ -356,6 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (KafkaUnavailable, CassandraUnavailable) as error:  # the message names the settings to check
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """Small confluent-kafka helpers shared by the producer, the landing and the sensor.
 
 Every call that talks to the broker has an explicit timeout: a sensor tick must never hang (Dagster's
-sensor gRPC timeout is 60 s).
+sensor gRPC timeout is 60 s). The first call of each path (`watermarks`, `ensure_topics`) goes through
+`connected`, so brokers that cannot be reached, refuse the credentials or fail TLS give `KafkaUnavailable` naming
+the settings to check, within a second or two, instead of librdkafka's "Broker transport failure" at the timeout.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -48,6 +52,70 @@ def client_config(settings: Settings) -> dict[str, str]:
     return KafkaConnection.of(settings).client_config()
 
 
+class KafkaUnavailable(RuntimeError):
+    """The brokers did not answer: the message says why (from librdkafka's log) and which settings to check."""
+
+
+# What librdkafka logs when it cannot get through, and what to tell (checked in this order).
+_DIAGNOSES = (
+    ("SASL authentication error", "it refused the credentials: check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and "
+                                  "KAFKA_SASL_MECHANISM"),
+    ("SSL handshake failed", "TLS failed: check that KAFKA_SSL_CA_LOCATION is the CA that signed the brokers' "
+                             "certificates"),
+    ("APIVERSION_QUERY", "it closed the connection without an answer: does it require TLS or SASL "
+                         "(KAFKA_SECURITY_PROTOCOL and the KAFKA_SASL_* settings)?"),
+    ("Connection refused", "nothing listens there: is it running, and does KAFKA_BOOTSTRAP_SERVERS name it?"),
+)
+_NO_DIAGNOSIS = "is it running, and does KAFKA_BOOTSTRAP_SERVERS name it?"
+
+
+class _Failures(logging.Handler):
+    """Keeps the connection failures librdkafka logs (instead of printing them on stderr)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "FAIL" in record.getMessage() or record.levelno >= logging.ERROR:
+            self.lines.append(record.getMessage())
+
+    def diagnosis(self) -> str | None:
+        return next((advice for marker, advice in _DIAGNOSES if any(marker in line for line in self.lines)), None)
+
+
+Client = TypeVar("Client")
+
+
+def connected(make: Callable[[dict], Client], config: dict[str, str], timeout: float) -> tuple[Client, object]:
+    """A client made by `make` (Consumer, AdminClient) and the cluster's metadata, or KafkaUnavailable. Metadata
+    is asked for a second at a time, so that a refusal that librdkafka logged ends the wait at once."""
+    failures = _Failures()
+    logger = logging.Logger("pipeline.kafka.client")  # unregistered: one per client, gone with it
+    logger.parent = logging.getLogger(__name__)  # the records still reach the application's logging
+    logger.setLevel(logging.INFO)  # librdkafka logs a closed connection at INFO
+    logger.addHandler(failures)
+    servers = config.get("bootstrap.servers")
+    try:
+        client = make({**config, "logger": logger})
+    except KafkaException as error:  # a setting librdkafka refuses at once, e.g. a CA file that does not exist
+        raise KafkaUnavailable(f"Kafka client settings refused ({error.args[0].str()}): check the KAFKA_* "
+                               f"settings (KAFKA_SSL_CA_LOCATION names a file?)") from None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client, client.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        except KafkaException as error:
+            client.poll(0)  # hands librdkafka's queued log lines to `logger`
+            diagnosis = failures.diagnosis()
+            if diagnosis is None and time.monotonic() < deadline:
+                continue
+            if hasattr(client, "close"):
+                client.close()
+            raise KafkaUnavailable(f"Kafka at {servers} cannot be used as configured ({diagnosis or _NO_DIAGNOSIS}): "
+                                   f"{error.args[0].str()}") from None
+
+
 def probe_consumer(config: dict[str, str]) -> Consumer:
     """A consumer that never joins its group and never commits: for watermarks and `assign()` reads."""
     return Consumer(
@@ -73,9 +141,8 @@ def watermarks(config: dict[str, str], topics: Iterable[str], timeout: float = 1
     NOT_LEADER_FOR_PARTITION: such leadership errors are retried until `timeout`, the others raised at once.
     """
     deadline = time.monotonic() + timeout
-    consumer = probe_consumer(config)
+    consumer, metadata = connected(probe_consumer, config, timeout)
     try:
-        metadata = consumer.list_topics(timeout=timeout)
         result = {}
         for topic in topics:
             topic_metadata = metadata.topics.get(topic)
@@ -116,8 +183,8 @@ def ensure_topics(
 ) -> list[str]:
     """Create the (topic, partitions, config) topics that do not exist yet; return the ones created. (Their
     partitions may still be electing a leader: `watermarks` waits that out, producers retry by themselves.)"""
-    admin = AdminClient(config)
-    existing = set(admin.list_topics(timeout=timeout).topics)
+    admin, metadata = connected(AdminClient, config, timeout)
+    existing = set(metadata.topics)
     new = [
         NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor, config=topic_config)
         for topic, partitions, topic_config in specs

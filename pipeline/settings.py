@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     kafka_sasl_mechanism: str | None = Field(None, description="librdkafka `sasl.mechanism` (PLAIN, SCRAM-SHA-512…)")
     kafka_sasl_username: str | None = Field(None, description="SASL user")
     kafka_sasl_password: str | None = Field(None, description="SASL password (passed to Dagster as an `EnvVar`)")
-    kafka_ssl_ca_location: str | None = Field(None, description="CA bundle for SSL")
+    kafka_ssl_ca_location: str | None = Field(None, description="CA bundle (PEM) that signed the brokers' "
+                                              "certificates, for SSL and SASL_SSL")
     kafka_replication_factor: Positive = Field(1, description="replication of the topics the producers create")
 
     # Cassandra
@@ -140,6 +141,9 @@ class Settings(BaseSettings):
     cassandra_username: str | None = Field(None, description="optional authentication")
     cassandra_password: str | None = Field(None, description="optional authentication (passed to Dagster as an "
                                                              "`EnvVar`)")
+    cassandra_ssl_ca_file: str | None = Field(None, description="CA bundle (PEM) that signed the nodes' "
+                                              "certificates: set, every connection uses TLS and checks the node's "
+                                              "address against its certificate")
     cassandra_local_dc: str = Field("datacenter1", description="data centre the driver prefers")
     cassandra_reco_keyspace: Keyspace = Field("reco", description="keyspace of the recommendation and "
                                                                   "prediction tables")
@@ -153,7 +157,7 @@ class Settings(BaseSettings):
 
     # Local services (`pipeline services up`)
     services_home: str = Field(".services", description="configuration, data, logs and PID files of the local "
-                                                        "Kafka and Cassandra")
+                                                        "services (with `up --auth`: their credentials, in `auth/`)")
     dagster_home: str = Field(".dagster_home", description="Dagster instance (runs, event log, schedules); the "
                                                            "project's `dagster.yaml` is copied there")
     dagster_postgres_url: PostgresUrl | None = Field(None, description="Dagster's storage in PostgreSQL "

@@ -156,7 +156,8 @@ def test_a_cassandra_that_does_not_answer_is_named_with_the_settings_to_check():
     from pipeline.cassandra import CassandraUnavailable, connect, open_cluster
 
     cluster = open_cluster("127.0.0.1", 1, None, None, "datacenter1", request_timeout=2, connect_timeout=2)
-    with pytest.raises(CassandraUnavailable, match=r"is it running, and do CASSANDRA_CONTACT_POINTS and "
-                                                   r"CASSANDRA_PORT name it\?\): 127\.0\.0\.1:1: "):
+    with pytest.raises(CassandraUnavailable, match=r"is it running, do CASSANDRA_CONTACT_POINTS and "
+                                                   r"CASSANDRA_PORT name it, and if it requires TLS, is "
+                                                   r"CASSANDRA_SSL_CA_FILE set\?\): 127\.0\.0\.1:1: "):
         connect(cluster)
     assert cluster.is_shutdown  # nothing left reconnecting in the background

@@ -39,6 +39,7 @@ VALID = {
     "CASSANDRA_PORT": ("19042", 19042),
     "CASSANDRA_USERNAME": ("cass", "cass"),
     "CASSANDRA_PASSWORD": ("word", "word"),
+    "CASSANDRA_SSL_CA_FILE": ("/etc/cassandra-ca.pem", "/etc/cassandra-ca.pem"),
     "CASSANDRA_LOCAL_DC": ("dc2", "dc2"),
     "CASSANDRA_RECO_KEYSPACE": ("reco_staging", "reco_staging"),
     "CASSANDRA_ANALYTICS_KEYSPACE": ("analytics_2", "analytics_2"),

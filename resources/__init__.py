@@ -47,6 +47,7 @@ def build_resources(s: Settings) -> dict[str, dg.ConfigurableResource]:
             port=s.cassandra_port,
             username=s.cassandra_username,
             password=_secret(s, "cassandra_password"),
+            ssl_ca_file=s.cassandra_ssl_ca_file,
             local_dc=s.cassandra_local_dc,
             reco_keyspace=s.cassandra_reco_keyspace,
             analytics_keyspace=s.cassandra_analytics_keyspace,

@@ -18,6 +18,8 @@ class CassandraResource(dg.ConfigurableResource):
     port: int = Field(default=9042)
     username: str | None = Field(default=None)
     password: str | None = Field(default=None)
+    ssl_ca_file: str | None = Field(default=None, description="CA bundle (PEM) of the nodes' certificates; set: "
+                                    "TLS to every node.")
     local_dc: str = Field(default="datacenter1", description="Data centre the driver prefers.")
     reco_keyspace: str = Field(default="reco", description="Keyspace of the recommendation and prediction tables.")
     analytics_keyspace: str = Field(default="university_analytics",
@@ -34,7 +36,8 @@ class CassandraResource(dg.ConfigurableResource):
     def cluster(self) -> Cluster:
         """The driver's cluster, configured and not yet connected."""
         return open_cluster(self.contact_points, self.port, self.username, revealed(self.password), self.local_dc,
-                            self.request_timeout_seconds, self.connect_timeout_seconds, consistency=self.consistency)
+                            self.request_timeout_seconds, self.connect_timeout_seconds, consistency=self.consistency,
+                            ssl_ca_file=self.ssl_ca_file)
 
     @contextmanager
     def session(self, keyspace: str | None = None) -> Iterator[Session]:

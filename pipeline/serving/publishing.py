@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pipeline.kafka import client_config
+from pipeline.kafka import KafkaUnavailable, client_config
 from pipeline.serving.problem import Problem
 from pipeline.serving.publisher import KafkaPublisher, NotConfirmed
 from pipeline.settings import Settings
@@ -39,7 +39,7 @@ async def open_publisher(settings: Settings, topics: Sequence[tuple[str, int, di
     publisher = KafkaPublisher(client_config(settings), replication_factor=settings.kafka_replication_factor)
     try:
         await asyncio.to_thread(publisher.ensure_topics, topics)
-    except KafkaException as error:
+    except (KafkaException, KafkaUnavailable) as error:
         logger.warning(f"could not create the topics {', '.join(t for t, _, _ in topics)}: {error}")
     return publisher
 

@@ -47,7 +47,8 @@ QUERIES = {
 def connect(settings: Settings) -> tuple[Cluster, Session]:
     cluster = open_cluster(settings.cassandra_contact_points, settings.cassandra_port, settings.cassandra_username,
                            settings.cassandra_password, settings.cassandra_local_dc, request_timeout=10,
-                           row_factory=dict_factory, consistency=settings.cassandra_consistency)
+                           row_factory=dict_factory, consistency=settings.cassandra_consistency,
+                           ssl_ca_file=settings.cassandra_ssl_ca_file)
     return cluster, connect_session(cluster)
 
 
