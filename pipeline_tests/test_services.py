@@ -114,3 +114,54 @@ def test_status_table_lists_every_service(tmp_path, monkeypatch):
     lines = str(current).splitlines()
     assert lines[0].split()[:5] == ["SERVICE", "STATE", "PID", "ENDPOINT", "READY"]
     assert str(tmp_path) in str(current)
+
+
+def test_a_service_address_off_loopback_is_refused_naming_its_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("SERVICES_HOME", str(tmp_path))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "10.1.2.3:9092")
+    monkeypatch.setenv("CASSANDRA_CONTACT_POINTS", "127.0.0.3")
+    kafka, cassandra = services.services()
+    with pytest.raises(ServiceError, match=r"KAFKA_BOOTSTRAP_SERVERS names '10\.1\.2\.3': the local services listen "
+                                           r"on loopback addresses only"):
+        kafka.host
+    assert cassandra.host == "127.0.0.3"  # a loopback address other than 127.0.0.1 is fine (a loopback cluster)
+
+
+def test_up_with_auth_writes_owner_only_credentials_once_and_a_certificate_for_the_loopback_addresses(tmp_path,
+                                                                                                     monkeypatch):
+    import ssl
+
+    from cryptography import x509
+
+    from pipeline.services import auth
+
+    monkeypatch.setenv("SERVICES_HOME", str(tmp_path))
+    created = auth.create(get_settings())
+    env = dict(line.split("=", 1) for line in created.env_file.read_text().splitlines())
+    assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["CASSANDRA_SSL_CA_FILE"] == str(created.ca_file)
+    assert len({env["KAFKA_SASL_PASSWORD"], env["CASSANDRA_PASSWORD"], created.password("broker", "kafka")}) == 3
+    assert oct(created.folder.stat().st_mode & 0o777) == "0o700"
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in created.folder.iterdir() if p.name != "ca.pem"} == {
+        "env": "0o600", "server.pem": "0o600", "kafka-pipeline.password": "0o600",
+        "kafka-broker.password": "0o600", "cassandra-pipeline.password": "0o600"}
+    assert auth.create(get_settings()).password("pipeline", "kafka") == env["KAFKA_SASL_PASSWORD"]  # kept
+    # The chain verifies against the CA, for each address a local service or a loopback node may have.
+    certificate = x509.load_pem_x509_certificates(created.server_pem.read_bytes())[0]
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(ip) for ip in names.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "127.0.0.2", "127.0.0.3"}
+    ca = x509.load_pem_x509_certificate(created.ca_file.read_bytes())
+    certificate.verify_directly_issued_by(ca)
+    ssl.create_default_context(cafile=str(created.ca_file))  # a CA bundle Python's TLS accepts
+
+
+def test_a_kafka_storage_made_without_authentication_is_not_started_with_it(tmp_path, monkeypatch):
+    from pipeline.services import auth
+
+    monkeypatch.setenv("SERVICES_HOME", str(tmp_path))
+    auth.create(get_settings())
+    kafka = services.services()[0]
+    kafka.data_dir.mkdir(parents=True)
+    (kafka.data_dir / "meta.properties").write_text("cluster.id=x\n")  # formatted earlier, without SCRAM users
+    with pytest.raises(ServiceError, match=r"was made without authentication, so it has no SCRAM users"):
+        kafka.prepare("java", [], print)
+    assert oct((kafka.conf_dir / "server.properties").stat().st_mode & 0o777) == "0o600"  # holds the broker's password

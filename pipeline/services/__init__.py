@@ -3,7 +3,8 @@
 Both run as plain JVMs on Java 17 from Maven Central jars (resolved into ~/.m2 by `mvn`), with configuration,
 data, logs and PID files under SERVICES_HOME (default ./.services). `up(optional=...)` also starts the
 OPTIONAL ones: a Spark standalone cluster and a Spark Connect server from the pyspark wheel (`spark.py`),
-PostgreSQL for Dagster's storage (`postgres.py`), an S3 server for the lake (`s3.py`). `up()` reuses services that
+PostgreSQL for Dagster's storage (`postgres.py`), an S3 server for the lake (`s3.py`). `up(auth=True)` gives Kafka
+and Cassandra credentials and TLS (`auth.py`), for good: a SERVICES_HOME is with or without. `up()` reuses services that
 already run from the same SERVICES_HOME, starts the others in parallel (the Spark master before its workers
 and the Connect server) and returns once each answers a real request; `down()` stops exactly the PIDs in the
 pid files. Failures raise `ServiceError` with the reason.
@@ -20,8 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.services.cassandra import Cassandra
-from pipeline.services.jvm import HOST, Cancelled, JvmService
+from pipeline.services.jvm import Cancelled, JvmService
 from pipeline.services.kafka import Kafka
+from pipeline.services import auth as local_auth
 from pipeline.services import s3
 from pipeline.services.postgres import Postgres
 from pipeline.services.process import Progress, ServiceError, check_ports_free, find_java
@@ -31,7 +33,8 @@ from pipeline.services.spark import usage as spark_usage
 from pipeline.services.status import ServicesStatus, ServiceStatus
 from pipeline.settings import get_settings
 
-__all__ = ["OPTIONAL", "ServiceError", "ServiceStatus", "ServicesStatus", "down", "services", "status", "up", "usage"]
+__all__ = ["OPTIONAL", "ServiceError", "ServiceStatus", "ServicesStatus", "auth_usage", "down", "services", "status",
+           "up", "usage"]
 
 # The services `up` starts only when asked for (`pipeline services up --spark --postgres --s3`).
 OPTIONAL = {
@@ -63,10 +66,18 @@ def home() -> Path:
     return Path(get_settings().services_home).resolve()
 
 
-def up(progress: Progress = print, optional: Iterable[str] = ()) -> ServicesStatus:
-    """Start whatever is not running yet and wait until every service answers; reuse what already runs."""
+def up(progress: Progress = print, optional: Iterable[str] = (), auth: bool = False) -> ServicesStatus:
+    """Start whatever is not running yet and wait until every service answers; reuse what already runs. With
+    `auth`, the home's Kafka and Cassandra get credentials and TLS first (see `auth.py`)."""
     notes: dict[str, str] = {}
     with _locked():
+        if auth and local_auth.local_auth(get_settings()) is None:
+            running = [s.name for s in services() if s.inspect()[0] == "running"]
+            if running:
+                raise ServiceError(f"{' and '.join(running)} already run without authentication from {home()}: "
+                                   f"`pipeline services down` first, or use another SERVICES_HOME")
+            created = local_auth.create(get_settings())
+            progress(f"credentials and a local CA for Kafka and Cassandra written to {created.folder} (owner only)")
         waiting: dict[JvmService, int | None] = {}  # service -> PID to wait for (None: start it first)
         for service in services(optional):
             state, pid = service.inspect()
@@ -98,6 +109,15 @@ def up(progress: Progress = print, optional: Iterable[str] = ()) -> ServicesStat
     progress("services up: " + ", ".join(f"{s.name} {s.endpoint}" for s in result.services)
              + f" (logs and data under {result.home})")
     return result
+
+
+def auth_usage() -> str | None:
+    """How clients get the credentials, when the home's services require them (None when they do not)."""
+    auth = local_auth.local_auth(get_settings())
+    if auth is None:
+        return None
+    return (f"Kafka (SASL_SSL, SCRAM-SHA-512) and Cassandra (password, TLS) require credentials; give them to every "
+            f"command with: set -a; . {auth.env_file}; set +a")
 
 
 def usage(optional: str) -> str:
@@ -142,7 +162,7 @@ def _bring_up(waiting: dict[JvmService, int | None], progress: Progress, notes: 
     java = ""
     if to_start:
         for service in to_start:  # before starting anything: fail without leaving half the services up
-            check_ports_free(service.ports(), HOST)
+            check_ports_free(service.ports(), service.host)
         java = find_java(get_settings().java_home, progress)
     cancel = threading.Event()
 

@@ -1,17 +1,27 @@
 """Apache Cassandra 5.0 (one node) from Maven Central jars, on Java 17.
 
-CQL on 127.0.0.1:<CASSANDRA_PORT> (9042), storage/gossip on 127.0.0.1:7000. Data, commit log, hints and
-saved caches go under `-Dcassandra.storagedir`. Ready = `SELECT release_version FROM system.local` answers.
+CQL on the first of CASSANDRA_CONTACT_POINTS (127.0.0.1) at CASSANDRA_PORT (9042), storage/gossip on port 7000 of
+the same address. Data, commit log, hints and saved caches go under `-Dcassandra.storagedir`. Ready =
+`SELECT release_version FROM system.local` answers. With the home's credentials (`auth.py`) the node requires
+a password (PasswordAuthenticator, CassandraAuthorizer) and TLS from every client; the role `pipeline` is
+created on the first start, as the default superuser `cassandra`, whose login is then disabled.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
-from pipeline.services.jvm import HOST, JvmService
+from cassandra import AuthenticationFailed
+from cassandra.cluster import NoHostAvailable
+
+from pipeline.cassandra import open_cluster
+from pipeline.services.auth import USER, LocalAuth, local_auth
+from pipeline.services.jvm import JvmService, loopback_host
 from pipeline.services.process import Progress, ServiceError, port_open
 
 STORAGE_PORT = 7000
+DEFAULT_SUPERUSER = ("cassandra", "cassandra")  # what PasswordAuthenticator creates on a node without roles
 
 
 class Cassandra(JvmService):
@@ -25,15 +35,24 @@ class Cassandra(JvmService):
         return [p.strip() for p in self.settings.cassandra_contact_points.split(",") if p.strip()]
 
     @property
+    def host(self) -> str:
+        return loopback_host(self.contact_points[0], "CASSANDRA_CONTACT_POINTS")
+
+    @property
     def endpoint(self) -> str:
         return ",".join(f"{p}:{self.settings.cassandra_port}" for p in self.contact_points)
+
+    @property
+    def auth(self) -> LocalAuth | None:
+        return local_auth(self.settings)
 
     def ports(self) -> dict[int, str]:
         return {self.settings.cassandra_port: "Cassandra CQL", STORAGE_PORT: "Cassandra storage/gossip"}
 
     def prepare(self, java: str, classpath: list[str], progress: Progress) -> None:
-        self.render("cassandra.yaml", "cassandra.yaml", host=HOST, storage_port=STORAGE_PORT,
-                    native_port=self.settings.cassandra_port)
+        auth = self.auth
+        self.render("cassandra.yaml", "cassandra.yaml", host=self.host, storage_port=STORAGE_PORT,
+                    native_port=self.settings.cassandra_port, security=node_security(auth) if auth else "")
         self.render("cassandra-jvm17.args", "jvm17.args")
         self.render("cassandra-logback.xml", "logback.xml")
         (self.home / "triggers").mkdir(exist_ok=True)
@@ -58,24 +77,64 @@ class Cassandra(JvmService):
         ]
 
     def probe(self, timeout: float) -> bool:
-        if not any(port_open(p, self.settings.cassandra_port) for p in self.contact_points):
+        if not port_open(self.host, self.settings.cassandra_port):
             return False
+        auth = self.auth
         try:
-            return bool(release_version(self.contact_points, self.settings.cassandra_port, timeout))
+            if auth is None:
+                return bool(release_version(self.host, self.settings.cassandra_port, timeout))
+            try:
+                return bool(release_version(self.host, self.settings.cassandra_port, timeout, auth,
+                                            (USER, auth.password(USER, "cassandra"))))
+            except NoHostAvailable as error:
+                if not any(isinstance(e, AuthenticationFailed) for e in error.errors.values()):
+                    raise
+                create_role(self.host, self.settings.cassandra_port, timeout, auth)  # the first start
+                return True
         except Exception:  # noqa: BLE001 - any failure just means "not ready yet"
             return False
 
 
-def release_version(contact_points: list[str], port: int, timeout: float) -> str:
-    """`release_version` from system.local, via cassandra-driver with every timeout bounded."""
-    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import RoundRobinPolicy
+def node_security(auth: LocalAuth) -> str:
+    """cassandra.yaml's part for a node that requires a password and TLS (the local CA's PEM key and chain)."""
+    return "\n".join([
+        "authenticator:", "  class_name: org.apache.cassandra.auth.PasswordAuthenticator",
+        "authorizer:", "  class_name: org.apache.cassandra.auth.CassandraAuthorizer",
+        "role_manager:", "  class_name: org.apache.cassandra.auth.CassandraRoleManager",
+        "client_encryption_options:", "  enabled: true", "  optional: false",
+        "  ssl_context_factory:", "    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory",
+        f"  keystore: {auth.server_pem}",
+    ])
 
-    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=timeout)
-    cluster = Cluster(contact_points, port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-                      connect_timeout=timeout, control_connection_timeout=timeout)
+
+def release_version(host: str, port: int, timeout: float, auth: LocalAuth | None = None,
+                    login: tuple[str, str] | None = None) -> str:
+    """`release_version` from system.local, with every timeout bounded (and the login and TLS of `auth`)."""
+    cluster = open_cluster(host, port, *(login or (None, None)), local_dc="datacenter1", request_timeout=timeout,
+                           connect_timeout=timeout, ssl_ca_file=str(auth.ca_file) if auth else None)
     try:
         session = cluster.connect()
         return session.execute("SELECT release_version FROM system.local", timeout=timeout).one().release_version
     finally:
         cluster.shutdown()
+
+
+def create_role(host: str, port: int, timeout: float, auth: LocalAuth) -> None:
+    """As the default superuser: the superuser role `pipeline` with the home's password; then, as `pipeline`, the
+    default superuser loses its login (its well-known password must not open the node)."""
+    def session_as(login: tuple[str, str]):
+        return open_cluster(host, port, *login, local_dc="datacenter1", request_timeout=timeout,
+                            connect_timeout=timeout, ssl_ca_file=str(auth.ca_file))
+
+    default = session_as(DEFAULT_SUPERUSER)
+    try:
+        default.connect().execute("CREATE ROLE IF NOT EXISTS pipeline WITH PASSWORD = %s AND LOGIN = true "
+                                  "AND SUPERUSER = true", (auth.password(USER, "cassandra"),), timeout=timeout)
+    finally:
+        default.shutdown()
+    own = session_as((USER, auth.password(USER, "cassandra")))
+    try:
+        own.connect().execute(f"ALTER ROLE {DEFAULT_SUPERUSER[0]} WITH PASSWORD = %s AND LOGIN = false",
+                              (secrets.token_urlsafe(24),), timeout=timeout)
+    finally:
+        own.shutdown()

@@ -8,6 +8,7 @@ class, ports, JVM arguments, rendered configuration and readiness probe. Its POM
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import signal
@@ -37,6 +38,18 @@ HOST = "127.0.0.1"  # every local service listens on loopback only
 PACKAGE = Path(__file__).resolve().parent
 
 
+def loopback_host(host: str, setting: str) -> str:
+    """`host` if it is a loopback address (127.0.0.0/8, where local services and loopback clusters listen);
+    ServiceError naming the setting otherwise."""
+    try:
+        if ipaddress.ip_address(host).is_loopback and ipaddress.ip_address(host).version == 4:
+            return host
+    except ValueError:
+        pass
+    raise ServiceError(f"{setting} names {host!r}: the local services listen on loopback addresses only "
+                       f"(127.0.0.1, 127.0.0.2, ...); point it at one, or at your own cluster without `services up`")
+
+
 class Cancelled(Exception):
     """Waiting was abandoned because another service failed to start."""
 
@@ -58,6 +71,11 @@ class JvmService:
         self.pid_file = self.home / f"{self.name}.pid"
 
     # --- what each service describes ------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The address the service listens on."""
+        return HOST
 
     @property
     def endpoint(self) -> str:
@@ -84,12 +102,16 @@ class JvmService:
 
     # --- shared ---------------------------------------------------------------------------------------
 
-    def render(self, template: str, target: str, **values: object) -> Path:
-        """Copy conf/<template> to conf_dir/<target>, substituting $name placeholders with `values`."""
+    def render(self, template: str, target: str, secret: bool = False, **values: object) -> Path:
+        """Copy conf/<template> to conf_dir/<target>, substituting $name placeholders with `values`; a `secret`
+        file (one that holds a password) is readable by its owner only."""
         text = (PACKAGE / "conf" / template).read_text()
         path = self.conf_dir / target
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(Template(text).substitute(values) if values else text)
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600 if secret else 0o644)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(Template(text).substitute(values) if values else text)
         return path
 
     def classpath(self, java: str, progress: Progress) -> list[str]:
@@ -171,6 +193,6 @@ class JvmService:
         if state == "running" and not ready and not note:
             note = "not answering (still starting?)"
         if state != "running" and not note:
-            taken = [port for port in self.ports() if not port_free(port, HOST)]
+            taken = [port for port in self.ports() if not port_free(port, self.host)]
             note = f"port {taken[0]} is used by another process" if taken else ""
         return ServiceStatus(self.name, state, pid, self.endpoint, ready, self.log, self.data_dir, note)

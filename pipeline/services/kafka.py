@@ -1,8 +1,10 @@
 """Apache Kafka 4.3 (KRaft, one combined broker+controller node) from Maven Central jars.
 
-Broker on 127.0.0.1:<port of KAFKA_BOOTSTRAP_SERVERS> (9092), controller on the next port (9093). Storage is
-formatted once with `kafka.tools.StorageTool` (static voter 1@127.0.0.1:9093). Ready = a message produced
-to the health topic is consumed back.
+Broker on the first host:port of KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092), controller on the next port (9093).
+Storage is formatted once with `kafka.tools.StorageTool` (static voter 1@host:9093). Ready = a message produced
+to the health topic is consumed back. With the home's credentials (`auth.py`) the broker's listener is SASL_SSL:
+SCRAM-SHA-512 users `pipeline` and `broker` (its own, between brokers), created when the storage is formatted,
+and TLS with the local CA's server certificate.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import os
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from pipeline.services.jvm import HOST, JvmService
+from pipeline.kafka import KafkaConnection
+from pipeline.services.auth import BROKER_USER, SCRAM, USER, LocalAuth, local_auth
+from pipeline.services.jvm import JvmService, loopback_host
 from pipeline.services.process import Progress, ServiceError, port_open, tail
 
 HEALTH_TOPIC = "_pipeline_services_health"
@@ -34,9 +39,23 @@ class Kafka(JvmService):
     download_size = "45 MB"
 
     @property
+    def host(self) -> str:
+        first = self.settings.kafka_bootstrap_servers.split(",")[0].strip()
+        return loopback_host(first.rpartition(":")[0] if ":" in first else first, "KAFKA_BOOTSTRAP_SERVERS")
+
+    @property
     def broker_port(self) -> int:
         first = self.settings.kafka_bootstrap_servers.split(",")[0]
         return int(first.rsplit(":", 1)[1]) if ":" in first else 9092
+
+    @property
+    def auth(self) -> LocalAuth | None:
+        return local_auth(self.settings)
+
+    @property
+    def scram_marker(self) -> Path:
+        """Written when the storage was formatted with the SCRAM users (an earlier one has none)."""
+        return self.data_dir / "scram-users"
 
     @property
     def endpoint(self) -> str:
@@ -50,21 +69,31 @@ class Kafka(JvmService):
                 f"-Dkafka.logs.dir={self.log_dir}"]
 
     def prepare(self, java: str, classpath: list[str], progress: Progress) -> None:
-        properties = self.render("kafka-server.properties", "server.properties", host=HOST,
+        auth = self.auth
+        properties = self.render("kafka-server.properties", "server.properties", host=self.host,
                                  broker_port=self.broker_port, controller_port=self.broker_port + 1,
-                                 log_dirs=self.data_dir)
+                                 log_dirs=self.data_dir, listener="SASL_SSL" if auth else "PLAINTEXT",
+                                 security=broker_security(auth) if auth else "", secret=auth is not None)
         self.render("kafka-log4j2.properties", "log4j2.properties")
         if (self.data_dir / "meta.properties").exists():
+            if auth and not self.scram_marker.exists():
+                raise ServiceError(f"kafka: its storage under {self.data_dir} was made without authentication, so it "
+                                   f"has no SCRAM users; remove that folder (its topics go with it) or use another "
+                                   f"SERVICES_HOME for `pipeline services up --auth`")
             return
         progress("kafka: formatting the KRaft storage (first start only)")
         format_log = self.log_dir / "format.log"
+        users = [arg for user in (USER, BROKER_USER) for arg in
+                 ("--add-scram", f"{SCRAM}=[name={user},password={auth.password(user, 'kafka')}]")] if auth else []
         command = [java, "-Xmx256m", *self.logging_args(), "-cp", os.pathsep.join(classpath), "kafka.tools.StorageTool",
-                   "format", "-t", new_cluster_id(), "-c", str(properties), "--ignore-formatted"]
+                   "format", "-t", new_cluster_id(), "-c", str(properties), "--ignore-formatted", *users]
         with open(format_log, "w") as out:
             code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=self.home, timeout=120).returncode
         if code != 0:
             raise ServiceError(f"kafka: formatting the storage failed (exit code {code}); "
                                f"last lines of {format_log}:\n{tail(format_log)}")
+        if auth:
+            self.scram_marker.write_text(f"{USER}\n{BROKER_USER}\n")
 
     def jvm_args(self, classpath: list[str]) -> list[str]:
         tmp = self.home / "tmp"  # snappy/zstd unpack native libraries here, in case /tmp is noexec
@@ -76,14 +105,34 @@ class Kafka(JvmService):
     def main_args(self) -> list[str]:
         return [str(self.conf_dir / "server.properties")]
 
+    def client_config(self) -> dict[str, str]:
+        """How a client reaches this broker: as `pipeline`, over TLS, when the home has credentials."""
+        auth = self.auth
+        if auth is None:
+            return KafkaConnection(self.endpoint).client_config()
+        return KafkaConnection(self.endpoint, "SASL_SSL", SCRAM, USER, auth.password(USER, "kafka"),
+                               str(auth.ca_file)).client_config()
+
     def probe(self, timeout: float) -> bool:
-        host, _, port = self.endpoint.split(",")[0].rpartition(":")
-        if not port_open(host or HOST, int(port)):
+        if not port_open(self.host, self.broker_port):
             return False
         try:
-            return round_trip(self.endpoint, timeout)
+            return round_trip(self.client_config(), timeout)
         except Exception:  # noqa: BLE001 - any failure just means "not ready yet"
             return False
+
+
+def broker_security(auth: LocalAuth) -> str:
+    """The broker's SASL_SSL settings: SCRAM for clients and for itself, TLS from the local CA's PEM files."""
+    password = auth.password(BROKER_USER, "kafka")
+    return "\n".join([
+        f"sasl.enabled.mechanisms={SCRAM}",
+        f"sasl.mechanism.inter.broker.protocol={SCRAM}",
+        f"listener.name.sasl_ssl.{SCRAM.lower()}.sasl.jaas.config=org.apache.kafka.common.security.scram."
+        f'ScramLoginModule required username="{BROKER_USER}" password="{password}";',
+        "ssl.keystore.type=PEM", f"ssl.keystore.location={auth.server_pem}",
+        "ssl.truststore.type=PEM", f"ssl.truststore.location={auth.ca_file}",
+    ])
 
 
 def new_cluster_id() -> str:
@@ -94,14 +143,14 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
-def round_trip(bootstrap_servers: str, timeout: float) -> bool:
+def round_trip(client_config: dict[str, str], timeout: float) -> bool:
     """Produce a unique message to the health topic and read it back, all within `timeout` seconds."""
     deadline = time.monotonic() + timeout
 
     def left() -> float:
         return max(0.1, deadline - time.monotonic())
 
-    config = {"bootstrap.servers": bootstrap_servers, "logger": _quiet, "socket.timeout.ms": int(timeout * 1000)}
+    config = {**client_config, "logger": _quiet, "socket.timeout.ms": int(timeout * 1000)}
     admin = AdminClient(config)
     if HEALTH_TOPIC not in admin.list_topics(timeout=left()).topics:
         future = admin.create_topics([NewTopic(HEALTH_TOPIC, 1, 1, config={"retention.ms": "3600000"})],
