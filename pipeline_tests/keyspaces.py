@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from cassandra.cluster import Session
 
 from pipeline.settings import Settings
-from resources import CassandraResource
+from resources import build_resources
 
 
 @contextmanager
 def scratch_keyspaces(settings: Settings, *keyspaces: str) -> Iterator[Session]:
-    """A session on the settings' Cassandra, with `keyspaces` dropped on entry and on exit."""
-    resource = CassandraResource(contact_points=settings.cassandra_contact_points, port=settings.cassandra_port)
-    with resource.session() as session:
+    """A session on the settings' Cassandra (as the pipeline logs in), with `keyspaces` dropped on entry and on
+    exit."""
+    with build_resources(settings)["cassandra"].session() as session:
         for keyspace in keyspaces:
             session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
         yield session
