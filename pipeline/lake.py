@@ -18,6 +18,14 @@ import pyarrow.parquet as pq
 from pipeline.settings import Settings
 
 
+def _hidden_beside(final: str) -> str:
+    """Where an object is written before it is renamed to `final`: a name starting with a dot, which Spark,
+    Hadoop and Arrow datasets skip when they read a folder, so what a killed writer leaves is never read (the
+    folder's next `replace_folder` deletes it)."""
+    folder, name = final.rsplit("/", 1)
+    return f"{folder}/.{name}.tmp-{uuid.uuid4().hex}"
+
+
 @dataclass(frozen=True)
 class Lake:
     root: str  # local path, or s3://bucket/prefix
@@ -71,12 +79,12 @@ class Lake:
     def write_parquet(self, table: pa.Table, *parts: str, row_group_size: int | None = None) -> str:
         """Write a Parquet object so that readers never see it half-written, and return its path.
 
-        Locally the file is written beside its final name and renamed (atomic on POSIX); an S3 object only
-        becomes visible when its upload completes.
+        Locally the file is written beside its final name, hidden, and renamed (atomic on POSIX); an S3 object
+        only becomes visible when its upload completes.
         """
         fs, final = self.filesystem, self.path(*parts)
         fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
-        target = final if self.is_s3 else f"{final}.tmp-{uuid.uuid4().hex}"
+        target = final if self.is_s3 else _hidden_beside(final)
         pq.write_table(table, target, filesystem=fs, compression="zstd", row_group_size=row_group_size)
         if target != final:
             fs.move(target, final)
@@ -86,7 +94,7 @@ class Lake:
         """Write bytes, or copy a local file, to a lake object; like `write_parquet`, never seen half-written."""
         fs, final = self.filesystem, self.path(*parts)
         fs.create_dir(final.rsplit("/", 1)[0], recursive=True)
-        target = final if self.is_s3 else f"{final}.tmp-{uuid.uuid4().hex}"
+        target = final if self.is_s3 else _hidden_beside(final)
         with fs.open_output_stream(target) as out:
             if isinstance(content, bytes):
                 out.write(content)

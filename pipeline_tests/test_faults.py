@@ -10,6 +10,9 @@ The Dagster daemon of `dagster dev` (what `make ui` runs), mid-stream: started a
 learning-event sensor resumes from its cursor and every produced offset is landed exactly once (no hole, no
 range twice), including the ones produced while no daemon ran; a landing run the crash left STARTING is failed by
 run monitoring instead of holding up every later landing.
+
+A Spark run killed while writing a view (half its rows on disk): Spark and Arrow still read the last complete
+view, and the retry leaves the new view, equal to an uninterrupted run's, and nothing else in its folder.
 """
 
 from __future__ import annotations
@@ -204,3 +207,67 @@ def test_the_daemon_killed_mid_stream_resumes_from_its_cursors_and_lands_each_of
     offsets = [(r["topic"], r["partition"], r["offset"]) for path in lake.list_files(*RAW_EVENTS_ZONE)
                for r in pq.read_table(path, columns=["topic", "partition", "offset"]).to_pylist()]
     assert len(offsets) == len(set(offsets)) == 3000  # every offset's record in the lake, once
+
+
+KILL_WHILE_WRITING_THE_VIEW = """
+import os, signal, sys
+import dagster as dg
+import pyarrow.parquet as pq
+from pipeline.definitions import defs
+
+folder, key = sys.argv[1], dg.AssetKey.from_user_string(sys.argv[2])
+original = pq.write_table
+
+def write_half_then_die(table, where, **options):
+    if not str(where).startswith(folder + "/"):
+        return original(table, where, **options)
+    original(table.slice(0, table.num_rows // 2), where, **options)  # half the rows on disk...
+    os.kill(os.getpid(), signal.SIGKILL)  # ...and the run dies before the object gets its name
+
+pq.write_table = write_half_then_die
+with dg.instance_for_test() as instance:
+    defs.resolve_job_def("refresh_all_time_views").execute_in_process(asset_selection=[key], instance=instance)
+"""
+
+
+def test_a_view_run_killed_while_writing_leaves_the_last_complete_view_readable_and_its_retry_completes(
+        spark, tmp_path, monkeypatch):
+    from assets.keys import view_key
+    from pipeline.views.materialize import view_parts
+    from pipeline.views.registry import VIEWS_BY_NAME
+    from pipeline_tests.views.fixtures import generated_lake
+
+    view = VIEWS_BY_NAME["auth_user_activity_summary"]
+    end = pd.Timestamp("2026-11-20 12:00", tz="UTC").to_pydatetime()
+    lake, _ = generated_lake(tmp_path / "lake", seed=8, events=2000, end=end, days=2)
+    folder = lake.path(*view_parts(view))
+
+    def run_view(root: Path) -> None:
+        monkeypatch.setenv("LAKE_ROOT", str(root))
+        from pipeline.definitions import build_definitions
+        job = build_definitions(get_settings()).resolve_job_def("refresh_all_time_views")
+        with dg.instance_for_test() as instance:
+            assert job.execute_in_process(asset_selection=[view_key(view.name)], instance=instance).success
+
+    def rows(root: Path) -> list:
+        return sorted(spark.read.parquet(Lake(str(root)).uri(*view_parts(view))).collect())
+
+    run_view(tmp_path / "lake")
+    complete = rows(tmp_path / "lake")
+    generated_lake(tmp_path / "lake", seed=9, events=1000, end=end + pd.Timedelta(days=3), days=1)  # a new day
+    reference = tmp_path / "reference"  # the same lake, for a run nobody kills
+    subprocess.run(["cp", "-a", str(tmp_path / "lake"), str(reference)], check=True)
+
+    killed = subprocess.run([sys.executable, "-c", KILL_WHILE_WRITING_THE_VIEW, folder, view_key(view.name)
+                             .to_user_string()], env={**os.environ, "LAKE_ROOT": str(tmp_path / "lake")},
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert rows(tmp_path / "lake") == complete  # Spark reads the last complete view, not the half-written rows
+    half_written = [name for name in os.listdir(folder) if name != "view.parquet"]
+    assert len(half_written) == 1 and half_written[0].startswith(".view.parquet.tmp-")  # hidden from every reader
+    assert lake.dataset(*view_parts(view)).count_rows() == len(complete)  # and so does Arrow
+
+    run_view(tmp_path / "lake")  # the retry
+    run_view(reference)
+    assert os.listdir(folder) == ["view.parquet"]  # the half-written object is gone
+    assert rows(tmp_path / "lake") == rows(reference) != complete  # the new day counted, as by an unkilled run
