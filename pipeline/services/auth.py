@@ -52,13 +52,16 @@ class LocalAuth:
     def password(self, user: str, service: str) -> str:
         return (self.folder / f"{service}-{user}.password").read_text().strip()
 
+    def fields(self) -> dict[str, str]:
+        """The settings fields that make a client of these services log in as `pipeline` over TLS."""
+        return {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": SCRAM,
+                "kafka_sasl_username": USER, "kafka_sasl_password": self.password(USER, "kafka"),
+                "kafka_ssl_ca_location": str(self.ca_file), "cassandra_username": USER,
+                "cassandra_password": self.password(USER, "cassandra"), "cassandra_ssl_ca_file": str(self.ca_file)}
+
     def settings(self) -> dict[str, str]:
-        """The settings (environment variables) that make every command a client of these services."""
-        values = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_mechanism": SCRAM,
-                  "kafka_sasl_username": USER, "kafka_sasl_password": self.password(USER, "kafka"),
-                  "kafka_ssl_ca_location": str(self.ca_file), "cassandra_username": USER,
-                  "cassandra_password": self.password(USER, "cassandra"), "cassandra_ssl_ca_file": str(self.ca_file)}
-        return {env_name(field): value for field, value in values.items()}
+        """The same as environment variables: what `env` holds for every command."""
+        return {env_name(field): value for field, value in self.fields().items()}
 
 
 def folder(settings: Settings) -> Path:

@@ -110,8 +110,7 @@ def node_security(auth: LocalAuth) -> str:
 def release_version(host: str, port: int, timeout: float, auth: LocalAuth | None = None,
                     login: tuple[str, str] | None = None) -> str:
     """`release_version` from system.local, with every timeout bounded (and the login and TLS of `auth`)."""
-    cluster = open_cluster(host, port, *(login or (None, None)), local_dc="datacenter1", request_timeout=timeout,
-                           connect_timeout=timeout, ssl_ca_file=str(auth.ca_file) if auth else None)
+    cluster = _cluster(host, port, timeout, auth, login)
     try:
         session = cluster.connect()
         return session.execute("SELECT release_version FROM system.local", timeout=timeout).one().release_version
@@ -122,19 +121,20 @@ def release_version(host: str, port: int, timeout: float, auth: LocalAuth | None
 def create_role(host: str, port: int, timeout: float, auth: LocalAuth) -> None:
     """As the default superuser: the superuser role `pipeline` with the home's password; then, as `pipeline`, the
     default superuser loses its login (its well-known password must not open the node)."""
-    def session_as(login: tuple[str, str]):
-        return open_cluster(host, port, *login, local_dc="datacenter1", request_timeout=timeout,
-                            connect_timeout=timeout, ssl_ca_file=str(auth.ca_file))
+    password = auth.password(USER, "cassandra")
+    for login, statement, value in (
+            (DEFAULT_SUPERUSER, f"CREATE ROLE IF NOT EXISTS {USER} WITH PASSWORD = %s AND LOGIN = true "
+                                f"AND SUPERUSER = true", password),
+            ((USER, password), f"ALTER ROLE {DEFAULT_SUPERUSER[0]} WITH PASSWORD = %s AND LOGIN = false",
+             secrets.token_urlsafe(24))):
+        cluster = _cluster(host, port, timeout, auth, login)
+        try:
+            cluster.connect().execute(statement, (value,), timeout=timeout)
+        finally:
+            cluster.shutdown()
 
-    default = session_as(DEFAULT_SUPERUSER)
-    try:
-        default.connect().execute("CREATE ROLE IF NOT EXISTS pipeline WITH PASSWORD = %s AND LOGIN = true "
-                                  "AND SUPERUSER = true", (auth.password(USER, "cassandra"),), timeout=timeout)
-    finally:
-        default.shutdown()
-    own = session_as((USER, auth.password(USER, "cassandra")))
-    try:
-        own.connect().execute(f"ALTER ROLE {DEFAULT_SUPERUSER[0]} WITH PASSWORD = %s AND LOGIN = false",
-                              (secrets.token_urlsafe(24),), timeout=timeout)
-    finally:
-        own.shutdown()
+
+def _cluster(host: str, port: int, timeout: float, auth: LocalAuth | None, login: tuple[str, str] | None):
+    """The project's driver cluster for one local node, every timeout bounded by `timeout`."""
+    return open_cluster(host, port, *(login or (None, None)), local_dc="datacenter1", request_timeout=timeout,
+                        connect_timeout=timeout, ssl_ca_file=str(auth.ca_file) if auth else None)

@@ -106,12 +106,9 @@ class Kafka(JvmService):
         return [str(self.conf_dir / "server.properties")]
 
     def client_config(self) -> dict[str, str]:
-        """How a client reaches this broker: as `pipeline`, over TLS, when the home has credentials."""
+        """How a client reaches this broker: with the home's credentials when it has them (as `env` says)."""
         auth = self.auth
-        if auth is None:
-            return KafkaConnection(self.endpoint).client_config()
-        return KafkaConnection(self.endpoint, "SASL_SSL", SCRAM, USER, auth.password(USER, "kafka"),
-                               str(auth.ca_file)).client_config()
+        return KafkaConnection.of(self.settings.model_copy(update=auth.fields() if auth else {})).client_config()
 
     def probe(self, timeout: float) -> bool:
         if not port_open(self.host, self.broker_port):
