@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(marker)
         if not any(item.get_closest_marker(marker) for marker in MARKING_FIXTURES.values()):
             item.add_marker("unit")
+
+
+# A test counts in the first of these groups it is marked with (a cluster test also uses the services).
+GROUPS = ("faults", "cluster", "browser", "daemon", "services", "unit")
+_group_seconds: dict[str, list[float]] = {}
+
+
+def group_of(item: pytest.Item) -> str:
+    return next(group for group in GROUPS if item.get_closest_marker(group))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Wall time per test group, setup and teardown included (a module's services start in its first test)."""
+    started = time.monotonic()
+    try:
+        return (yield)
+    finally:
+        seconds = _group_seconds.setdefault(group_of(item), [0.0, 0])
+        seconds[0] += time.monotonic() - started
+        seconds[1] += 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _group_seconds:
+        return
+    terminalreporter.section("time per test group")
+    for group in GROUPS:
+        if group in _group_seconds:
+            seconds, count = _group_seconds[group]
+            terminalreporter.write_line(f"{group:<9} {count:>4} tests  {seconds / 60:6.1f} min")
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +109,14 @@ def spark_cluster(services):
     yield
     if not was_running and os.environ.get("PIPELINE_TEST_KEEP_SERVICES") != "1":
         local.down(optional=["spark", "s3"])
+
+
+def local_s3_lake(root: str) -> Lake:
+    """The lake at `root` (s3://lake/...) on the local S3 server of `pipeline services up --s3`."""
+    from pipeline.services import s3
+
+    return Lake(root, s3_endpoint_url=s3.ENDPOINT, aws_access_key_id=s3.SETTINGS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=s3.SETTINGS["AWS_SECRET_ACCESS_KEY"])
 
 
 @pytest.fixture

@@ -19,13 +19,12 @@ from pipeline.events.catalogue import CATEGORIES
 from pipeline.events.generator import EventGenerator
 from pipeline.events.producer import produce, topic_specs
 from pipeline.kafka import client_config
-from pipeline.lake import Lake
 from pipeline.services import s3
 from pipeline.services.dagster_dev import DagsterDev
 from pipeline.services.spark import CONNECT_URL
 from pipeline.services.postgres import Postgres, libpq
 from pipeline.settings import get_settings
-from pipeline_tests.conftest import ANALYTICS_TEST_KEYSPACE
+from pipeline_tests.conftest import ANALYTICS_TEST_KEYSPACE, local_s3_lake
 from pipeline_tests.topics import recreate_topics
 
 pytestmark = pytest.mark.slow
@@ -62,6 +61,8 @@ def dagster_on_postgres(services, spark_cluster, postgres_url, tmp_path_factory)
            "LANDING_SENSOR_INTERVAL_SECONDS": "5", "SPARK_SHUFFLE_PARTITIONS": "2"}
     with DagsterDev(root / "home", env) as dagster_dev:
         yield dagster_dev
+    lake = local_s3_lake(env["LAKE_ROOT"])
+    lake.filesystem.delete_dir(lake.path())  # the S3 server keeps every object in memory while it runs
 
 
 def query(url: str, sql: str) -> list[tuple]:
@@ -97,9 +98,7 @@ def test_the_daemon_lands_and_refreshes_a_day_with_its_state_in_postgres(dagster
     assert not list(home.rglob("*.db")), list(home.rglob("*.db"))  # no SQLite storage beside it
 
     # The lake the runs wrote is the S3 one: the day's cleaned events are there, none under the Dagster home.
-    lake = Lake(dagster_on_postgres.env["LAKE_ROOT"], s3_endpoint_url=s3.ENDPOINT,
-                aws_access_key_id=s3.SETTINGS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=s3.SETTINGS["AWS_SECRET_ACCESS_KEY"])
+    lake = local_s3_lake(dagster_on_postgres.env["LAKE_ROOT"])
     ids = [i for category in CATEGORIES for path in lake.list_files("cleaned", category.name)
            for i in pq.read_table(path, columns=["event_id"], filesystem=lake.filesystem).column(0).to_pylist()]
     # A tick may have caught the production half-way: what the runs cleaned so far, each event once.
