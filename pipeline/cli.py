@@ -32,7 +32,7 @@ def _services(args: argparse.Namespace) -> int:
     from pipeline.services.__main__ import main as services_main
 
     return services_main([args.action, *(f"--{name}" for name in OPTIONAL if getattr(args, name)),
-                          *(["--auth"] if args.auth else [])])
+                          *(f"--{flag}" for flag in ("auth", "cluster") if getattr(args, flag))])
 
 
 def _generated_events(args: argparse.Namespace) -> GeneratedEvents:

@@ -80,8 +80,14 @@ class _Failures(logging.Handler):
         if "FAIL" in record.getMessage() or record.levelno >= logging.ERROR:
             self.lines.append(record.getMessage())
 
-    def diagnosis(self) -> str | None:
-        return next((advice for marker, advice in _DIAGNOSES if any(marker in line for line in self.lines)), None)
+    def diagnosis(self, servers: list[str]) -> str | None:
+        """What every one of `servers` failed with (None while one of them has not failed: on a cluster, one
+        broker down is no reason to give up; the others answer)."""
+        for marker, advice in _DIAGNOSES:
+            failed = [line for line in self.lines if marker in line]
+            if failed and all(any(server in line for line in failed) for server in servers):
+                return advice
+        return None
 
 
 Client = TypeVar("Client")
@@ -107,7 +113,7 @@ def connected(make: Callable[[dict], Client], config: dict[str, str], timeout: f
             return client, client.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
         except KafkaException as error:
             client.poll(0)  # hands librdkafka's queued log lines to `logger`
-            diagnosis = failures.diagnosis()
+            diagnosis = failures.diagnosis([s.strip() for s in (servers or "").split(",") if s.strip()])
             if diagnosis is None and time.monotonic() < deadline:
                 continue
             if hasattr(client, "close"):
@@ -178,10 +184,11 @@ def _watermark(consumer: Consumer, partition: TopicPartition, deadline: float) -
 def ensure_topics(
     config: dict[str, str],
     specs: Iterable[tuple[str, int, dict[str, str]]],
-    replication_factor: int = 1,
+    replication_factor: int = -1,
     timeout: float = 30.0,
 ) -> list[str]:
-    """Create the (topic, partitions, config) topics that do not exist yet; return the ones created. (Their
+    """Create the (topic, partitions, config) topics that do not exist yet, `replication_factor` copies each (-1:
+    the brokers' default.replication.factor); return the ones created. (Their
     partitions may still be electing a leader: `watermarks` waits that out, producers retry by themselves.)"""
     admin, metadata = connected(AdminClient, config, timeout)
     existing = set(metadata.topics)

@@ -157,7 +157,8 @@ class Settings(BaseSettings):
 
     # Local services (`pipeline services up`)
     services_home: str = Field(".services", description="configuration, data, logs and PID files of the local "
-                                                        "services (with `up --auth`: their credentials, in `auth/`)")
+                                                        "services (with `up --auth`: their credentials, in `auth/`; "
+                                                        "with `up --cluster`: the cluster's settings, in `cluster/`)")
     dagster_home: str = Field(".dagster_home", description="Dagster instance (runs, event log, schedules); the "
                                                            "project's `dagster.yaml` is copied there")
     dagster_postgres_url: PostgresUrl | None = Field(None, description="Dagster's storage in PostgreSQL "

@@ -11,7 +11,6 @@ superuser is closed, and that no secret reaches the lake, the run records or the
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from pipeline.definitions import build_definitions
 from pipeline.kafka import KafkaUnavailable, client_config, watermarks
 from pipeline.services.dagster_dev import ROOT
 from pipeline.settings import Settings, get_settings
+from pipeline_tests.readme_services import PIPELINE, started_as_the_readme_says
 from pipeline_tests.serving.test_analytics_api import (
     clock,
     client,
@@ -51,17 +51,8 @@ __all__ = ["clock", "client", "session", "test_analytics_endpoints_answer_for_kn
            "test_recommendations_and_predictions_answer_for_known_ids",
            "test_unknown_ids_get_a_404_that_says_what_was_missing"]
 pytestmark = [pytest.mark.services, pytest.mark.slow]
-PIPELINE = str(ROOT / ".venv" / "bin" / "pipeline")
 # Another loopback address than the session's services, so both run at once on the same ports.
 WHERE = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.2:9092", "CASSANDRA_CONTACT_POINTS": "127.0.0.2"}
-
-
-def readme_block() -> str:
-    """The README's lines that start the services with authentication and load the credentials."""
-    [block] = [b for b in re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-               if "services up --auth" in b]
-    lines = block.splitlines()
-    return "\n".join(lines[:next(i for i, line in enumerate(lines) if line.startswith("set -a")) + 1])
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +60,9 @@ def services(tmp_path_factory) -> Iterator[Settings]:
     """The README's `pipeline services up --auth` and `set -a; . .services/auth/env; set +a`, run verbatim in a
     scratch folder (so `.services` is a scratch SERVICES_HOME); the environment they leave is this module's
     until the services are stopped after its tests."""
-    folder = tmp_path_factory.mktemp("auth_services")
-    (folder / ".venv").symlink_to(ROOT / ".venv")
-    env = {**{k: v for k, v in os.environ.items() if k != "SERVICES_HOME"}, **WHERE}
-    up = subprocess.run(["bash", "-euo", "pipefail", "-c", readme_block() + "\nenv -0 > loaded.env"], env=env,
-                        cwd=folder, capture_output=True, text=True, timeout=600)
-    home = folder / ".services"
-    try:
-        assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    with started_as_the_readme_says(tmp_path_factory.mktemp("auth_services"), "services up --auth", WHERE) \
+            as (up, loaded, home):
         assert f"set -a; . {home / 'auth' / 'env'}; set +a" in up.stdout
-        loaded = dict(item.split("=", 1) for item in (folder / "loaded.env").read_text().split("\0") if "=" in item)
         assert oct((home / "auth").stat().st_mode & 0o777) == "0o700"
         assert all(oct(path.stat().st_mode & 0o777) == "0o600" for path in (home / "auth").iterdir()
                    if path.name != "ca.pem")
@@ -91,9 +75,6 @@ def services(tmp_path_factory) -> Iterator[Settings]:
             for name, value in WHERE.items():
                 patch.setenv(name, value)
             yield get_settings()
-    finally:
-        subprocess.run([PIPELINE, "services", "down"], env={**env, "SERVICES_HOME": str(home)}, cwd=ROOT,
-                       capture_output=True, timeout=300)
 
 
 def test_kafka_refuses_a_wrong_or_missing_credential_at_once_and_says_which_setting(services):

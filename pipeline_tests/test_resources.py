@@ -152,6 +152,23 @@ def test_watermarks_wait_out_a_leader_election_but_not_other_errors():
     assert denied.calls == 1
 
 
+def test_a_refusal_ends_the_wait_only_once_every_broker_has_refused():
+    failures = kafka._Failures()
+    failures.lines.append("FAIL|rdkafka#consumer-1| 127.0.0.4:9092/bootstrap: Connect to ipv4#127.0.0.4:9092 failed: "
+                          "Connection refused (after 0ms in state CONNECT)")
+    servers = ["127.0.0.4:9092", "127.0.0.5:9092"]
+    assert failures.diagnosis(servers) is None  # one broker of a cluster down: the other may answer
+    failures.lines.append(failures.lines[0].replace("127.0.0.4", "127.0.0.5"))
+    assert "nothing listens there" in failures.diagnosis(servers)
+
+
+def test_a_client_gets_through_when_one_of_its_brokers_refuses(services):
+    config = {**kafka.client_config(services), "bootstrap.servers": f"127.0.0.1:1,{services.kafka_bootstrap_servers}"}
+    assert kafka.watermarks(config, ["no_such_topic"], timeout=20) == {}
+    with pytest.raises(kafka.KafkaUnavailable, match="nothing listens there"):
+        kafka.watermarks({**config, "bootstrap.servers": "127.0.0.1:1,127.0.0.1:2"}, ["no_such_topic"], timeout=20)
+
+
 def test_a_cassandra_that_does_not_answer_is_named_with_the_settings_to_check():
     from pipeline.cassandra import CassandraUnavailable, connect, open_cluster
 

@@ -165,3 +165,55 @@ def test_a_kafka_storage_made_without_authentication_is_not_started_with_it(tmp_
     with pytest.raises(ServiceError, match=r"was made without authentication, so it has no SCRAM users"):
         kafka.prepare("java", [], print)
     assert oct((kafka.conf_dir / "server.properties").stat().st_mode & 0o777) == "0o600"  # holds the broker's password
+
+
+def test_up_with_cluster_makes_three_nodes_each_with_their_quorum_replication_and_seeds(tmp_path, monkeypatch):
+    from pipeline.services import cluster
+
+    monkeypatch.setenv("SERVICES_HOME", str(tmp_path))
+    made = cluster.create(get_settings())
+    assert made.env_file.read_text().splitlines() == [
+        "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092,127.0.0.2:9092,127.0.0.3:9092", "KAFKA_REPLICATION_FACTOR=3",
+        "CASSANDRA_CONTACT_POINTS=127.0.0.1,127.0.0.2,127.0.0.3", "CASSANDRA_REPLICATION=datacenter1:3",
+        "CASSANDRA_CONSISTENCY=QUORUM"]
+    nodes = services.services()
+    assert [(n.name, n.endpoint) for n in nodes] == [
+        ("kafka-1", "127.0.0.1:9092"), ("kafka-2", "127.0.0.2:9092"), ("kafka-3", "127.0.0.3:9092"),
+        ("cassandra-1", "127.0.0.1:9042"), ("cassandra-2", "127.0.0.2:9042"), ("cassandra-3", "127.0.0.3:9042")]
+    assert len({n.home for n in nodes}) == 6
+    assert [s.name for s in services.status().services] == [n.name for n in nodes]  # status follows the home
+
+    broker = nodes[1]
+    broker.data_dir.mkdir(parents=True)
+    (broker.data_dir / "meta.properties").write_text("cluster.id=x\n")  # formatted: only the configuration is made
+    broker.prepare("java", [], print)
+    config = dict(line.split("=", 1) for line in (broker.conf_dir / "server.properties").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    assert config["node.id"] == "2"
+    assert config["controller.quorum.voters"] == "1@127.0.0.1:9093,2@127.0.0.2:9093,3@127.0.0.3:9093"
+    assert config["listeners"] == "PLAINTEXT://127.0.0.2:9092,CONTROLLER://127.0.0.2:9093"
+    assert (config["default.replication.factor"], config["min.insync.replicas"]) == ("3", "2")
+    assert (config["offsets.topic.replication.factor"], config["transaction.state.log.min.isr"]) == ("3", "2")
+    assert len({n.cluster_id() for n in nodes[:3]}) == 1  # the storage of all three is formatted with one id
+
+    node = nodes[5]
+    node.prepare("java", [], print)
+    yaml = (node.conf_dir / "cassandra.yaml").read_text()
+    assert 'seeds: "127.0.0.1:7000,127.0.0.2:7000,127.0.0.3:7000"' in yaml
+    assert "listen_address: 127.0.0.3" in yaml and "rpc_address: 127.0.0.3" in yaml
+
+    with pytest.raises(ServiceError, match="a loopback cluster runs without authentication"):
+        services.up(auth=True)
+    assert not (tmp_path / "auth").exists()
+
+
+def test_a_cluster_of_other_than_three_named_addresses_is_refused_naming_the_settings(tmp_path, monkeypatch):
+    from pipeline.services import cluster
+
+    monkeypatch.setenv("SERVICES_HOME", str(tmp_path))
+    monkeypatch.setenv("CASSANDRA_CONTACT_POINTS", "127.0.0.4,127.0.0.5")
+    with pytest.raises(ServiceError, match="KAFKA_BOOTSTRAP_SERVERS names 1 and CASSANDRA_CONTACT_POINTS 2"):
+        cluster.create(get_settings())
+    monkeypatch.setenv("CASSANDRA_CONTACT_POINTS", "127.0.0.4,127.0.0.5,127.0.0.6")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.4:9092,127.0.0.5:9092,127.0.0.6:9092")
+    assert cluster.create(get_settings()).settings()["CASSANDRA_CONTACT_POINTS"] == "127.0.0.4,127.0.0.5,127.0.0.6"

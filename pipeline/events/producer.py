@@ -57,7 +57,7 @@ def produce(
     records: Iterable[GeneratedRecord],
     total: int,
     rate: float = 0.0,
-    replication_factor: int = 1,
+    replication_factor: int = -1,
     progress: Callable[[str], None] | None = print,
     progress_every: float = 2.0,
 ) -> ProduceReport:

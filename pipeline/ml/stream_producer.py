@@ -106,7 +106,7 @@ class Sent:
     seconds: float
 
 
-def send(kafka_config: dict[str, str], topic: str, messages: list[Message], replication_factor: int = 1) -> Sent:
+def send(kafka_config: dict[str, str], topic: str, messages: list[Message], replication_factor: int = -1) -> Sent:
     """Create the topic if needed (1 partition, as the seed's) and deliver every message, or raise."""
     ensure_topics(kafka_config, [(topic, 1, {})], replication_factor=replication_factor)
     producer = Producer({**kafka_config, "linger.ms": 5, "enable.idempotence": True})

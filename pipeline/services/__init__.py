@@ -4,7 +4,8 @@ Both run as plain JVMs on Java 17 from Maven Central jars (resolved into ~/.m2 b
 data, logs and PID files under SERVICES_HOME (default ./.services). `up(optional=...)` also starts the
 OPTIONAL ones: a Spark standalone cluster and a Spark Connect server from the pyspark wheel (`spark.py`),
 PostgreSQL for Dagster's storage (`postgres.py`), an S3 server for the lake (`s3.py`). `up(auth=True)` gives Kafka
-and Cassandra credentials and TLS (`auth.py`), for good: a SERVICES_HOME is with or without. `up()` reuses services that
+and Cassandra credentials and TLS (`auth.py`), `up(cluster=True)` makes each of them 3 nodes on loopback
+(`cluster.py`), for good: a SERVICES_HOME is with or without. `up()` reuses services that
 already run from the same SERVICES_HOME, starts the others in parallel (the Spark master before its workers
 and the Connect server) and returns once each answers a real request; `down()` stops exactly the PIDs in the
 pid files. Failures raise `ServiceError` with the reason.
@@ -24,17 +25,19 @@ from pipeline.services.cassandra import Cassandra
 from pipeline.services.jvm import Cancelled, JvmService
 from pipeline.services.kafka import Kafka
 from pipeline.services import auth as local_auth
+from pipeline.services import cluster as local_cluster
 from pipeline.services import s3
 from pipeline.services.postgres import Postgres
 from pipeline.services.process import Progress, ServiceError, check_ports_free, find_java
 from pipeline.services.s3 import S3Server
-from pipeline.services.spark import SparkMaster, SparkService, cluster
+from pipeline.services.spark import SparkMaster, SparkService
+from pipeline.services.spark import cluster as spark_cluster
 from pipeline.services.spark import usage as spark_usage
 from pipeline.services.status import ServicesStatus, ServiceStatus
 from pipeline.settings import get_settings
 
-__all__ = ["OPTIONAL", "ServiceError", "ServiceStatus", "ServicesStatus", "auth_usage", "down", "services", "status",
-           "up", "usage"]
+__all__ = ["OPTIONAL", "ServiceError", "ServiceStatus", "ServicesStatus", "auth_usage", "cluster_usage", "down",
+           "services", "status", "up", "usage"]
 
 # The services `up` starts only when asked for (`pipeline services up --spark --postgres --s3`).
 OPTIONAL = {
@@ -51,7 +54,13 @@ def services(optional: Iterable[str] = ()) -> list[JvmService]:
     unknown = set(optional) - set(OPTIONAL)
     if unknown:
         raise ServiceError(f"unknown optional services {sorted(unknown)}; known: {sorted(OPTIONAL)}")
-    return [Kafka(settings), Cassandra(settings), *(cluster(settings) if "spark" in optional else []),
+    if (nodes := local_cluster.local_cluster(settings)) is not None:
+        settings = nodes.apply(settings)
+        core = [*(Kafka(settings, n) for n in range(local_cluster.SIZE)),
+                *(Cassandra(settings, n) for n in range(local_cluster.SIZE))]
+    else:
+        core = [Kafka(settings), Cassandra(settings)]
+    return [*core, *(spark_cluster(settings) if "spark" in optional else []),
             *([Postgres(settings)] if "postgres" in optional else []),
             *([S3Server(settings)] if "s3" in optional else [])]
 
@@ -66,18 +75,26 @@ def home() -> Path:
     return Path(get_settings().services_home).resolve()
 
 
-def up(progress: Progress = print, optional: Iterable[str] = (), auth: bool = False) -> ServicesStatus:
+def up(progress: Progress = print, optional: Iterable[str] = (), auth: bool = False,
+       cluster: bool = False) -> ServicesStatus:
     """Start whatever is not running yet and wait until every service answers; reuse what already runs. With
-    `auth`, the home's Kafka and Cassandra get credentials and TLS first (see `auth.py`)."""
+    `auth`, the home's Kafka and Cassandra get credentials and TLS first (see `auth.py`); with `cluster`, they
+    become 3 nodes each (see `cluster.py`)."""
     notes: dict[str, str] = {}
     with _locked():
-        if auth and local_auth.local_auth(get_settings()) is None:
-            running = [s.name for s in services() if s.inspect()[0] == "running"]
-            if running:
-                raise ServiceError(f"{' and '.join(running)} already run without authentication from {home()}: "
-                                   f"`pipeline services down` first, or use another SERVICES_HOME")
-            created = local_auth.create(get_settings())
+        settings = get_settings()
+        has_auth = auth or local_auth.local_auth(settings) is not None
+        if has_auth and (cluster or local_cluster.local_cluster(settings) is not None):
+            raise ServiceError("a loopback cluster runs without authentication for now (the nodes would need TLS "
+                               "between them and system_auth replicated): use another SERVICES_HOME for --auth")
+        if auth and local_auth.local_auth(settings) is None:
+            _refuse_if_running("without authentication")
+            created = local_auth.create(settings)
             progress(f"credentials and a local CA for Kafka and Cassandra written to {created.folder} (owner only)")
+        if cluster and local_cluster.local_cluster(settings) is None:
+            _refuse_if_running("as single nodes")
+            made = local_cluster.create(settings)
+            progress(f"a loopback cluster of 3 Kafka brokers and 3 Cassandra nodes; its settings: {made.env_file}")
         waiting: dict[JvmService, int | None] = {}  # service -> PID to wait for (None: start it first)
         for service in services(optional):
             state, pid = service.inspect()
@@ -109,6 +126,23 @@ def up(progress: Progress = print, optional: Iterable[str] = (), auth: bool = Fa
     progress("services up: " + ", ".join(f"{s.name} {s.endpoint}" for s in result.services)
              + f" (logs and data under {result.home})")
     return result
+
+
+def _refuse_if_running(how: str) -> None:
+    """A home's services cannot change their kind (credentials, cluster) while they run."""
+    running = [s.name for s in services() if s.inspect()[0] == "running"]
+    if running:
+        raise ServiceError(f"{' and '.join(running)} already run {how} from {home()}: "
+                           f"`pipeline services down` first, or use another SERVICES_HOME")
+
+
+def cluster_usage() -> str | None:
+    """How clients reach the home's loopback cluster (None when it runs single nodes)."""
+    nodes = local_cluster.local_cluster(get_settings())
+    if nodes is None:
+        return None
+    return (f"Kafka and Cassandra run as 3 nodes each (replication 3, QUORUM); point every command at them with: "
+            f"set -a; . {nodes.env_file}; set +a")
 
 
 def auth_usage() -> str | None:

@@ -1,10 +1,12 @@
-"""Apache Cassandra 5.0 (one node) from Maven Central jars, on Java 17.
+"""Apache Cassandra 5.0 from Maven Central jars, on Java 17: one node, or the nodes of a loopback cluster.
 
-CQL on the first of CASSANDRA_CONTACT_POINTS (127.0.0.1) at CASSANDRA_PORT (9042), storage/gossip on port 7000 of
-the same address. Data, commit log, hints and saved caches go under `-Dcassandra.storagedir`. Ready =
-`SELECT release_version FROM system.local` answers. With the home's credentials (`auth.py`) the node requires
-a password (PasswordAuthenticator, CassandraAuthorizer) and TLS from every client; the role `pipeline` is
-created on the first start, as the default superuser `cassandra`, whose login is then disabled.
+One node: CQL on the first of CASSANDRA_CONTACT_POINTS (127.0.0.1) at CASSANDRA_PORT (9042), storage/gossip on
+port 7000 of the same address. A loopback cluster (`cluster.py`): a node per contact point, every one a seed (a
+new, empty cluster: nothing to stream, so they start together). Data, commit log, hints and saved caches go under
+`-Dcassandra.storagedir`. Ready = `SELECT release_version FROM system.local` answers through the node. With the
+home's credentials (`auth.py`) the node requires a password (PasswordAuthenticator, CassandraAuthorizer) and TLS
+from every client; the role `pipeline` is created on the first start, as the default superuser `cassandra`,
+whose login is then disabled.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pipeline.cassandra import open_cluster
 from pipeline.services.auth import USER, LocalAuth, local_auth
 from pipeline.services.jvm import JvmService, loopback_host
 from pipeline.services.process import Progress, ServiceError, port_open
+from pipeline.settings import Settings
 
 STORAGE_PORT = 7000
 DEFAULT_SUPERUSER = ("cassandra", "cassandra")  # what PasswordAuthenticator creates on a node without roles
@@ -30,17 +33,25 @@ class Cassandra(JvmService):
     ready_timeout = 180.0
     download_size = "70 MB"
 
+    def __init__(self, settings: Settings, node: int | None = None):
+        """The single node, or with `node` the node at that index of CASSANDRA_CONTACT_POINTS in a cluster."""
+        self.node = node
+        if node is not None:
+            self.name = f"cassandra-{node + 1}"
+        super().__init__(settings)
+
     @property
     def contact_points(self) -> list[str]:
-        return [p.strip() for p in self.settings.cassandra_contact_points.split(",") if p.strip()]
+        listed = [p.strip() for p in self.settings.cassandra_contact_points.split(",") if p.strip()]
+        return listed if self.node is not None else listed[:1]
 
     @property
     def host(self) -> str:
-        return loopback_host(self.contact_points[0], "CASSANDRA_CONTACT_POINTS")
+        return loopback_host(self.contact_points[self.node or 0], "CASSANDRA_CONTACT_POINTS")
 
     @property
     def endpoint(self) -> str:
-        return ",".join(f"{p}:{self.settings.cassandra_port}" for p in self.contact_points)
+        return f"{self.host}:{self.settings.cassandra_port}"
 
     @property
     def auth(self) -> LocalAuth | None:
@@ -51,7 +62,8 @@ class Cassandra(JvmService):
 
     def prepare(self, java: str, classpath: list[str], progress: Progress) -> None:
         auth = self.auth
-        self.render("cassandra.yaml", "cassandra.yaml", host=self.host, storage_port=STORAGE_PORT,
+        seeds = ",".join(f"{host}:{STORAGE_PORT}" for host in self.contact_points)
+        self.render("cassandra.yaml", "cassandra.yaml", host=self.host, seeds=seeds, storage_port=STORAGE_PORT,
                     native_port=self.settings.cassandra_port, security=node_security(auth) if auth else "")
         self.render("cassandra-jvm17.args", "jvm17.args")
         self.render("cassandra-logback.xml", "logback.xml")
@@ -70,7 +82,7 @@ class Cassandra(JvmService):
             f"-Dcassandra.triggers_dir={self.home / 'triggers'}",
             f"-Dcassandra.logdir={self.log_dir}",
             f"-Dlogback.configurationFile={self.conf_dir / 'logback.xml'}",
-            # single-node test speed-ups: no gossip settling, no saved ring, no 10 s superuser set-up delay
+            # local speed-ups: no gossip settling, no saved ring (the seeds tell it), no 10 s superuser set-up delay
             "-Dcassandra.skip_wait_for_gossip_to_settle=0", "-Dcassandra.load_ring_state=false",
             "-Dcassandra.superuser_setup_delay_ms=0",
             "-Djava.net.preferIPv4Stack=true",

@@ -117,7 +117,8 @@ class JvmService:
     def classpath(self, java: str, progress: Progress) -> list[str]:
         """The runtime jars (in ~/.m2) of maven/<name>/pom.xml; Maven runs only when the POM changed."""
         try:
-            return maven.classpath(PACKAGE / "maven" / self.name / "pom.xml", self.home, self.name,
+            # The POM of what runs: the class's name, also for each node of a cluster (kafka-2 runs Kafka's jars).
+            return maven.classpath(PACKAGE / "maven" / type(self).name / "pom.xml", self.home, self.name,
                                    self.download_size, progress,
                                    java_home=str(Path(shutil.which(java) or java).resolve().parents[1]))
         except maven.MavenError as error:

@@ -1,10 +1,12 @@
-"""Apache Kafka 4.3 (KRaft, one combined broker+controller node) from Maven Central jars.
+"""Apache Kafka 4.3 (KRaft, combined broker+controller nodes) from Maven Central jars.
 
-Broker on the first host:port of KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092), controller on the next port (9093).
-Storage is formatted once with `kafka.tools.StorageTool` (static voter 1@host:9093). Ready = a message produced
-to the health topic is consumed back. With the home's credentials (`auth.py`) the broker's listener is SASL_SSL:
-SCRAM-SHA-512 users `pipeline` and `broker` (its own, between brokers), created when the storage is formatted,
-and TLS with the local CA's server certificate.
+One node: the broker on the first host:port of KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092), its controller on the
+next port (9093). A loopback cluster (`cluster.py`): a node per address of the list, every one also a voter of
+the controller quorum, topics replicated 3 times with min.insync.replicas 2. Storage is formatted once with
+`kafka.tools.StorageTool` (the static voters). Ready = a message produced to the health topic through the node
+is consumed back. With the home's credentials (`auth.py`) the broker's listener is SASL_SSL: SCRAM-SHA-512 users
+`pipeline` and `broker` (its own, between brokers), created when the storage is formatted, and TLS with the local
+CA's server certificate.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pipeline.kafka import KafkaConnection
 from pipeline.services.auth import BROKER_USER, SCRAM, USER, LocalAuth, local_auth
 from pipeline.services.jvm import JvmService, loopback_host
 from pipeline.services.process import Progress, ServiceError, port_open, tail
+from pipeline.settings import Settings
 
 HEALTH_TOPIC = "_pipeline_services_health"
 
@@ -38,15 +41,31 @@ class Kafka(JvmService):
     ready_timeout = 90.0
     download_size = "45 MB"
 
+    def __init__(self, settings: Settings, node: int | None = None):
+        """The single broker, or with `node` the broker at that index of KAFKA_BOOTSTRAP_SERVERS in a cluster."""
+        self.node = node
+        if node is not None:
+            self.name = f"kafka-{node + 1}"
+        super().__init__(settings)
+
+    @property
+    def brokers(self) -> list[tuple[str, int]]:
+        """(host, port) of every broker of the cluster (of the first address, for the single broker)."""
+        listed = [b.strip() for b in self.settings.kafka_bootstrap_servers.split(",") if b.strip()]
+        pairs = [(b.rpartition(":")[0], int(b.rpartition(":")[2])) if ":" in b else (b, 9092) for b in listed]
+        return pairs if self.node is not None else pairs[:1]
+
     @property
     def host(self) -> str:
-        first = self.settings.kafka_bootstrap_servers.split(",")[0].strip()
-        return loopback_host(first.rpartition(":")[0] if ":" in first else first, "KAFKA_BOOTSTRAP_SERVERS")
+        return loopback_host(self.brokers[self.node or 0][0], "KAFKA_BOOTSTRAP_SERVERS")
 
     @property
     def broker_port(self) -> int:
-        first = self.settings.kafka_bootstrap_servers.split(",")[0]
-        return int(first.rsplit(":", 1)[1]) if ":" in first else 9092
+        return self.brokers[self.node or 0][1]
+
+    @property
+    def replicas(self) -> int:
+        return len(self.brokers)
 
     @property
     def auth(self) -> LocalAuth | None:
@@ -59,7 +78,7 @@ class Kafka(JvmService):
 
     @property
     def endpoint(self) -> str:
-        return self.settings.kafka_bootstrap_servers
+        return f"{self.host}:{self.broker_port}"
 
     def ports(self) -> dict[int, str]:
         return {self.broker_port: "Kafka broker", self.broker_port + 1: "Kafka KRaft controller"}
@@ -70,9 +89,12 @@ class Kafka(JvmService):
 
     def prepare(self, java: str, classpath: list[str], progress: Progress) -> None:
         auth = self.auth
-        properties = self.render("kafka-server.properties", "server.properties", host=self.host,
-                                 broker_port=self.broker_port, controller_port=self.broker_port + 1,
-                                 log_dirs=self.data_dir, listener="SASL_SSL" if auth else "PLAINTEXT",
+        voters = ",".join(f"{n}@{host}:{port + 1}" for n, (host, port) in enumerate(self.brokers, start=1))
+        properties = self.render("kafka-server.properties", "server.properties", node_id=(self.node or 0) + 1,
+                                 voters=voters, host=self.host, broker_port=self.broker_port,
+                                 controller_port=self.broker_port + 1, log_dirs=self.data_dir,
+                                 replicas=self.replicas, min_insync=min(2, self.replicas),
+                                 listener="SASL_SSL" if auth else "PLAINTEXT",
                                  security=broker_security(auth) if auth else "", secret=auth is not None)
         self.render("kafka-log4j2.properties", "log4j2.properties")
         if (self.data_dir / "meta.properties").exists():
@@ -86,7 +108,7 @@ class Kafka(JvmService):
         users = [arg for user in (USER, BROKER_USER) for arg in
                  ("--add-scram", f"{SCRAM}=[name={user},password={auth.password(user, 'kafka')}]")] if auth else []
         command = [java, "-Xmx256m", *self.logging_args(), "-cp", os.pathsep.join(classpath), "kafka.tools.StorageTool",
-                   "format", "-t", new_cluster_id(), "-c", str(properties), "--ignore-formatted", *users]
+                   "format", "-t", self.cluster_id(), "-c", str(properties), "--ignore-formatted", *users]
         with open(format_log, "w") as out:
             code = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=self.home, timeout=120).returncode
         if code != 0:
@@ -94,6 +116,12 @@ class Kafka(JvmService):
                                f"last lines of {format_log}:\n{tail(format_log)}")
         if auth:
             self.scram_marker.write_text(f"{USER}\n{BROKER_USER}\n")
+
+    def cluster_id(self) -> str:
+        """A random id for the single broker; for a cluster's, one id its nodes share: derived from the home."""
+        if self.node is None:
+            return new_cluster_id()
+        return new_cluster_id(uuid.uuid5(uuid.NAMESPACE_URL, str(self.home.parent)))
 
     def jvm_args(self, classpath: list[str]) -> list[str]:
         tmp = self.home / "tmp"  # snappy/zstd unpack native libraries here, in case /tmp is noexec
@@ -106,15 +134,16 @@ class Kafka(JvmService):
         return [str(self.conf_dir / "server.properties")]
 
     def client_config(self) -> dict[str, str]:
-        """How a client reaches this broker: with the home's credentials when it has them (as `env` says)."""
+        """How a client reaches this broker (and no other): with the home's credentials when it has them."""
         auth = self.auth
-        return KafkaConnection.of(self.settings.model_copy(update=auth.fields() if auth else {})).client_config()
+        update = {**(auth.fields() if auth else {}), "kafka_bootstrap_servers": self.endpoint}
+        return KafkaConnection.of(self.settings.model_copy(update=update)).client_config()
 
     def probe(self, timeout: float) -> bool:
         if not port_open(self.host, self.broker_port):
             return False
         try:
-            return round_trip(self.client_config(), timeout)
+            return round_trip(self.client_config(), timeout, self.replicas)
         except Exception:  # noqa: BLE001 - any failure just means "not ready yet"
             return False
 
@@ -132,16 +161,19 @@ def broker_security(auth: LocalAuth) -> str:
     ])
 
 
-def new_cluster_id() -> str:
-    """A random Kafka cluster id (base64url UUID, not starting with '-', like `kafka-storage random-uuid`)."""
+def new_cluster_id(seed: uuid.UUID | None = None) -> str:
+    """A Kafka cluster id (base64url UUID, not starting with '-', like `kafka-storage random-uuid`): random, or
+    derived from `seed`."""
+    candidate = seed or uuid.uuid4()
     while True:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = base64.urlsafe_b64encode(candidate.bytes).decode().rstrip("=")
         if not cluster_id.startswith("-"):
             return cluster_id
+        candidate = uuid.uuid5(candidate, "next") if seed else uuid.uuid4()
 
 
-def round_trip(client_config: dict[str, str], timeout: float) -> bool:
-    """Produce a unique message to the health topic and read it back, all within `timeout` seconds."""
+def round_trip(client_config: dict[str, str], timeout: float, replicas: int = 1) -> bool:
+    """Produce a unique message to the health topic (`replicas` copies) and read it back, within `timeout` s."""
     deadline = time.monotonic() + timeout
 
     def left() -> float:
@@ -150,7 +182,7 @@ def round_trip(client_config: dict[str, str], timeout: float) -> bool:
     config = {**client_config, "logger": _quiet, "socket.timeout.ms": int(timeout * 1000)}
     admin = AdminClient(config)
     if HEALTH_TOPIC not in admin.list_topics(timeout=left()).topics:
-        future = admin.create_topics([NewTopic(HEALTH_TOPIC, 1, 1, config={"retention.ms": "3600000"})],
+        future = admin.create_topics([NewTopic(HEALTH_TOPIC, 1, replicas, config={"retention.ms": "3600000"})],
                                      request_timeout=left())[HEALTH_TOPIC]
         try:
             future.result(timeout=left())

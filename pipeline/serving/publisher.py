@@ -25,7 +25,7 @@ class NotConfirmed(RuntimeError):
 
 
 class KafkaPublisher:
-    def __init__(self, kafka_config: dict[str, str], timeout: float = 5.0, replication_factor: int = 1):
+    def __init__(self, kafka_config: dict[str, str], timeout: float = 5.0, replication_factor: int = -1):
         self.timeout = timeout
         self.kafka_config, self.replication_factor = kafka_config, replication_factor
         self.producer = Producer({**kafka_config, "enable.idempotence": True, "acks": "all", "linger.ms": 2,
