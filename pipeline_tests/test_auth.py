@@ -3,7 +3,9 @@
 the credentials loaded from the file it writes, as the README says.
 
 This module's `services` fixture replaces the session's, so the tests imported below run here a second time
-against the authenticated services: the end-to-end learning-events test and the HTTP API's tests. The others
+against the authenticated services: the end-to-end learning-events test, the HTTP API's tests, and the daemon
+path (`dagster dev` with the credentials in its environment only, as `make ui` after `set -a; . env` has them:
+published events reach every layer and `pipeline serve`'s API with nobody acting). The others
 check that a wrong or missing credential fails at once naming the service and the setting, that the default
 superuser is closed, and that no secret reaches the lake, the run records or the logs.
 """
@@ -37,6 +39,14 @@ from pipeline_tests.serving.test_analytics_api import (
 from pipeline_tests.serving.test_ingest_api import (
     test_each_event_gets_its_verdict_and_only_the_accepted_ones_are_published,
 )
+from pipeline_tests.test_daemon import (
+    api,
+    cassandra,
+    dagster_dev,
+    instance,
+    published,
+    test_published_events_reach_every_layer_and_the_api_with_nobody_acting,
+)
 from pipeline_tests.test_learning_events_e2e import (
     produce_events,
     test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_quarantined,
@@ -44,10 +54,12 @@ from pipeline_tests.test_learning_events_e2e import (
 from sensors.tick import run_sensor_tick
 
 # Imported to run here again, with this module's `services`.
-__all__ = ["clock", "client", "session", "test_analytics_endpoints_answer_for_known_ids",
+__all__ = ["api", "cassandra", "clock", "client", "dagster_dev", "instance", "published", "session",
+           "test_analytics_endpoints_answer_for_known_ids",
            "test_dau_returns_batch_rows_per_day_today_partial_and_speed_rows_for_today_each_once",
            "test_each_event_gets_its_verdict_and_only_the_accepted_ones_are_published",
            "test_every_valid_event_is_cleaned_exactly_once_and_every_malformed_one_is_quarantined",
+           "test_published_events_reach_every_layer_and_the_api_with_nobody_acting",
            "test_recommendations_and_predictions_answer_for_known_ids",
            "test_unknown_ids_get_a_404_that_says_what_was_missing"]
 pytestmark = [pytest.mark.services, pytest.mark.slow]

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from cassandra.cluster import Cluster
 from confluent_kafka import Producer
 
 from assets.keys import RAW_EVENTS
@@ -26,7 +25,7 @@ from pipeline.services.dagster_dev import DagsterDev, get_json, pipeline_serve
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.topics import recreate_topics
 from pipeline_tests.ui import LOCATION, finished, launch_materialisation
-from resources import SPARK_POOL
+from resources import SPARK_POOL, build_resources
 
 pytestmark = [pytest.mark.services, pytest.mark.daemon]
 
@@ -114,9 +113,9 @@ def instance(dagster_dev):
 
 @pytest.fixture(scope="module")
 def cassandra(services):
-    cluster = Cluster([services.cassandra_contact_points], port=services.cassandra_port)
-    yield cluster.connect()
-    cluster.shutdown()
+    """A session opened as the pipeline opens one (with the credentials and TLS the settings name, if any)."""
+    with build_resources(services)["cassandra"].session() as session:
+        yield session
 
 
 @pytest.fixture(scope="module")
