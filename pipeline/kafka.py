@@ -102,6 +102,7 @@ def connected(make: Callable[[dict], Client], config: dict[str, str], timeout: f
     logger.setLevel(logging.INFO)  # librdkafka logs a closed connection at INFO
     logger.addHandler(failures)
     servers = config.get("bootstrap.servers")
+    listed = [server.strip() for server in (servers or "").split(",") if server.strip()]
     try:
         client = make({**config, "logger": logger})
     except KafkaException as error:  # a setting librdkafka refuses at once, e.g. a CA file that does not exist
@@ -113,7 +114,7 @@ def connected(make: Callable[[dict], Client], config: dict[str, str], timeout: f
             return client, client.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
         except KafkaException as error:
             client.poll(0)  # hands librdkafka's queued log lines to `logger`
-            diagnosis = failures.diagnosis([s.strip() for s in (servers or "").split(",") if s.strip()])
+            diagnosis = failures.diagnosis(listed)
             if diagnosis is None and time.monotonic() < deadline:
                 continue
             if hasattr(client, "close"):
