@@ -9,7 +9,7 @@ from collections.abc import Callable
 from cassandra import AuthenticationFailed, ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
+from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, RetryPolicy, TokenAwarePolicy
 from cassandra.query import named_tuple_factory
 
 
@@ -36,6 +36,20 @@ def replication_cql(text: str) -> str:
                             *(f"'{dc}': {n}" for dc, n in replication_map(text).items())]) + "}"
 
 
+class RetryTimedOutWrites(RetryPolicy):
+    """The driver's policy, except that a write that timed out is sent again, through another coordinator, up to
+    `WRITES` times before it fails: every write this project makes is an upsert or a delete of given keys (no
+    counter, no lightweight transaction, no list append), so repeating one changes nothing. A replica that is
+    slow or has just died then costs a retry, not the run (the driver's own policy retries only batch logs)."""
+
+    WRITES = 2
+
+    def on_write_timeout(self, query, consistency, write_type, required_responses, received_responses, retry_num):
+        if retry_num < self.WRITES:
+            return self.RETRY_NEXT_HOST, consistency
+        return self.RETHROW, None
+
+
 def open_cluster(contact_points: str, port: int, username: str | None, password: str | None, local_dc: str,
                  request_timeout: float, connect_timeout: float = 10.0, row_factory: Callable = named_tuple_factory,
                  consistency: str = "LOCAL_ONE", ssl_ca_file: str | None = None) -> Cluster:
@@ -44,7 +58,8 @@ def open_cluster(contact_points: str, port: int, username: str | None, password:
     and each node must present a certificate of that CA for its address."""
     profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
                                request_timeout=request_timeout, row_factory=row_factory,
-                               consistency_level=ConsistencyLevel.name_to_value[consistency])
+                               consistency_level=ConsistencyLevel.name_to_value[consistency],
+                               retry_policy=RetryTimedOutWrites())
     return Cluster([h.strip() for h in contact_points.split(",") if h.strip()], port=port,
                    auth_provider=PlainTextAuthProvider(username, password) if username else None,
                    execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,

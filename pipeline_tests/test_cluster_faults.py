@@ -25,7 +25,9 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
+from cassandra import InvalidRequest
 from confluent_kafka.admin import AdminClient
 
 from pipeline.definitions import build_definitions
@@ -39,6 +41,8 @@ from pipeline.serving.reco_tables import MOVIE_RECOMMENDATIONS, ensure_top_n_tab
 from pipeline.settings import Settings, get_settings
 from pipeline_tests.keyspaces import scratch_keyspaces
 from pipeline_tests.readme_services import PIPELINE, started_as_the_readme_says
+from pipeline_tests.test_cluster import DAGSTER
+from pipeline_tests.test_faults import check_results
 from pipeline_tests.test_learning_events_e2e import cleaned_event_ids, produce_events
 from pipeline_tests.topics import records_of
 from sensors.tick import run_sensor_tick
@@ -185,22 +189,35 @@ def top_n_rows(users: int, seed: int) -> pd.DataFrame:
         "title": "a movie", "genres": "Drama"})
 
 
-def test_a_cassandra_node_killed_during_a_top_n_rewrite_and_a_sync_leaves_no_mixed_or_missing_rows(services,
-                                                                                                  tmp_path):
-    """At QUORUM on 3 replicas: a full top-N rewrite (version v2 over v1) and a serving-table sync run while a
-    node is killed. Each either completes or fails with the driver's error and completes when run again; readers
-    reading users' lists all the while never see one that mixes versions; in the end every list is v2 and the
-    synced table holds exactly the new rows."""
+def materialize_sync(table: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`dagster asset materialize` of a serving-table sync, as a user runs it; its output goes to `log`."""
+    with log.open("w") as out:
+        return subprocess.Popen([DAGSTER, "asset", "materialize", "-m", "pipeline.definitions", "--select",
+                                 f"cassandra/{analytics_tables.KEYSPACE}/{table}"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_cassandra_node_killed_during_a_top_n_rewrite_and_a_sync_run_leaves_no_mixed_or_missing_rows(
+        services, tmp_path):
+    """At QUORUM on 3 replicas: a serving-table sync run (`dagster asset materialize`, 10,000 students) and a
+    full top-N rewrite (version v2 over v1, the function the top-N asset calls) are writing when a node is
+    killed. The run either succeeds or fails with the driver's error and its retry succeeds; the rewrite the
+    same; readers reading users' lists all the while never see one that mixes versions; in the end every list
+    is v2, the synced table holds exactly the view's rows and the run's blocking check passed."""
     keyspace, analytics, users = "reco_cluster_faults", "analytics_cluster_faults", 6000
     table = MOVIE_RECOMMENDATIONS.in_keyspace(keyspace)
     lake = Lake(str(tmp_path / "lake"))
-    students = 20000
+    students = 10000
     overview = pd.DataFrame({"student_id": [f"s{i}" for i in range(students)], "total_courses_enrolled": 1,
                              "total_videos_watched": 2, "total_assignments_submitted": 3,
                              "avg_assignment_score": 70.5, "total_logins": np.arange(students)})
+    lake.write_parquet(pa.Table.from_pandas(overview, preserve_index=False), "views", "student_overview",
+                       "view.parquet")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "LAKE_ROOT": lake.root, "CASSANDRA_ANALYTICS_KEYSPACE": analytics, "DAGSTER_HOME": str(home)}
     with scratch_keyspaces(services, keyspace, analytics) as session:
         ensure_top_n_table(session, table, services.cassandra_replication)
-        analytics_tables.ensure_analytics_schema(session, analytics, services.cassandra_replication)
         replace_top_n(session, table, top_n_rows(users, 1), "v1", lake, log=lambda _: None)
 
         mixed, read, stop = [], Counter(), threading.Event()
@@ -219,8 +236,7 @@ def test_a_cassandra_node_killed_during_a_top_n_rewrite_and_a_sync_leaves_no_mix
         readers = [threading.Thread(target=reader, daemon=True) for _ in range(2)]
         for thread in readers:
             thread.start()
-        new_lists, attempts = top_n_rows(users, 2), Counter()
-        written = {}
+        new_lists, attempts, written = top_n_rows(users, 2), Counter(), {}
 
         def rewrite() -> None:
             while True:
@@ -232,30 +248,37 @@ def test_a_cassandra_node_killed_during_a_top_n_rewrite_and_a_sync_leaves_no_mix
                     written.setdefault("errors", []).append(repr(error))
                     assert attempts["top_n"] < 3, written["errors"]
 
-        def sync() -> None:
-            while True:
-                attempts["sync"] += 1
-                try:
-                    written["sync"] = analytics_tables.replace(session, analytics_tables.STUDENT_OVERVIEW, overview,
-                                                               lake, analytics, log=lambda _: None)
-                    return
-                except Exception as error:  # noqa: BLE001
-                    written.setdefault("errors", []).append(repr(error))
-                    assert attempts["sync"] < 3, written["errors"]
+        def sync_writing() -> bool:
+            """The run's first rows are readable (before, its table may not exist yet)."""
+            try:
+                return session.execute(f"SELECT student_id FROM {analytics}.student_overview LIMIT 1").one() \
+                    is not None
+            except InvalidRequest:
+                return False
 
-        workers = [threading.Thread(target=work) for work in (rewrite, sync)]
+        log = tmp_path / "sync-1.log"
+        run = materialize_sync("student_overview", env, log)
+        # Once the run writes rows, the rewrite starts beside it and the node dies half a second later.
+        when(lambda: sync_writing() or run.poll() is not None, lambda: 0.0)["thread"].join(180)
+        assert run.poll() is None, log.read_text()[-3000:]
+        worker = threading.Thread(target=rewrite)
         started = time.monotonic()
-        for thread in workers:
-            thread.start()
-        time.sleep(1.0)
+        worker.start()
+        time.sleep(0.5)
         killed_at = kill(services, "cassandra-3")
-        for thread in workers:
-            thread.join(timeout=600)
+        assert run.poll() is None and worker.is_alive(), "the writes had ended before the node died"
+        runs = [run.wait(timeout=600)]
+        run_ended = time.monotonic() - killed_at
+        if runs[0] != 0:  # a clear failure, then the retry a user (or a retry policy) makes
+            assert "Cassandra" in log.read_text(), log.read_text()[-3000:]
+            runs.append(materialize_sync("student_overview", env, tmp_path / "sync-2.log").wait(timeout=600))
+        worker.join(timeout=600)
         finished = time.monotonic()
         stop.set()
         for thread in readers:
             thread.join()
-        assert "top_n" in written and "sync" in written, written.get("errors")
+        assert runs[-1] == 0, (tmp_path / f"sync-{len(runs)}.log").read_text()[-3000:]
+        assert "top_n" in written, written.get("errors")
         assert started < killed_at < finished - 1, "the node died after the writes had finished"
         assert mixed == [] and read["lists"] > 100, (mixed[:5], read)
 
@@ -264,5 +287,7 @@ def test_a_cassandra_node_killed_during_a_top_n_rewrite_and_a_sync_leaves_no_mix
         synced = {r.student_id: r.total_logins for r in session.execute(
             f"SELECT student_id, total_logins FROM {analytics}.student_overview")}
         assert synced == dict(zip(overview["student_id"], overview["total_logins"], strict=True))
-    print(f"reads: {dict(read)}; attempts: {dict(attempts)}; errors: {written.get('errors', [])[:3]}")
+    assert check_results(home)[-1] == ("rows_match_source", True)
+    print(f"reads: {dict(read)}; top-N attempts: {dict(attempts)}; sync runs' exit codes: {runs} (the first "
+          f"ended {run_ended:.1f} s after the kill); errors: {written.get('errors', [])[:3]}")
     bring_back("cassandra-3")

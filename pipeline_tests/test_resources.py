@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from cassandra import ConsistencyLevel
+from cassandra.policies import RetryPolicy
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from pipeline import kafka
@@ -82,6 +83,16 @@ def test_cassandra_sessions_read_and_write_at_the_configured_consistency():
     cluster = build_resources(Settings(cassandra_consistency="LOCAL_QUORUM"))["cassandra"].cluster()
     assert cluster.profile_manager.default.consistency_level == ConsistencyLevel.LOCAL_QUORUM
     assert replication_cql("dc1:3, dc2:2") == "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 2}"
+
+
+def test_a_timed_out_write_is_sent_again_through_another_node_twice_then_fails():
+    """The sessions' retry policy, asked as the driver asks it after a write timed out (retry_num 0, 1, 2):
+    another coordinator twice at the same level, then the error; a read that timed out as the driver decides."""
+    policy = build_resources(Settings())["cassandra"].cluster().profile_manager.default.retry_policy
+    answers = [policy.on_write_timeout(None, ConsistencyLevel.QUORUM, "UNLOGGED_BATCH", 2, 1, n) for n in range(3)]
+    assert answers == [(RetryPolicy.RETRY_NEXT_HOST, ConsistencyLevel.QUORUM)] * 2 + [(RetryPolicy.RETHROW, None)]
+    assert policy.on_read_timeout(None, ConsistencyLevel.QUORUM, 2, 1, False, 0) == \
+        RetryPolicy().on_read_timeout(None, ConsistencyLevel.QUORUM, 2, 1, False, 0)
 
 
 @pytest.mark.services
