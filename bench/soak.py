@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -87,8 +87,8 @@ def service_pids() -> dict[str, list[int]]:
 def api_pids(base: str) -> list[int]:
     """The PIDs of `pipeline serve` listening at `base` (its command line names the port)."""
     port = base.rsplit(":", 1)[1]
-    return [int(e) for e in os.listdir("/proc") if e.isdigit() and (line := " ".join(cmdline(int(e))))
-            and "pipeline serve" in line and f"--port {port}" in line]
+    return [int(e) for e in os.listdir("/proc") if e.isdigit()
+            and "pipeline serve" in (line := " ".join(cmdline(int(e)))) and f"--port {port}" in line]
 
 
 def ask_api(base: str) -> None:
