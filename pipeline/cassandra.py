@@ -9,7 +9,8 @@ from collections.abc import Callable
 from cassandra import AuthenticationFailed, ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable, Session
-from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, RetryPolicy, TokenAwarePolicy
+from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, RetryPolicy, TokenAwarePolicy,
+                                WriteType)
 from cassandra.query import named_tuple_factory
 
 
@@ -37,14 +38,19 @@ def replication_cql(text: str) -> str:
 
 
 class RetryTimedOutWrites(RetryPolicy):
-    """The driver's policy, except that a write that timed out is sent again, through another coordinator, up to
-    `WRITES` times before it fails: every write this project makes is an upsert or a delete of given keys (no
-    counter, no lightweight transaction, no list append), so repeating one changes nothing. A replica that is
-    slow or has just died then costs a retry, not the run (the driver's own policy retries only batch logs)."""
+    """The driver's policy, except that a plain write (a statement or a batch) that timed out is sent again,
+    through another coordinator, up to `WRITES` times before it fails: this project's writes are upserts and
+    deletes of given keys, so repeating one changes nothing. A replica that is slow or has just died then costs a
+    retry, not the run. Counter and lightweight-transaction writes, which a repeat could apply twice, keep the
+    driver's answer (it retries only batch-log writes)."""
 
     WRITES = 2
+    REPEATABLE = (WriteType.SIMPLE, WriteType.BATCH, WriteType.UNLOGGED_BATCH, WriteType.BATCH_LOG)
 
     def on_write_timeout(self, query, consistency, write_type, required_responses, received_responses, retry_num):
+        if write_type not in self.REPEATABLE:
+            return super().on_write_timeout(query, consistency, write_type, required_responses, received_responses,
+                                            retry_num)
         if retry_num < self.WRITES:
             return self.RETRY_NEXT_HOST, consistency
         return self.RETHROW, None

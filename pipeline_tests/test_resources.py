@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from cassandra import ConsistencyLevel
-from cassandra.policies import RetryPolicy
+from cassandra.policies import RetryPolicy, WriteType
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from pipeline import kafka
@@ -87,10 +87,14 @@ def test_cassandra_sessions_read_and_write_at_the_configured_consistency():
 
 def test_a_timed_out_write_is_sent_again_through_another_node_twice_then_fails():
     """The sessions' retry policy, asked as the driver asks it after a write timed out (retry_num 0, 1, 2):
-    another coordinator twice at the same level, then the error; a read that timed out as the driver decides."""
+    another coordinator twice at the same level, then the error; a counter or lightweight-transaction write, and
+    a read, that timed out as the driver decides."""
     policy = build_resources(Settings())["cassandra"].cluster().profile_manager.default.retry_policy
-    answers = [policy.on_write_timeout(None, ConsistencyLevel.QUORUM, "UNLOGGED_BATCH", 2, 1, n) for n in range(3)]
-    assert answers == [(RetryPolicy.RETRY_NEXT_HOST, ConsistencyLevel.QUORUM)] * 2 + [(RetryPolicy.RETHROW, None)]
+    for plain in (WriteType.SIMPLE, WriteType.UNLOGGED_BATCH):
+        answers = [policy.on_write_timeout(None, ConsistencyLevel.QUORUM, plain, 2, 1, n) for n in range(3)]
+        assert answers == [(RetryPolicy.RETRY_NEXT_HOST, ConsistencyLevel.QUORUM)] * 2 + [(RetryPolicy.RETHROW, None)]
+    for once_only in (WriteType.COUNTER, WriteType.CAS):
+        assert policy.on_write_timeout(None, ConsistencyLevel.QUORUM, once_only, 2, 1, 0) == (RetryPolicy.RETHROW, None)
     assert policy.on_read_timeout(None, ConsistencyLevel.QUORUM, 2, 1, False, 0) == \
         RetryPolicy().on_read_timeout(None, ConsistencyLevel.QUORUM, 2, 1, False, 0)
 
