@@ -209,7 +209,7 @@ class BatchValidator:
         self.start = pa.scalar(self.reference.start, pa.timestamp("us", tz="UTC"))
         fields = self.reference.fields
         struct = msgspec.defstruct(f"{category.name}_event",
-                                   [(f.name, _STRUCT_TYPES[f.type] | None, None) for f in fields])
+                                   [(f.name, _STRUCT_TYPES[f.type] | None, None) for f in fields], gc=False)
         self.decoder = msgspec.json.Decoder(struct)
         self.json_options = pajson.ParseOptions(
             explicit_schema=pa.schema([(f.name, _JSON_TYPES[f.type]) for f in fields]),
