@@ -3,10 +3,9 @@
 One asset per view in the UI (grouped as the original batch jobs: auth, assessment, video, course,
 profile_notification, serving), computed by two multi-assets: `learning_views_daily`, the date-keyed views, daily
 partitioned like the cleaned tables and reading only their days, and `learning_views_all_time`, the others,
-recomputed when a cleaned table they read changes: rolled up from per-day partial aggregates where the view is
-declared as one (reading only new or re-cleaned days' events), else from the whole cleaned history. A step reads
-each cleaned table once for all the views it computes and runs their queries together; any subset of them can be
-materialised (the UI, a sensor's selection, the automation).
+recomputed when a cleaned table they read changes: rolled up from per-day partials (reading only new or
+re-cleaned days' events). A step reads each cleaned table once for all the views it computes and runs their
+queries together; any subset of them can be materialised (the UI, a sensor's selection, the automation).
 """
 
 from collections.abc import Iterator
@@ -39,8 +38,8 @@ BLOCKING_CHECKS = {"keys_unique", "keys_not_null"}
 def _description(view: View) -> str:
     text = f"{view.description}\n\nKeys: {', '.join(view.keys)}. Reads: {', '.join(f'cleaned/{c}' for c in view.categories)}."
     if view.rollup:
-        text += (f"\n\nRolled up from per-day partial aggregates (partials/{view.name}/): a run reads the events of "
-                 "the days cleaned since the last one only.")
+        text += (f"\n\nRolled up from per-day partials (partials/{view.name}/): a run reads the events of the days "
+                 "cleaned since the last one only.")
     if view.deviation:
         text += f"\n\nDeviation from the original system: {view.deviation}"
     return text

@@ -13,8 +13,11 @@ that one declaration come the three things the views need:
   union of distinct sets, an average as a summed sum over a summed count, then the joins.
 
 So adding a day reads that day's cleaned events and the small partials of the others, never their events.
-`pipeline_tests/views/test_rollup.py` checks on random events that the roll-up equals `full` for every view
-declared this way.
+A view that pairs events which may fall on different days (a login with its logout, a send with its click) is a
+`Paired`: per-day states that keep what a later day may still pair with, and a roll-up that pairs across days.
+
+`pipeline_tests/views/test_rollup.py` checks on random events that the roll-up equals the view function for every
+view declared either way.
 """
 
 from __future__ import annotations
@@ -249,3 +252,57 @@ def _spread(partials: pa.Table, keys: list[str], sets: list[str]) -> pa.Table:
                                 else pc.list_flatten(lists) if c == column
                                 else pa.nulls(len(parents), types[c]) for c in types}, schema=schema))
     return pa.concat_tables(blocks)
+
+
+@dataclass(frozen=True)
+class DayState:
+    """One kind of per-day state of a `Paired` view: `query` takes a day's (or several days') events and returns
+    rows with their UTC day twice, as `date` (the partial's folder) and as `day` (a column the roll-up compares)."""
+    query: Callable[[DataFrame], DataFrame]
+
+    def partial(self, events: DataFrame) -> DataFrame:
+        return self.query(events)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """An all-time view that pairs events across days, rolled up from per-day states: `parts` pairs each state with
+    the view parameter (cleaned category) it reads; `rollup` (Arrow) computes the view from every day's states,
+    in the order of `parts`."""
+    parts: tuple[tuple[str, DayState], ...]
+    rollup: Callable[[list[pa.Table]], pa.Table]
+
+
+def with_day(states: DataFrame) -> DataFrame:
+    """A day's states (grouped by `date`) with the day as a column of its own: a partial's `date` is its folder."""
+    return states.withColumn("day", F.col("date"))
+
+
+def micros(timestamps: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Timestamps as microseconds since the epoch: Spark's unix_micros."""
+    return pc.cast(pc.cast(timestamps, pa.timestamp("us", tz="UTC")), pa.int64())
+
+
+def seconds(timestamps: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Timestamps as seconds since the epoch, a double: Spark's cast of a timestamp to double."""
+    return pc.divide(micros(timestamps), 1e6)
+
+
+def first_per_group(table: pa.Table, keys: list[str], order: list[str]) -> pa.Table:
+    """Per group of `keys`, the row that comes first by `order` (ascending), every other column as it is."""
+    ordered = table.sort_by([(c, "ascending") for c in [*keys, *order]])
+    others = [c for c in table.column_names if c not in keys]
+    firsts = ordered.group_by(keys, use_threads=False).aggregate(
+        [(c, "first", pc.ScalarAggregateOptions(skip_nulls=False)) for c in others])
+    return firsts.rename_columns([c.removesuffix("_first") for c in firsts.column_names])
+
+
+def percent_of(part: pa.ChunkedArray, whole: pa.ChunkedArray) -> pa.Array:
+    """part x 100 / whole as decimal(5,2), null when whole is 0: as Spark casts the double quotient (by its
+    shortest decimal text, rounded half up)."""
+    def percent(p: int | None, w: int | None) -> Decimal | None:
+        if p is None or not w:
+            return None
+        return Decimal(repr(p * 100 / w)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    return pa.array([percent(p, w) for p, w in zip(part.to_pylist(), whole.to_pylist())], pa.decimal128(5, 2))

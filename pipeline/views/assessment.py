@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import Aggregate, count, distinct, greatest, is_type, least, mean, total
+from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, first_per_group, greatest, is_type,
+                                      least, mean, seconds, total, with_day)
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -48,6 +51,58 @@ def assessment_engagement_timeline(assessment: DataFrame) -> DataFrame:
         F.min("hours").alias("min_hours_to_submit"),
         F.max("hours").alias("max_hours_to_submit"),
     )
+
+
+# Rolled up: the first view of a (student, assignment) is the first of its days' first views; the first submission
+# at or after it is on the view's day (found there) or is the first submission of the first later day with one.
+def _first_views_of_day(assessment: DataFrame) -> DataFrame:
+    """Per day, student and assignment: the day's first view (and its course), with the day's earliest submission
+    at or after it (or null)."""
+    views = (
+        of_type(assessment, "VIEW_ASSIGNMENT_FIRST_TIME")
+        .groupBy(event_date(), "user_id", "assignment_id")
+        .agg(F.min(F.struct("event_time", "course_id")).alias("first"))
+        .select("date", "user_id", "assignment_id", F.col("first.event_time").alias("view_time"), "first.course_id")
+    )
+    submits = of_type(assessment, "SUBMIT_ASSIGNMENT").select(
+        F.to_date("event_time").alias("submit_date"), F.col("user_id").alias("submit_user"),
+        F.col("assignment_id").alias("submit_assignment"), F.col("event_time").alias("submit_time"))
+    paired = views.join(submits, (F.col("date") == F.col("submit_date")) & (F.col("user_id") == F.col("submit_user"))
+                        & (F.col("assignment_id") == F.col("submit_assignment"))
+                        & (F.col("submit_time") >= F.col("view_time")), "left")
+    return with_day(paired.groupBy("date", "user_id", "assignment_id", "view_time", "course_id")
+                    .agg(F.min("submit_time").alias("submit_time")))
+
+
+def _submits_of_day(assessment: DataFrame) -> DataFrame:
+    """Per day, student and assignment: the day's first submission."""
+    return with_day(of_type(assessment, "SUBMIT_ASSIGNMENT").groupBy(event_date(), "user_id", "assignment_id")
+                    .agg(F.min("event_time").alias("first_submit")))
+
+
+def _engagement_timeline_rolled(tables: list[pa.Table]) -> pa.Table:
+    views, submits = tables
+    keys = ["user_id", "assignment_id"]
+    first = first_per_group(views, keys, ["view_time", "course_id"])
+    waiting = first.filter(pc.is_null(first["submit_time"])).select([*keys, "day"])
+    later = waiting.join(submits.select([*keys, "day", "first_submit"]).rename_columns(
+        [*keys, "submit_day", "first_submit"]), keys)
+    later = later.filter(pc.greater(later["submit_day"], later["day"])).group_by(keys).aggregate(
+        [("first_submit", "min")])
+    paired = first.join(later, keys, join_type="left outer")
+    submitted = pc.coalesce(paired["submit_time"], paired["first_submit_min"])
+    hours = pc.divide(pc.subtract(seconds(submitted), seconds(paired["view_time"])), 3600)
+    pairs = pa.table({"user_id": paired["user_id"], "course_id": paired["course_id"], "hours": hours})
+    pairs = pairs.filter(pc.is_valid(pairs["hours"]))
+    per_course = pairs.group_by(["user_id", "course_id"]).aggregate(
+        [([], "count_all"), ("hours", "mean"), ("hours", "min"), ("hours", "max")])
+    return per_course.rename_columns(["user_id", "course_id", "assignments_completed", "avg_hours_to_submit",
+                                      "min_hours_to_submit", "max_hours_to_submit"])
+
+
+ENGAGEMENT_TIMELINE = Paired(
+    parts=(("assessment", DayState(_first_views_of_day)), ("assessment", DayState(_submits_of_day))),
+    rollup=_engagement_timeline_rolled)
 
 
 def _stats(column: str, event_type: str, keys: tuple[str, ...], **columns: str) -> Aggregate:
@@ -132,6 +187,7 @@ VIEWS: list[View] = [
     ),
     View(
         name="assessment_engagement_timeline", group="assessment", function=assessment_engagement_timeline,
+        rollup=ENGAGEMENT_TIMELINE,
         columns=("user_id", "course_id", "assignments_completed", "avg_hours_to_submit", "min_hours_to_submit",
                  "max_hours_to_submit"),
         keys=("user_id", "course_id"), date_keyed=False,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import Aggregate, count, distinct, greatest, is_type, least
+from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, greatest, is_type, least, micros,
+                                      with_day)
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -64,6 +67,53 @@ def auth_user_session_metrics(auth: DataFrame) -> DataFrame:
     )
 
 
+# Rolled up: a login is closed by its session's earliest logout at or after it, on its own day (found there) or,
+# failing that, on the first later day with a logout of the session (any logout then is later).
+def _logins_of_day(auth: DataFrame) -> DataFrame:
+    """Per day, each login, with the earliest logout of its session on the same day at or after it (or null)."""
+    logins = of_type(auth, "LOGIN").select(event_date(), "event_id", "user_id", "session_id",
+                                           F.col("event_time").alias("login_time"))
+    logouts = of_type(auth, "LOGOUT").select(F.to_date("event_time").alias("logout_date"),
+                                             F.col("session_id").alias("logout_session"),
+                                             F.col("event_time").alias("logout_time"))
+    paired = logins.join(logouts, (F.col("session_id") == F.col("logout_session"))
+                         & (F.col("date") == F.col("logout_date")) & (F.col("logout_time") >= F.col("login_time")),
+                         "left")
+    return with_day(paired.groupBy("date", "event_id", "user_id", "session_id", "login_time")
+                    .agg(F.min("logout_time").alias("logout_time")))
+
+
+def _logouts_of_day(auth: DataFrame) -> DataFrame:
+    """Per day and session, its first logout."""
+    return with_day(of_type(auth, "LOGOUT").groupBy(event_date(), "session_id")
+                    .agg(F.min("event_time").alias("first_logout")))
+
+
+def _session_metrics_rolled(tables: list[pa.Table]) -> pa.Table:
+    logins, logouts = tables
+    same_day = logins.filter(pc.is_valid(logins["logout_time"]))
+    waiting = logins.filter(pc.is_null(logins["logout_time"])).select(["event_id", "user_id", "session_id",
+                                                                      "login_time", "day"])
+    later = waiting.join(logouts.select(["session_id", "day", "first_logout"]).rename_columns(
+        ["session_id", "logout_day", "first_logout"]), "session_id")
+    later = later.filter(pc.greater(later["logout_day"], later["day"]))
+    later = later.group_by(["event_id", "user_id", "login_time"]).aggregate([("first_logout", "min")])
+    closed = pa.concat_tables([same_day.select(["user_id", "login_time", "logout_time"]),
+                               later.select(["user_id", "login_time", "first_logout_min"]).rename_columns(
+                                   ["user_id", "login_time", "logout_time"])])
+    minutes = pc.divide(pc.cast(pc.subtract(micros(closed["logout_time"]), micros(closed["login_time"])),
+                                pa.float64()), 60e6)
+    per_user = pa.table({"user_id": closed["user_id"], "minutes": minutes}).group_by("user_id").aggregate(
+        [([], "count_all"), ("minutes", "mean"), ("minutes", "min"), ("minutes", "max"), ("minutes", "sum")])
+    return per_user.rename_columns(["user_id", "total_sessions", "avg_session_duration_minutes",
+                                    "min_session_duration_minutes", "max_session_duration_minutes",
+                                    "total_time_online_minutes"])
+
+
+SESSION_METRICS = Paired(parts=(("auth", DayState(_logins_of_day)), ("auth", DayState(_logouts_of_day))),
+                         rollup=_session_metrics_rolled)
+
+
 USER_ACTIVITY = Aggregate(
     keys=("user_id", "role"),
     rows=lambda auth: auth.withColumn("role", _role()),
@@ -110,6 +160,7 @@ VIEWS: list[View] = [
         name="auth_user_session_metrics",
         group=GROUP,
         function=auth_user_session_metrics,
+        rollup=SESSION_METRICS,
         columns=("user_id", "total_sessions", "avg_session_duration_minutes", "min_session_duration_minutes",
                  "max_session_duration_minutes", "total_time_online_minutes"),
         keys=("user_id",),

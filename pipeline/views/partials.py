@@ -1,4 +1,4 @@
-"""The per-day partial aggregates of the all-time views declared as an `Aggregate` or a `Joined` of several
+"""The per-day partials of the all-time views declared as an `Aggregate`, a `Joined` of several, or a `Paired`
 (pipeline/views/aggregate.py).
 
 `partials/<view>/<i>-<category>/date=<day>/partial.parquet` holds one day's partial of the view's i-th aggregate,
@@ -26,7 +26,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import CLEANED_ZONE, read_cleaned
 from pipeline.lake import Lake
-from pipeline.views.aggregate import Aggregate, Joined
+from pipeline.views.aggregate import Aggregate, DayState, Joined, Paired
 from pipeline.views.common import rows_of_day
 from pipeline.views.view import View, input_category
 
@@ -48,15 +48,16 @@ class Part:
     partials in a folder of their own."""
     folder: str
     category: str
-    aggregate: Aggregate
+    aggregate: Aggregate | DayState
 
 
 def parts(view: View) -> list[Part]:
-    if isinstance(view.rollup, Joined):
+    if isinstance(view.rollup, (Joined, Paired)):
         return [Part(f"{i}-{input_category(name)}", input_category(name), aggregate)
                 for i, (name, aggregate) in enumerate(view.rollup.parts)]
     if view.rollup is None or view.date_keyed or len(view.categories) != 1:
-        raise ValueError(f"{view.name}: only an all-time view declared as an Aggregate or a Joined rolls up")
+        raise ValueError(f"{view.name}: only an all-time view declared as an Aggregate, a Joined or a Paired "
+                         "rolls up")
     return [Part(f"0-{view.categories[0]}", view.categories[0], view.rollup)]
 
 
@@ -104,7 +105,8 @@ def roll_up(spark: SparkSession, lake: Lake, view: View) -> RolledUp:
         tables.append(table)
         recomputed.update(stale)
         dropped.update(gone)
-    rolled = view.rollup.rollup(tables) if isinstance(view.rollup, Joined) else view.rollup.rollup(tables[0])
+    several = isinstance(view.rollup, (Joined, Paired))
+    rolled = view.rollup.rollup(tables) if several else view.rollup.rollup(tables[0])
     return RolledUp(rolled.select(list(view.columns)), sorted(recomputed), sorted(dropped))
 
 

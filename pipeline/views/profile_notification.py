@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipeline.views.aggregate import Aggregate, count, distinct, greatest, least
+from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, greatest, least, percent_of,
+                                      with_day)
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -60,6 +63,65 @@ def _sent_clicked(notification: DataFrame, *keys: str) -> DataFrame:
         F.count("*").alias("sent"),
         F.count(F.when(F.col("last_click") >= F.col("event_time"), 1)).alias("clicked"),
     )
+
+
+# Rolled up: a send is clicked when its user clicks the same notification at or after it, on its day (the day's
+# last click tells) or on any later day (any click then is later).
+def _sends_of_day(notification: DataFrame) -> DataFrame:
+    """Per day, user, notification and type: the sends, and how many of them a click of the same day answered."""
+    last_clicks = (of_type(notification, CLICKED).groupBy(event_date(), "user_id", "notification_id")
+                   .agg(F.max("event_time").alias("last_click")))
+    sends = of_type(notification, SENT).select(event_date(), "user_id", "notification_id", "notification_type",
+                                               "event_time")
+    return with_day(
+        sends.join(last_clicks, ["date", "user_id", "notification_id"], "left")
+        .groupBy("date", "user_id", "notification_id", "notification_type")
+        .agg(F.count("*").alias("sent"),
+             F.count(F.when(F.col("last_click") >= F.col("event_time"), 1)).alias("clicked_same_day")))
+
+
+def _clicks_of_day(notification: DataFrame) -> DataFrame:
+    """Per day, the users and notifications clicked."""
+    return with_day(of_type(notification, CLICKED).select(event_date(), "user_id", "notification_id").distinct())
+
+
+def _sent_clicked_rolled(sends: pa.Table, clicks: pa.Table, keys: list[str]) -> pa.Table:
+    """`_sent_clicked` from the days' states: per `keys`, `sent` and `clicked`."""
+    last_click_day = clicks.group_by(["user_id", "notification_id"]).aggregate([("day", "max")])
+    joined = sends.join(last_click_day, ["user_id", "notification_id"], join_type="left outer")
+    clicked_later = pc.fill_null(pc.greater(joined["day_max"], joined["day"]), False)
+    joined = joined.append_column("clicked", pc.if_else(clicked_later, joined["sent"], joined["clicked_same_day"]))
+    totals = joined.group_by(keys).aggregate([("sent", "sum"), ("clicked", "sum")])
+    return totals.rename_columns([c.removesuffix("_sum") for c in totals.column_names])
+
+
+def _sent_clicked_paired(keys: list[str], columns: dict[str, str], rate: str) -> Paired:
+    """A view of `_sent_clicked` by `keys` (its columns renamed by `columns`, and the rate) rolled up."""
+    def rollup(tables: list[pa.Table]) -> pa.Table:
+        totals = _sent_clicked_rolled(*tables, keys)
+        return totals.append_column(rate, percent_of(totals["clicked"], totals["sent"])).rename_columns(
+            [columns.get(c, c) for c in [*totals.column_names, rate]])
+
+    return Paired(parts=(("notification", DayState(_sends_of_day)), ("notification", DayState(_clicks_of_day))),
+                  rollup=rollup)
+
+
+def _user_summary_rolled(tables: list[pa.Table]) -> pa.Table:
+    sends, clicks = tables
+    users = pa.table({"user_id": pc.unique(pa.chunked_array([*sends["user_id"].chunks, *clicks["user_id"].chunks],
+                                                            sends.schema.field("user_id").type))})
+    totals = users.join(_sent_clicked_rolled(sends, clicks, ["user_id"]), "user_id", join_type="left outer")
+    received, clicked = pc.fill_null(totals["sent"], 0), pc.fill_null(totals["clicked"], 0)
+    return pa.table({"user_id": totals["user_id"], "total_received": received, "total_clicked": clicked,
+                     "overall_engagement_rate": percent_of(clicked, received)})
+
+
+CLICK_THROUGH = _sent_clicked_paired(["notification_type"], {"sent": "total_sent", "clicked": "total_clicked"},
+                                     "click_through_rate")
+USER_PREFERENCES = _sent_clicked_paired(["user_id", "notification_type"],
+                                        {"sent": "notifications_received", "clicked": "notifications_clicked"},
+                                        "engagement_rate")
+USER_SUMMARY = Paired(parts=CLICK_THROUGH.parts, rollup=_user_summary_rolled)
 
 
 def _percent(part: str, whole: str) -> Column:
@@ -209,6 +271,7 @@ VIEWS: list[View] = [
         name="notification_click_through_rate",
         group=GROUP,
         function=notification_click_through_rate,
+        rollup=CLICK_THROUGH,
         columns=("notification_type", "total_sent", "total_clicked", "click_through_rate"),
         keys=("notification_type",),
         date_keyed=False,
@@ -222,6 +285,7 @@ VIEWS: list[View] = [
         name="notification_user_preferences",
         group=GROUP,
         function=notification_user_preferences,
+        rollup=USER_PREFERENCES,
         columns=("user_id", "notification_type", "notifications_received", "notifications_clicked",
                  "engagement_rate"),
         keys=("user_id", "notification_type"),
@@ -246,6 +310,7 @@ VIEWS: list[View] = [
         name="notification_user_summary",
         group=GROUP,
         function=notification_user_summary,
+        rollup=USER_SUMMARY,
         columns=("user_id", "total_received", "total_clicked", "overall_engagement_rate"),
         keys=("user_id",),
         date_keyed=False,

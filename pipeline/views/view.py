@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
 
-from pipeline.views.aggregate import Aggregate, Joined
+from pipeline.views.aggregate import Aggregate, Joined, Paired
 from pipeline.views.columns import COLUMN_DESCRIPTIONS, VIEW_COLUMN_NOTES
 
 CATEGORY_GROUPS = ("auth", "assessment", "video", "course", "profile_notification", "serving")
@@ -46,8 +46,9 @@ class View:
     description: str
     deviation: str | None = None  # what differs from the original system, and why
     rates: tuple[str, ...] = ()  # percentage columns, checked to lie within 0..100
-    # An all-time view whose function is this declaration's `full`: materialised from per-day partials.
-    rollup: Aggregate | Joined | None = None
+    # An all-time view materialised from per-day partials: an Aggregate or Joined whose `full` is the function, or
+    # a Paired whose roll-up equals it (pipeline_tests/views/test_rollup.py).
+    rollup: Aggregate | Joined | Paired | None = None
 
     @property
     def inputs(self) -> tuple[str, ...]:

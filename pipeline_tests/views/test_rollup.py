@@ -9,17 +9,19 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from pyspark.sql import functions as F
 
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import clean_partition, cleaned_parts, read_cleaned
 from pipeline.lake import Lake
-from pipeline.views.aggregate import Joined
+from pipeline.views.aggregate import Joined, Paired
 from pipeline.views.partials import partial_parts, parts, roll_up
 from pipeline.views.registry import VIEWS_BY_NAME, all_views
 from pipeline.views.view import View
-from pipeline_tests.views.fixtures import generated_lake
+from pipeline_tests.views.fixtures import cleaned, generated_lake
+from pipeline_tests.views.test_views import CASES, _rows
 
 ROLLED_UP = [v for v in all_views() if v.rollup is not None]
 END = datetime(2026, 11, 24, 21, 0, tzinfo=timezone.utc)
@@ -70,12 +72,35 @@ def assert_equal_views(view: View, rolled: pa.Table, full: pa.Table) -> None:
         assert all(same(a, b) for a, b in zip(rolled_rows[key], values)), (view.name, key, rolled_rows[key], values)
 
 
-def test_the_all_time_views_left_to_a_full_recompute_are_the_pairings_of_events():
-    """An Aggregate (or a Joined of several) cannot express a view that pairs events across days: a login with
-    its logout, a first view with the first submission after it, a send with its click."""
-    assert {v.name for v in all_views() if not v.date_keyed and v.rollup is None} == {
+def test_every_all_time_view_rolls_up_and_the_pairings_are_paired_across_days():
+    """None is left to a full recompute; the views that pair events (a login with its logout, a first view with
+    the first submission after it, a send with its click) keep per-day states and pair across days."""
+    assert [v.name for v in all_views() if not v.date_keyed and v.rollup is None] == []
+    assert {v.name for v in ROLLED_UP if isinstance(v.rollup, Paired)} == {
         "auth_user_session_metrics", "assessment_engagement_timeline", "notification_click_through_rate",
         "notification_user_preferences", "notification_user_summary"}
+
+
+def _local(value):
+    """A collected UTC timestamp as the hand-computed cases write it (PySpark's collect(): naive, local)."""
+    return value.astimezone().replace(tzinfo=None) if isinstance(value, datetime) and value.tzinfo else value
+
+
+@pytest.mark.parametrize("view", ROLLED_UP, ids=lambda v: v.name)
+def test_the_rolled_up_view_gives_its_hand_computed_rows(spark, tmp_path, view):
+    """The view's hand-computed case (pipeline_tests/views/cases_*.py), its events filed under their UTC days as
+    the cleaning files them, rolled up from the days' partials: a pair across midnight (a session, a click the
+    next day, a submission days after the view) is found across the days' states."""
+    case, lake = CASES[view.name], Lake(str(tmp_path))
+    for category in view.categories:
+        events = cleaned(spark, category, case.inputs.get(category, [])).toArrow()
+        days = pc.cast(events["event_time"], pa.date32())
+        for day in pc.unique(days).to_pylist():
+            lake.write_parquet(events.filter(pc.equal(days, day)), *cleaned_parts(category, day), "part.parquet")
+    rolled = roll_up(spark, lake, view).view
+    assert rolled.column_names == list(view.columns)
+    assert _rows([tuple(_local(r[c]) for c in view.columns) for r in rolled.to_pylist()]) == _rows(case.expected), \
+        case.note
 
 
 def assert_rolls_up_to_the_full_recompute(spark, lake, view: View) -> pa.Table:
