@@ -224,13 +224,7 @@ class Percent:
         return frame.withColumn(self.column, F.round(ratio, 2).cast("decimal(5,2)"))
 
     def arrow(self, table: pa.Table) -> pa.Table:
-        def percent(part: int | None, whole: int | None) -> Decimal | None:
-            if part is None or not whole:
-                return None
-            return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-        values = [percent(p, w) for p, w in zip(table[self.part].to_pylist(), table[self.whole].to_pylist())]
-        return table.append_column(self.column, pa.array(values, pa.decimal128(5, 2)))
+        return table.append_column(self.column, percent_of(table[self.part], table[self.whole], exact=True))
 
 
 def _spread(partials: pa.Table, keys: list[str], sets: list[str]) -> pa.Table:
@@ -297,12 +291,13 @@ def first_per_group(table: pa.Table, keys: list[str], order: list[str]) -> pa.Ta
     return firsts.rename_columns([c.removesuffix("_first") for c in firsts.column_names])
 
 
-def percent_of(part: pa.ChunkedArray, whole: pa.ChunkedArray) -> pa.Array:
-    """part x 100 / whole as decimal(5,2), null when whole is 0: as Spark casts the double quotient (by its
-    shortest decimal text, rounded half up)."""
+def percent_of(part: pa.ChunkedArray, whole: pa.ChunkedArray, exact: bool = False) -> pa.Array:
+    """part x 100 / whole as decimal(5,2) rounded half up, null when whole is 0: from the exact decimal quotient
+    (`exact`, as `Percent.spark` divides decimals), or as Spark casts a double quotient (by its shortest text)."""
     def percent(p: int | None, w: int | None) -> Decimal | None:
         if p is None or not w:
             return None
-        return Decimal(repr(p * 100 / w)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        quotient = Decimal(p) * 100 / Decimal(w) if exact else Decimal(repr(p * 100 / w))
+        return quotient.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     return pa.array([percent(p, w) for p, w in zip(part.to_pylist(), whole.to_pylist())], pa.decimal128(5, 2))
