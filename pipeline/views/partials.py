@@ -4,15 +4,19 @@
 `partials/<view>/<i>-<category>/date=<day>/partial.parquet` holds one day's partial of the view's i-th aggregate,
 and in its Parquet metadata the versions (size and modification time) of the cleaned objects it was computed from
 and a digest of the query that computed it. `roll_up` recomputes the partials of the days whose cleaned objects
-(or query) are new or changed, one Spark query per aggregate over those days, deletes those of days no longer
-cleaned, and rolls the view up from every day's partials in Arrow: adding a day reads that day's events only, and
-a re-cleaned day (late events) is recomputed the next time, whoever launched the cleaning.
+(or query) are new or changed, one Spark query per aggregate over those days (once in a pass for the views that keep
+the same state: `SharedStates`), deletes those of days no longer cleaned, and rolls the view up from every day's
+partials in Arrow: adding a day reads that day's events only, and a re-cleaned day (late events) is recomputed the
+next time, whoever launched the cleaning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 
@@ -96,12 +100,37 @@ def _stored_versions(lake: Lake, folder: tuple[str, ...], day: str) -> str | Non
     return metadata.get(SOURCE_VERSIONS, b"").decode() or None
 
 
-def roll_up(spark: SparkSession, lake: Lake, view: View) -> RolledUp:
+class SharedStates:
+    """The partials computed in one pass, by what they were computed from (days with their cleaned objects'
+    versions and the query's): views that keep the same state (the three notification views pair the same sends
+    and clicks) compute it once, whichever asks first, and each writes it to its own folder. Threads asking for
+    a state being computed wait for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[tuple[str, ...], Future] = {}
+
+    def get(self, sources: tuple[str, ...], compute: Callable[[], pa.Table]) -> pa.Table:
+        with self._lock:
+            state = self._states.get(sources)
+            first = state is None
+            if first:
+                state = self._states[sources] = Future()
+        if first:
+            try:
+                state.set_result(compute())
+            except BaseException as error:  # the waiting threads get it too
+                state.set_exception(error)
+        return state.result()
+
+
+def roll_up(spark: SparkSession, lake: Lake, view: View, shared: SharedStates | None = None) -> RolledUp:
     """Bring the view's partials up to date with the cleaned zone and its definition, and roll the view up from
-    them (in Arrow: when no day changed, no Spark job runs)."""
+    them (in Arrow: when no day changed, no Spark job runs). `shared`: the states other views of the same pass
+    computed."""
     tables, recomputed, dropped = [], set(), set()
     for part in parts(view):
-        table, stale, gone = _refresh(spark, lake, partial_parts(view, part), part)
+        table, stale, gone = _refresh(spark, lake, partial_parts(view, part), part, shared or SharedStates())
         tables.append(table)
         recomputed.update(stale)
         dropped.update(gone)
@@ -110,8 +139,8 @@ def roll_up(spark: SparkSession, lake: Lake, view: View) -> RolledUp:
     return RolledUp(rolled.select(list(view.columns)), sorted(recomputed), sorted(dropped))
 
 
-def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...],
-             part: Part) -> tuple[pa.Table, list[str], list[str]]:
+def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...], part: Part,
+             shared: SharedStates) -> tuple[pa.Table, list[str], list[str]]:
     """A part's partials of every cleaned day, those of new or changed days recomputed, those of days no longer
     cleaned deleted; and those two lists of days."""
     category = CATEGORY_BY_NAME[part.category]
@@ -119,8 +148,10 @@ def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...],
     versions = {day: f"{objects}|query={query}" for day, objects in cleaned_versions(lake, category.name).items()}
     stale = sorted(day for day, version in versions.items() if _stored_versions(lake, folder, day) != version)
     if stale:
-        _write_partials(lake, folder, part.aggregate.partial(read_cleaned(spark, lake, category, stale)), stale,
-                        versions)
+        sources = tuple(f"{day}:{versions[day]}" for day in stale)
+        partial = shared.get(sources, lambda: part.aggregate.partial(read_cleaned(spark, lake, category,
+                                                                                 stale)).toArrow())
+        _write_partials(lake, folder, partial, stale, versions)
     gone = [f.removeprefix("date=") for f in lake.folders(*folder) if f.removeprefix("date=") not in versions]
     for day in gone:
         lake.delete_folder(*folder, f"date={day}")
@@ -144,10 +175,9 @@ def _state_query(spark: SparkSession, part: Part) -> tuple[DataFrame, str]:
     return _STATE_QUERIES[key]
 
 
-def _write_partials(lake: Lake, folder: tuple[str, ...], partial: DataFrame, days: list[str],
+def _write_partials(lake: Lake, folder: tuple[str, ...], table: pa.Table, days: list[str],
                     versions: dict[str, str]) -> None:
     """One object per day (empty for a day without the view's events), the day in its folder name."""
-    table = partial.toArrow()
     dates = table.column("date")
     if outside := set(pc.unique(dates).to_pylist()) - {date.fromisoformat(d) for d in days}:
         raise ValueError(f"{'/'.join(folder)}: events of {sorted(map(str, outside))} in the cleaned objects of {days}")

@@ -4,6 +4,7 @@ events, and a roll-up recomputes the partials of exactly the days whose cleaned 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -17,7 +18,7 @@ from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import clean_partition, cleaned_parts, read_cleaned
 from pipeline.lake import Lake
 from pipeline.views.aggregate import Joined, Paired
-from pipeline.views.partials import partial_parts, parts, roll_up
+from pipeline.views.partials import SharedStates, partial_parts, parts, roll_up
 from pipeline.views.registry import VIEWS_BY_NAME, all_views
 from pipeline.views.view import View
 from pipeline_tests.views.fixtures import cleaned, generated_lake
@@ -138,6 +139,34 @@ def test_a_roll_up_recomputes_the_changed_days_only_and_forgets_the_vanished_one
     assert (rolled.days_recomputed, rolled.days_dropped) == ([], [days[2]])
     assert lake.folders(*partial_parts(view, parts(view)[0])) == [f"date={d}" for d in days if d != days[2]]
     assert_equal_views(view, rolled.view, full_recompute(spark, lake, view))
+
+
+class CountedStates(SharedStates):
+    """Counts the states computed (not the ones handed to a waiting or later view)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.computed = []  # list.append is atomic: the threads of a pass append at once
+
+    def get(self, sources, compute):
+        def counted():
+            self.computed.append(sources)
+            return compute()
+
+        return super().get(sources, counted)
+
+
+def test_views_that_keep_the_same_states_compute_them_once_in_a_pass(spark, tmp_path):
+    lake, days = generated_lake(tmp_path, seed=8, events=1000, end=END, days=1.5)
+    names = ["notification_click_through_rate", "notification_user_preferences", "notification_user_summary"]
+    shared = CountedStates()
+    with ThreadPoolExecutor(3) as pool:  # at once, as a pass runs them: the later ones wait for the first
+        rolled = list(pool.map(lambda name: roll_up(spark, lake, VIEWS_BY_NAME[name], shared), names))
+    assert len(shared.computed) == 2  # the day's sends and the day's clicks, which all three pair
+    for name, view in zip(names, rolled):
+        assert view.days_recomputed == days  # each wrote the states to its own folder
+        assert_equal_views(VIEWS_BY_NAME[name], view.view, full_recompute(spark, lake, VIEWS_BY_NAME[name]))
+    assert roll_up(spark, lake, VIEWS_BY_NAME[names[0]], CountedStates()).days_recomputed == []
 
 
 def test_a_changed_definition_recomputes_every_day_and_no_cleaned_day_gives_an_empty_view(spark, tmp_path):
