@@ -2,9 +2,10 @@
 
     python bench/pipeline.py [--events 1000000] [--history-days 7] [--skip-history]
 
-Each step runs as its asset runs it, in this process, with one Spark session:
-landing (`land_ranges`), validation (`stage_batch`), cleaning (`clean_partition` per category and day) and the
-views (`materialize_views` for the date-keyed and the all-time views, as the two multi-assets compute them).
+Each step runs as its asset runs it, in this process, with one Spark session: landing (`land_ranges`, with the
+settings' `landing_workers` processes for a large batch), validation (`stage_batch`), cleaning (`clean_partition`
+per category and day) and the views (`materialize_views` for the date-keyed and the all-time views, as the two
+multi-assets compute them).
 
 1. Fixed cost: 7,000 events over 7 days, every step (the first pass also warms the JVM up, as any long run
    does after its first minutes), then the 41 views again from the cleaned events (partials deleted), and once
@@ -57,9 +58,9 @@ class Steps:
     def __init__(self, label: str, events: int):
         self.label, self.events, self.seconds = label, events, {}
 
-    def run(self, step: str, fn: Callable, *args):
+    def run(self, step: str, fn: Callable, *args, **kwargs):
         started = time.perf_counter()
-        value = fn(*args)
+        value = fn(*args, **kwargs)
         self.seconds[step] = time.perf_counter() - started
         print(f"  {self.label} {step:<11} {self.seconds[step]:7.2f} s  {self.events / self.seconds[step]:>12,.0f} events/s",
               flush=True)
@@ -162,7 +163,8 @@ def end_to_end(spark, settings, lake: Lake, events: int, end: datetime) -> tuple
     ranges = [OffsetRange(t, p, before.get((t, p), (0, 0))[1], high)
               for (t, p), (_, high) in sorted(after.items()) if high > before.get((t, p), (0, 0))[1]]
     steps = Steps("this project", events)
-    landed = steps.run("landing", land_ranges, config, lake, ranges, end.strftime("%Y-%m-%d"))
+    landed = steps.run("landing", land_ranges, config, lake, ranges, end.strftime("%Y-%m-%d"),
+                       workers=settings.landing_workers)  # as the landing asset runs it
     pass_over(spark, lake, [r.path for r in landed], steps)
     print(f"  this project total       {steps.total:7.2f} s  {events / steps.total:>12,.0f} events/s", flush=True)
     started = time.perf_counter()
