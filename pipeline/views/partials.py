@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +38,7 @@ from pipeline.views.view import View, input_category
 PARTIALS_ZONE = ("partials",)
 PARTIAL_OBJECT = "partial.parquet"
 SOURCE_VERSIONS = b"pipeline.cleaned_versions"  # the Parquet metadata key of what a partial was computed from
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,16 +103,16 @@ def _stored_versions(lake: Lake, folder: tuple[str, ...], day: str) -> str | Non
 
 
 class SharedStates:
-    """The partials computed in one pass, by what they were computed from (days with their cleaned objects'
-    versions and the query's): views that keep the same state (the three notification views pair the same sends
-    and clicks) compute it once, whichever asks first, and each writes it to its own folder. Threads asking for
-    a state being computed wait for it."""
+    """What the parts of one pass share, by what it was computed from: the cleaned days read (by category, days
+    and their objects' versions), and the partials (by query, days and versions). Views that keep the same
+    state (the three notification views pair the same sends and clicks) compute it once, whichever asks first,
+    and each writes it to its own folder. Threads asking for something being computed wait for it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._states: dict[tuple[str, ...], Future] = {}
 
-    def get(self, sources: tuple[str, ...], compute: Callable[[], pa.Table]) -> pa.Table:
+    def get(self, sources: tuple[str, ...], compute: Callable[[], T]) -> T:
         with self._lock:
             state = self._states.get(sources)
             first = state is None
@@ -145,12 +147,14 @@ def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...], part: Par
     cleaned deleted; and those two lists of days."""
     category = CATEGORY_BY_NAME[part.category]
     state, query = _state_query(spark, part)
-    versions = {day: f"{objects}|query={query}" for day, objects in cleaned_versions(lake, category.name).items()}
+    objects = cleaned_versions(lake, category.name)
+    versions = {day: f"{version}|query={query}" for day, version in objects.items()}
     stale = sorted(day for day, version in versions.items() if _stored_versions(lake, folder, day) != version)
     if stale:
-        sources = tuple(f"{day}:{versions[day]}" for day in stale)
-        partial = shared.get(sources, lambda: part.aggregate.partial(read_cleaned(spark, lake, category,
-                                                                                 stale)).toArrow())
+        days = tuple(f"{day}:{objects[day]}" for day in stale)
+        # The days' events are read once for all the parts of the pass (Spark resolves the files once too).
+        events = shared.get((category.name, *days), lambda: read_cleaned(spark, lake, category, stale))
+        partial = shared.get((query, *days), lambda: part.aggregate.partial(events).toArrow())
         _write_partials(lake, folder, partial, stale, versions)
     gone = [f.removeprefix("date=") for f in lake.folders(*folder) if f.removeprefix("date=") not in versions]
     for day in gone:
