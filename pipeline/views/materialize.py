@@ -27,7 +27,7 @@ from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import cleaned_row_count, read_cleaned
 from pipeline.lake import Lake
 from pipeline.views.common import rows_of_day
-from pipeline.views.partials import SharedStates, roll_up
+from pipeline.views.partials import OncePerPass, roll_up
 from pipeline.views.view import View, input_category, reads_history
 
 VIEWS_ZONE = ("views",)
@@ -80,7 +80,7 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
                                                                 [sliced] if sliced else None)
         return sum(counted[item] for item in slices.items())
 
-    shared = SharedStates()
+    shared = OncePerPass.of([view for view in views if _rolls_up(view, days)])
 
     def materialize(view: View) -> list[ViewOutput]:
         started = time.perf_counter()

@@ -5,7 +5,7 @@
 and in its Parquet metadata the versions (size and modification time) of the cleaned objects it was computed from
 and a digest of the query that computed it. `roll_up` recomputes the partials of the days whose cleaned objects
 (or query) are new or changed, one Spark query per aggregate over those days (once in a pass for the views that keep
-the same state: `SharedStates`), deletes those of days no longer cleaned, and rolls the view up from every day's
+the same state: `OncePerPass`), deletes those of days no longer cleaned, and rolls the view up from every day's
 partials in Arrow: adding a day reads that day's events only, and a re-cleaned day (late events) is recomputed the
 next time, whoever launched the cleaning.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -102,37 +103,62 @@ def _stored_versions(lake: Lake, folder: tuple[str, ...], day: str) -> str | Non
     return metadata.get(SOURCE_VERSIONS, b"").decode() or None
 
 
-class SharedStates:
-    """What the parts of one pass share, by what it was computed from: the cleaned days read (by category, days
-    and their objects' versions), and the partials (by query, days and versions). Views that keep the same
-    state (the three notification views pair the same sends and clicks) compute it once, whichever asks first,
-    and each writes it to its own folder. Threads asking for something being computed wait for it."""
+class OncePerPass:
+    """What the parts of one pass share: the cleaned days read (by category, days and their objects' versions),
+    and the partials of an aggregate that several views declare (by aggregate and days: the three notification
+    views pair the same sends and clicks). Each is computed once, by whichever part asks first (the others wait
+    for it), and a partial is let go once every part of the pass that declares its aggregate has taken it: a pass
+    over many days keeps no more partials in memory than before. `uses`: the parts of the pass per aggregate."""
 
-    def __init__(self) -> None:
+    def __init__(self, uses: Counter[int]) -> None:
+        self._uses = uses
         self._lock = threading.Lock()
-        self._states: dict[tuple[str, ...], Future] = {}
+        self._computed: dict[tuple, Future] = {}
+        self._taken: Counter[tuple] = Counter()
 
-    def get(self, sources: tuple[str, ...], compute: Callable[[], T]) -> T:
+    @classmethod
+    def of(cls, views: list[View]) -> OncePerPass:
+        """What a pass over these views (all-time, rolled up) shares."""
+        return cls(Counter(id(part.aggregate) for view in views for part in parts(view)))
+
+    def read(self, category: str, days: tuple[str, ...], compute: Callable[[], DataFrame]) -> DataFrame:
+        return self._once(("read", category, *days), compute)
+
+    def state(self, aggregate: Aggregate | DayState, days: tuple[str, ...],
+              compute: Callable[[], pa.Table]) -> pa.Table:
+        uses = self._uses[id(aggregate)]
+        if uses < 2:
+            return compute()
+        key = ("state", id(aggregate), *days)
+        table = self._once(key, compute)
         with self._lock:
-            state = self._states.get(sources)
-            first = state is None
+            self._taken[key] += 1
+            if self._taken[key] >= uses:
+                del self._computed[key]
+        return table
+
+    def _once(self, key: tuple, compute: Callable[[], T]) -> T:
+        with self._lock:
+            computed = self._computed.get(key)
+            first = computed is None
             if first:
-                state = self._states[sources] = Future()
+                computed = self._computed[key] = Future()
         if first:
             try:
-                state.set_result(compute())
-            except BaseException as error:  # the waiting threads get it too
-                state.set_exception(error)
-        return state.result()
+                computed.set_result(compute())
+            except BaseException as error:  # the waiting parts get it too
+                computed.set_exception(error)
+        return computed.result()
 
 
-def roll_up(spark: SparkSession, lake: Lake, view: View, shared: SharedStates | None = None) -> RolledUp:
+def roll_up(spark: SparkSession, lake: Lake, view: View, shared: OncePerPass | None = None) -> RolledUp:
     """Bring the view's partials up to date with the cleaned zone and its definition, and roll the view up from
-    them (in Arrow: when no day changed, no Spark job runs). `shared`: the states other views of the same pass
-    computed."""
+    them (in Arrow: when no day changed, no Spark job runs). `shared`: what the views of the same pass share
+    (`OncePerPass.of` the pass's views)."""
+    shared = shared or OncePerPass.of([view])
     tables, recomputed, dropped = [], set(), set()
     for part in parts(view):
-        table, stale, gone = _refresh(spark, lake, partial_parts(view, part), part, shared or SharedStates())
+        table, stale, gone = _refresh(spark, lake, partial_parts(view, part), part, shared)
         tables.append(table)
         recomputed.update(stale)
         dropped.update(gone)
@@ -142,7 +168,7 @@ def roll_up(spark: SparkSession, lake: Lake, view: View, shared: SharedStates | 
 
 
 def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...], part: Part,
-             shared: SharedStates) -> tuple[pa.Table, list[str], list[str]]:
+             shared: OncePerPass) -> tuple[pa.Table, list[str], list[str]]:
     """A part's partials of every cleaned day, those of new or changed days recomputed, those of days no longer
     cleaned deleted; and those two lists of days."""
     category = CATEGORY_BY_NAME[part.category]
@@ -153,8 +179,8 @@ def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...], part: Par
     if stale:
         days = tuple(f"{day}:{objects[day]}" for day in stale)
         # The days' events are read once for all the parts of the pass (Spark resolves the files once too).
-        events = shared.get((category.name, *days), lambda: read_cleaned(spark, lake, category, stale))
-        partial = shared.get((query, *days), lambda: part.aggregate.partial(events).toArrow())
+        events = shared.read(category.name, days, lambda: read_cleaned(spark, lake, category, stale))
+        partial = shared.state(part.aggregate, days, lambda: part.aggregate.partial(events).toArrow())
         _write_partials(lake, folder, partial, stale, versions)
     gone = [f.removeprefix("date=") for f in lake.folders(*folder) if f.removeprefix("date=") not in versions]
     for day in gone:

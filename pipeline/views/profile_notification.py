@@ -85,6 +85,11 @@ def _clicks_of_day(notification: DataFrame) -> DataFrame:
     return with_day(of_type(notification, CLICKED).select(event_date(), "user_id", "notification_id").distinct())
 
 
+# One object each, which every view pairing sends with clicks declares: a pass computes each once (partials.py).
+SENDS_OF_DAY = DayState(_sends_of_day)
+CLICKS_OF_DAY = DayState(_clicks_of_day)
+
+
 def _sent_clicked_rolled(sends: pa.Table, clicks: pa.Table, keys: list[str]) -> pa.Table:
     """`_sent_clicked` from the days' states: per `keys`, `sent` and `clicked`."""
     last_click_day = clicks.group_by(["user_id", "notification_id"]).aggregate([("day", "max")])
@@ -102,8 +107,7 @@ def _sent_clicked_paired(keys: list[str], columns: dict[str, str], rate: str) ->
         return totals.append_column(rate, percent_of(totals["clicked"], totals["sent"])).rename_columns(
             [columns.get(c, c) for c in [*totals.column_names, rate]])
 
-    return Paired(parts=(("notification", DayState(_sends_of_day)), ("notification", DayState(_clicks_of_day))),
-                  rollup=rollup)
+    return Paired(parts=(("notification", SENDS_OF_DAY), ("notification", CLICKS_OF_DAY)), rollup=rollup)
 
 
 def _user_summary_rolled(tables: list[pa.Table]) -> pa.Table:

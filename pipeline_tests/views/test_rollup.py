@@ -4,6 +4,7 @@ events, and a roll-up recomputes the partials of exactly the days whose cleaned 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -18,7 +19,7 @@ from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import clean_partition, cleaned_parts, read_cleaned
 from pipeline.lake import Lake
 from pipeline.views.aggregate import Joined, Paired
-from pipeline.views.partials import SharedStates, partial_parts, parts, roll_up
+from pipeline.views.partials import OncePerPass, partial_parts, parts, roll_up
 from pipeline.views.registry import VIEWS_BY_NAME, all_views
 from pipeline.views.view import View
 from pipeline_tests.views.fixtures import cleaned, generated_lake
@@ -141,34 +142,49 @@ def test_a_roll_up_recomputes_the_changed_days_only_and_forgets_the_vanished_one
     assert_equal_views(view, rolled.view, full_recompute(spark, lake, view))
 
 
-class CountedStates(SharedStates):
+class CountedPass(OncePerPass):
     """Records what was computed (not what was handed to a waiting or later view): reads and states."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.computed = []  # list.append is atomic: the threads of a pass append at once
+    def __init__(self, uses):
+        super().__init__(uses)
+        self.computed = []  # list.append: safe from the pass's threads
 
-    def get(self, sources, compute):
+    def read(self, category, days, compute):
+        return super().read(category, days, self._counted(f"read {category}", compute))
+
+    def state(self, aggregate, days, compute):
+        return super().state(aggregate, days, self._counted("state", compute))
+
+    def _counted(self, what, compute):
         def counted():
-            self.computed.append(sources)
+            self.computed.append(what)
             return compute()
-
-        return super().get(sources, counted)
+        return counted
 
 
 def test_views_that_keep_the_same_states_compute_them_once_in_a_pass(spark, tmp_path):
     lake, days = generated_lake(tmp_path, seed=8, events=1000, end=END, days=1.5)
-    names = ["notification_click_through_rate", "notification_user_preferences", "notification_user_summary"]
-    shared = CountedStates()
+    views = [VIEWS_BY_NAME[name] for name in ("notification_click_through_rate", "notification_user_preferences",
+                                              "notification_user_summary")]
+    shared = CountedPass.of(views)
     with ThreadPoolExecutor(3) as pool:  # at once, as a pass runs them: the later ones wait for the first
-        rolled = list(pool.map(lambda name: roll_up(spark, lake, VIEWS_BY_NAME[name], shared), names))
-    reads = [sources for sources in shared.computed if sources[0] == "notification"]
-    assert len(reads) == 1  # the days' notification events, read once
-    assert len(shared.computed) - len(reads) == 2  # the day's sends and the day's clicks, which all three pair
-    for name, view in zip(names, rolled):
-        assert view.days_recomputed == days  # each wrote the states to its own folder
-        assert_equal_views(VIEWS_BY_NAME[name], view.view, full_recompute(spark, lake, VIEWS_BY_NAME[name]))
-    assert roll_up(spark, lake, VIEWS_BY_NAME[names[0]], CountedStates()).days_recomputed == []
+        rolled = list(pool.map(lambda view: roll_up(spark, lake, view, shared), views))
+    # The days' notification events read once; the day's sends and the day's clicks, which all three pair.
+    assert sorted(shared.computed) == ["read notification", "state", "state"]
+    for view, result in zip(views, rolled):
+        assert result.days_recomputed == days  # each wrote the states to its own folder
+        assert_equal_views(view, result.view, full_recompute(spark, lake, view))
+    assert roll_up(spark, lake, views[0]).days_recomputed == []
+
+
+def test_a_shared_state_is_computed_once_and_let_go_after_its_last_use():
+    send, click, days = object(), object(), ("2026-11-24:v1",)
+    shared = CountedPass(Counter({id(send): 2, id(click): 1}))
+    assert shared.state(send, days, lambda: "sends") == "sends"
+    assert shared.state(send, days, lambda: "recomputed") == "sends"  # the second use takes the first's
+    assert shared.state(send, days, lambda: "sends again") == "sends again"  # let go after the two uses
+    assert shared.state(click, days, lambda: "clicks") == "clicks"
+    assert shared.computed == ["state", "state", "state"]
 
 
 def test_a_changed_definition_recomputes_every_day_and_no_cleaned_day_gives_an_empty_view(spark, tmp_path):
