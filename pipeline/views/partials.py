@@ -108,7 +108,9 @@ class OncePerPass:
     and the partials of an aggregate that several views declare (by aggregate and days: the three notification
     views pair the same sends and clicks). Each is computed once, by whichever part asks first (the others wait
     for it), and a partial is let go once every part of the pass that declares its aggregate has taken it: a pass
-    over many days keeps no more partials in memory than before. `uses`: the parts of the pass per aggregate."""
+    over many days keeps no more partials in memory than before. (A part whose partials were all up to date takes
+    none, and one whose stale days differ takes another; what the others computed is then kept to the pass's end.)
+    `uses`: the parts of the pass per aggregate."""
 
     def __init__(self, uses: Counter[int]) -> None:
         self._uses = uses
