@@ -1,6 +1,7 @@
 """Resources: configuration from settings, and real connections to the local services."""
 
 import zipfile
+from functools import reduce
 from pathlib import Path
 
 import dagster as dg
@@ -77,6 +78,21 @@ def test_cluster_sessions_ship_the_projects_code_and_connect_sessions_get_only_s
     remote = SparkResource(remote="sc://connect:15002", driver_memory="8g", checkpoint_dir="/tmp/checkpoints")
     assert set(remote.sql_conf()) == {"spark.sql.session.timeZone", "spark.sql.shuffle.partitions",
                                       "spark.sql.adaptive.enabled"}
+
+
+def test_a_session_compiles_the_code_of_a_query_it_ran_before_only_once(spark):
+    """Spark's default cache of generated classes (100) is smaller than what one views pass makes (about 330): a
+    query of 150 branches makes 300 classes (a branch each and its projection), and running it again must find every
+    one of them (with the default it compiles half again)."""
+    compilations = spark._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
+    branches = [spark.range(1).selectExpr(f"id * {i} + {i} AS x") for i in range(2, 152)]
+    query = reduce(lambda left, right: left.unionByName(right), branches)
+    before = compilations.getCount()
+    assert sorted(row.x for row in query.collect()) == list(range(2, 152))
+    assert compilations.getCount() - before >= 300  # new code (else this test proves nothing)
+    before = compilations.getCount()
+    query.collect()
+    assert compilations.getCount() == before
 
 
 def test_cassandra_sessions_read_and_write_at_the_configured_consistency():

@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 
 from pipeline import s3a
 from pipeline.spark_code import code_archive
+from pipeline.spark_conf import DRIVER_CONF
 from resources.secrets import revealed
 
 # The concurrency pool of every asset that runs Spark. dagster.yaml gives it one slot at run granularity: one
@@ -30,6 +31,7 @@ class SparkResource(dg.ConfigurableResource):
     project's code to its executors (`pipeline/spark_code.py`); a Connect session is sent only the SQL
     settings (the server owns the application's own: memory, jars, checkpoint folder, S3A). With an s3:// lake a
     classic session adds the S3A connector and its magic committer (`pipeline/s3a.py`).
+    Local and cluster sessions get `pipeline/spark_conf.py`'s driver settings (the Connect server has them).
     """
 
     master: str = Field(default="local[*]", description="Spark master URL (ignored when `remote` is set).")
@@ -60,7 +62,7 @@ class SparkResource(dg.ConfigurableResource):
         }
 
     def session_conf(self) -> dict[str, str]:
-        conf = self.sql_conf() | {
+        conf = self.sql_conf() | DRIVER_CONF | {
             "spark.app.name": "learning-platform-pipeline",
             "spark.ui.showConsoleProgress": "false",
             "spark.driver.memory": self.driver_memory,

@@ -34,6 +34,7 @@ from pipeline.services.jvm import HOST, JvmService
 from pipeline.services.process import Progress, ServiceError, port_open
 from pipeline.settings import Settings
 from pipeline.spark_code import PROJECT_PACKAGES
+from pipeline.spark_conf import DRIVER_CONF
 
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 MASTER_PORT, MASTER_UI_PORT = 7077, 8080
@@ -166,6 +167,7 @@ class SparkConnect(SparkService):
             # ALS cuts its lineage here (a Connect client cannot set the context's checkpoint folder).
             "spark.checkpoint.dir": str(self.data_dir / "checkpoints"),
             "spark.sql.session.timeZone": "UTC",
+            **DRIVER_CONF,
             # An s3:// lake: the S3A connector and committer, for the S3 store of the settings at start-up
             # (a Connect client cannot add jars to the server's Hadoop file systems, nor set their options).
             "spark.jars": ",".join(s3a.jars(progress)),
