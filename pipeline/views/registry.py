@@ -31,7 +31,6 @@ def all_views() -> list[View]:
     return list(VIEWS)
 
 
-
 def by_kind(views: list[View]) -> list[list[View]]:
     """The date-keyed views and the all-time views, each in registry order: what one step computes together
     (one multi-asset each, assets/views.py)."""
