@@ -82,8 +82,8 @@ def test_cluster_sessions_ship_the_projects_code_and_connect_sessions_get_only_s
 
 def test_a_session_compiles_the_code_of_a_query_it_ran_before_only_once(spark):
     """Spark's default cache of generated classes (100) is smaller than what one views pass makes (about 330): a
-    query of 150 branches makes 300 classes (a branch each and its projection), and running it again must find every
-    one of them (with the default it compiles half again)."""
+    query of 150 branches makes 300 classes (two per branch), and running it again must find every one of them
+    (with the default it compiles half of them again)."""
     compilations = spark._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME()
     branches = [spark.range(1).selectExpr(f"id * {i} + {i} AS x") for i in range(2, 152)]
     query = reduce(lambda left, right: left.unionByName(right), branches)
