@@ -1,16 +1,17 @@
 """All-time views declared as grouped aggregates, so that they roll up from per-day partial aggregates.
 
-An `Aggregate` says which rows count (`rows`: a filter, and the columns such a view groups by), the group keys and
-one `Measure` per output column; a `Joined` left-joins aggregates (of one category or several) onto a base. From
-that one declaration come the three things the views need:
+An `Aggregate` says which events count (`where`), the columns it computes from an event's own (`derive`, `each`),
+the group keys and one `Measure` per output column; a `Joined` left-joins aggregates (of one category or several)
+onto a base. From that one declaration come the three things the views need:
 
 - `full(events)`: the view over the events it is given, in Spark: the view function, and what its hand-computed
   tests check;
-- `partial(events)`: per UTC day and group, the state each measure needs to be merged with other days' (a count,
-  a sum, a minimum, a set of distinct values), computed in Spark once per day and kept in the lake
-  (pipeline/views/partials.py);
+- `partials(aggregates, events)`: per UTC day and group, the state each measure needs to be merged with other
+  days' (a count, a sum, a minimum; the distinct values of a column, a row each), for every aggregate of a category
+  in one Spark query over one read of the day's events, and `split_partials` to give each aggregate its own; kept
+  in the lake (pipeline/views/partials.py);
 - `rollup(partials)`: the view from any number of days' partials, in Arrow: sums of counts, minimum of minima,
-  union of distinct sets, an average as a summed sum over a summed count, then the joins.
+  distinct values counted, an average as a summed sum over a summed count, then the joins.
 
 So adding a day reads that day's cleaned events and the small partials of the others, never their events.
 A view that pairs events which may fall on different days (a login with its logout, a send with its click) is a
@@ -23,8 +24,9 @@ view declared either way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,13 +38,20 @@ from pipeline.views.common import event_date
 
 
 @dataclass(frozen=True)
+class State:
+    """One state of a day's partial: `how` aggregates the column `of` (nulls do not count) over a group's events:
+    "count", "sum", "min" or "max", merged across days by summing (counts and sums) or by the minimum or maximum; or
+    "values": its distinct values, a partial row each, counted across days."""
+    how: str
+    of: Callable[[], Column]
+
+
+@dataclass(frozen=True)
 class Measure:
-    """One output column: its aggregate over all events (`full`, Spark); the state columns of one day's partial
-    (suffix -> Spark aggregate); how the states of several days combine (suffix -> "sum", "min", "max", or
-    "union": of sets, counted) and the column from the combined states (`final`, Arrow)."""
+    """One output column: its aggregate over all events (`full`, Spark); the states of one day's partial (suffix ->
+    `State`), and the column from the states merged across days (`final`, Arrow)."""
     full: Callable[[], Column]
-    states: dict[str, Callable[[], Column]]
-    merges: dict[str, str]
+    states: dict[str, State]
     final: Callable[[dict[str, pa.ChunkedArray]], pa.ChunkedArray] = lambda merged: merged[""]
 
 
@@ -53,24 +62,25 @@ def _where(value: Column, when: Condition | None) -> Column:
     return F.when(when(), value) if when is not None else value
 
 
-def is_type(event_type: str) -> Condition:
-    return lambda: F.col("event_type") == event_type
+def is_type(*event_types: str) -> Condition:
+    return lambda: F.col("event_type").isin(*event_types)
 
 
 def count(of: str | None = None, when: Condition | None = None, zero_as_null: bool = False) -> Measure:
     """Rows (where `when` holds, and `of` is not null). `zero_as_null`: null rather than 0, as a full join of
     separate aggregates would leave it."""
-    def counted() -> Column:
-        return F.count(_where(F.col(of) if of else F.lit(1), when))
+    def counted() -> Column:  # a row counts where this is not null
+        return _where(F.col(of) if of else F.lit(1), when)
 
     def full() -> Column:
-        return F.when(counted() > 0, counted()) if zero_as_null else counted()
+        rows = F.count(counted())
+        return F.when(rows > 0, rows) if zero_as_null else rows
 
     def final(merged: dict[str, pa.ChunkedArray]) -> pa.ChunkedArray:
         total = merged[""]
         return pc.if_else(pc.greater(total, 0), total, pa.scalar(None, total.type)) if zero_as_null else total
 
-    return Measure(full=full, states={"": counted}, merges={"": "sum"}, final=final)
+    return Measure(full=full, states={"": State("count", counted)}, final=final)
 
 
 def total(column: str, per: float | None = None) -> Measure:
@@ -78,16 +88,16 @@ def total(column: str, per: float | None = None) -> Measure:
     def final(merged: dict[str, pa.ChunkedArray]) -> pa.ChunkedArray:
         return pc.divide(pc.cast(merged[""], pa.float64()), per) if per else merged[""]
 
-    return Measure(full=lambda: F.sum(column) / per if per else F.sum(column), states={"": lambda: F.sum(column)},
-                   merges={"": "sum"}, final=final)
+    return Measure(full=lambda: F.sum(column) / per if per else F.sum(column),
+                   states={"": State("sum", lambda: F.col(column))}, final=final)
 
 
 def least(column: str) -> Measure:
-    return Measure(full=lambda: F.min(column), states={"": lambda: F.min(column)}, merges={"": "min"})
+    return Measure(full=lambda: F.min(column), states={"": State("min", lambda: F.col(column))})
 
 
 def greatest(column: str) -> Measure:
-    return Measure(full=lambda: F.max(column), states={"": lambda: F.max(column)}, merges={"": "max"})
+    return Measure(full=lambda: F.max(column), states={"": State("max", lambda: F.col(column))})
 
 
 def mean(column: str, when: Condition | None = None) -> Measure:
@@ -101,8 +111,8 @@ def mean(column: str, when: Condition | None = None) -> Measure:
                           pa.scalar(None, pa.float64()))
 
     return Measure(full=lambda: F.avg(value()),
-                   states={"sum": lambda: F.sum(value().cast(T.DoubleType())), "n": lambda: F.count(value())},
-                   merges={"sum": "sum", "n": "sum"}, final=final)
+                   states={"sum": State("sum", lambda: value().cast(T.DoubleType())), "n": State("count", value)},
+                   final=final)
 
 
 def distinct(column: str, when: Condition | None = None) -> Measure:
@@ -110,8 +120,7 @@ def distinct(column: str, when: Condition | None = None) -> Measure:
     def value() -> Column:
         return _where(F.col(column), when)
 
-    return Measure(full=lambda: F.countDistinct(value()), states={"": lambda: F.collect_set(value())},
-                   merges={"": "union"})
+    return Measure(full=lambda: F.countDistinct(value()), states={"": State("values", value)})
 
 
 @dataclass(frozen=True)
@@ -137,8 +146,9 @@ class Bands:
         return table.append_column(self.column, label)
 
 
-# How states of several days merge -> the Arrow grouped aggregation that does it (a set column is spread into rows).
-_ARROW_MERGE = {"sum": "sum", "min": "min", "max": "max", "union": "count_distinct"}
+_SPARK_STATE = {"count": F.count, "sum": F.sum, "min": F.min, "max": F.max}
+# How the states of several days merge: the Arrow grouped aggregation that does it.
+_ARROW_MERGE = {"count": "sum", "sum": "sum", "min": "min", "max": "max", "values": "count_distinct"}
 
 
 def _state(name: str, suffix: str) -> str:
@@ -149,31 +159,40 @@ def _state(name: str, suffix: str) -> str:
 class Aggregate:
     keys: tuple[str, ...]
     measures: dict[str, Measure]
-    rows: Callable[[DataFrame], DataFrame] = lambda events: events  # filter, add the keys it groups by
+    where: Condition | None = None  # the events that count (all of them without)
+    # Columns computed from each counted event's own (all from the event as read, not from one another) ...
+    derive: dict[str, Callable[[], Column]] = field(default_factory=dict)
+    # ... and a new column holding each element of an array column in a row of its own, nulls left out.
+    each: tuple[str, Callable[[], Column]] | None = None
     finish: Bands | None = None  # a column computed from the measures
+
+    def rows(self, events: DataFrame) -> DataFrame:
+        """The events that count, with the columns the aggregate computes."""
+        rows = events.where(self.where()) if self.where else events
+        rows = rows.withColumns({name: value() for name, value in self.derive.items()}) if self.derive else rows
+        if self.each:
+            name, values = self.each
+            rows = rows.withColumn(name, F.explode(values())).where(F.col(name).isNotNull())
+        return rows
 
     def full(self, events: DataFrame) -> DataFrame:
         grouped = _grouped(self.rows(events), list(self.keys),
                            [measure.full().alias(name) for name, measure in self.measures.items()])
         return self.finish.spark(grouped) if self.finish else grouped
 
-    def partial(self, events: DataFrame) -> DataFrame:
-        """Per UTC day (`date`) and group, every measure's state."""
-        return _grouped(self.rows(events), [event_date(), *self.keys], [
-            state().alias(_state(name, suffix))
-            for name, measure in self.measures.items() for suffix, state in measure.states.items()])
+    def states(self) -> dict[str, State]:
+        """Every state of a partial, by its column name."""
+        return {_state(name, suffix): state for name, measure in self.measures.items()
+                for suffix, state in measure.states.items()}
 
     def rollup(self, partials: pa.Table) -> pa.Table:
         """The view from the partials of any set of days (their rows, without `date`), in Arrow: no Spark job."""
-        merges = {_state(name, suffix): how for name, measure in self.measures.items()
-                  for suffix, how in measure.merges.items()}
-        spread = _spread(partials, list(self.keys), [column for column, how in merges.items() if how == "union"])
-        grouped = spread.group_by(list(self.keys)).aggregate(
-            [(column, _ARROW_MERGE[how]) for column, how in merges.items()])
-        merged = {column: grouped[f"{column}_{_ARROW_MERGE[how]}"] for column, how in merges.items()}
+        merges = {column: _ARROW_MERGE[state.how] for column, state in self.states().items()}
+        grouped = partials.group_by(list(self.keys)).aggregate(list(merges.items()))
+        merged = {column: grouped[f"{column}_{how}"] for column, how in merges.items()}
         columns = {key: grouped[key] for key in self.keys}
         for name, measure in self.measures.items():
-            columns[name] = measure.final({suffix: merged[_state(name, suffix)] for suffix in measure.merges})
+            columns[name] = measure.final({suffix: merged[_state(name, suffix)] for suffix in measure.states})
         table = pa.table(columns)
         return self.finish.arrow(table) if self.finish else table
 
@@ -181,6 +200,95 @@ class Aggregate:
 def _grouped(rows: DataFrame, keys: list, aggregates: list[Column]) -> DataFrame:
     """The groups of `keys` with their aggregates (without any: the distinct keys)."""
     return rows.groupBy(*keys).agg(*aggregates) if aggregates else rows.select(*keys).distinct()
+
+
+PART = "_part"  # in the partials of several aggregates computed together: which aggregate's a row is (`_Tag`)
+
+
+@dataclass(frozen=True)
+class _Tag:
+    """What the rows of one tag hold: aggregate `index`'s groups with their states (`values` None), or the
+    distinct values of its "values" state `values`, a row each."""
+    index: int
+    values: str | None = None
+
+
+def _tags(aggregates: list[Aggregate]) -> list[_Tag]:
+    return [tag for index, aggregate in enumerate(aggregates)
+            for tag in (_Tag(index), *[_Tag(index, column) for column, state in aggregate.states().items()
+                                      if state.how == "values"])]
+
+
+def partials(aggregates: list[Aggregate], events: DataFrame) -> DataFrame:
+    """Per UTC day (`date`), the partials of several aggregates over the same events, in one query that reads them
+    once: each event is repeated once per tag (`_tags`) whose aggregate counts it, the columns an aggregate computes
+    are computed for its copies, and one grouping by tag, day and every aggregate's keys (and distinct values)
+    computes every state. `split_partials` gives each aggregate its own."""
+    tags = _tags(aggregates)
+    if all(aggregate.where for aggregate in aggregates):  # the events no aggregate counts are never copied
+        events = events.where(reduce(lambda a, b: a | b, [aggregate.where() for aggregate in aggregates]))
+    copies = [F.when(aggregates[tag.index].where(), F.lit(n)) if aggregates[tag.index].where else F.lit(n)
+              for n, tag in enumerate(tags)]
+    rows = events.select("*", event_date(), F.explode(F.array(*copies)).alias(PART)).where(F.col(PART).isNotNull())
+    part = F.col(PART)
+
+    def tagged(of: Callable[[int, Aggregate], bool]) -> Column:
+        """Whether a copy is of an aggregate for which `of(index, aggregate)` holds."""
+        return part.isin([n for n, tag in enumerate(tags) if of(tag.index, aggregates[tag.index])])
+
+    derived: dict[str, Column] = {}
+    for index, aggregate in enumerate(aggregates):
+        mine = tagged(lambda i, _: i == index)
+        for name, value in aggregate.derive.items():
+            derived[name] = derived[name].when(mine, value()) if name in derived else F.when(mine, value())
+    if derived:
+        rows = rows.withColumns({name: value.otherwise(F.col(name)) if name in events.columns else value
+                                 for name, value in derived.items()})
+    for name, values in dict.fromkeys(aggregate.each for aggregate in aggregates if aggregate.each):
+        if name in events.columns:
+            raise ValueError(f"each: {name} is a column of the events; it would hide it from the other aggregates")
+        exploding = tagged(lambda _, aggregate: aggregate.each == (name, values))
+        rows = rows.withColumn(name, F.explode_outer(F.when(exploding, values()))).where(
+            ~exploding | F.col(name).isNotNull())
+
+    values = {n: aggregates[tag.index].states()[tag.values].of for n, tag in enumerate(tags) if tag.values}
+    if values:  # a value row without a value is no value
+        rows = rows.where(~reduce(lambda a, b: a | b, [(part == n) & of().isNull() for n, of in values.items()]))
+    keys = [F.when(tagged(lambda _, aggregate: key in aggregate.keys), F.col(key)).alias(f"_key_{key}")
+            for key in dict.fromkeys(key for aggregate in aggregates for key in aggregate.keys)]
+    value_columns = [F.when(part == n, of()).alias(f"_value_{n}") for n, of in values.items()]
+    states = [_SPARK_STATE[state.how](F.when(part == n, state.of())).alias(f"_state_{tag.index}_{column}")
+              for n, tag in enumerate(tags) if tag.values is None
+              for column, state in aggregates[tag.index].states().items() if state.how != "values"]
+    return _grouped(rows, [part, "date", *keys, *value_columns], states)
+
+
+def split_partials(aggregates: list[Aggregate], table: pa.Table) -> list[pa.Table]:
+    """`partials`' result (collected) as each aggregate's partials: `date`, its keys and its states, the groups' rows
+    (their "values" states null) then a row per distinct value of each "values" state (the other states null)."""
+    tags, part, split = _tags(aggregates), table[PART], []
+    for index, aggregate in enumerate(aggregates):
+        states = aggregate.states()
+        sources = {"date": "date", **{key: f"_key_{key}" for key in aggregate.keys},
+                   **{column: f"_state_{index}_{column}" for column, state in states.items() if state.how != "values"},
+                   **{tag.values: f"_value_{n}" for n, tag in enumerate(tags) if tag.index == index and tag.values}}
+        schema = pa.schema([pa.field(column, table.schema.field(source).type) for column, source in sources.items()])
+
+        def held(column: str, tag: _Tag) -> bool:
+            """Whether the rows of `tag` hold `column` (else it is null in them)."""
+            if column not in states:  # the day and the keys
+                return True
+            return column == tag.values if states[column].how == "values" else tag.values is None
+
+        blocks = []
+        for n, tag in enumerate(tags):
+            if tag.index == index:
+                rows = table.filter(pc.equal(part, n))
+                blocks.append(pa.table({column: rows[source] if held(column, tag) else
+                                        pa.nulls(rows.num_rows, schema.field(column).type)
+                                        for column, source in sources.items()}, schema=schema))
+        split.append(pa.concat_tables(blocks))
+    return split
 
 
 @dataclass(frozen=True)
@@ -225,27 +333,6 @@ class Percent:
 
     def arrow(self, table: pa.Table) -> pa.Table:
         return table.append_column(self.column, percent_of(table[self.part], table[self.whole], exact=True))
-
-
-def _spread(partials: pa.Table, keys: list[str], sets: list[str]) -> pa.Table:
-    """The partials with each set column replaced by its values, one per row: the partial rows as they are (their
-    sets null), then for each set column the values of every row's set under that row's keys, the other state
-    columns null. One grouping then sums, or takes the minimum of, the states (nulls do not count) and counts the
-    distinct values of each set column (nulls do not count either)."""
-    if not sets:
-        return partials
-    types = {c: partials.schema.field(c).type for c in partials.column_names} | {
-        c: partials.schema.field(c).type.value_type for c in sets}
-    schema = pa.schema([pa.field(c, t) for c, t in types.items()])  # nullable: the blocks hold nulls
-    blocks = [pa.table({c: pa.nulls(partials.num_rows, types[c]) if c in sets else partials[c] for c in types},
-                       schema=schema)]
-    for column in sets:
-        lists = partials[column].combine_chunks()
-        parents = pc.list_parent_indices(lists)
-        blocks.append(pa.table({c: partials[c].take(parents) if c in keys
-                                else pc.list_flatten(lists) if c == column
-                                else pa.nulls(len(parents), types[c]) for c in types}, schema=schema))
-    return pa.concat_tables(blocks)
 
 
 @dataclass(frozen=True)

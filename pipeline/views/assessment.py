@@ -17,7 +17,7 @@ UNKNOWN_TYPE = "unknown"  # assignment_type of a submission whose assignment has
 
 STUDENT_SUBMISSIONS = Aggregate(
     keys=("user_id", "course_id"),
-    rows=lambda assessment: of_type(assessment, "SUBMIT_ASSIGNMENT"),
+    where=is_type("SUBMIT_ASSIGNMENT"),
     measures={"total_assignments_submitted": distinct("assignment_id"), "total_submissions": count(),
               "first_submission": least("event_time"), "last_submission": greatest("event_time")},
 )
@@ -109,7 +109,7 @@ def _stats(column: str, event_type: str, keys: tuple[str, ...], **columns: str) 
     """Per group of `keys`, over `event_type` events: `name="count"` or `name="<avg|sum|min|max>"` of `column`."""
     kinds = {"count": count, "avg": lambda: mean(column), "sum": lambda: total(column),
              "min": lambda: least(column), "max": lambda: greatest(column)}
-    return Aggregate(keys=keys, rows=lambda events: of_type(events, event_type),
+    return Aggregate(keys=keys, where=is_type(event_type),
                      measures={name: kinds[kind]() for name, kind in columns.items()})
 
 
@@ -134,7 +134,7 @@ VIEWED, GRADED, QUIZ = is_type("VIEW_STUDENT_WORK"), is_type("GRADE_ASSIGNMENT")
 # the counts of a type it has none of are null, not 0.
 TEACHER_WORKLOAD = Aggregate(
     keys=("user_id", "course_id"),
-    rows=lambda assessment: of_type(assessment, "VIEW_STUDENT_WORK", "GRADE_ASSIGNMENT"),
+    where=is_type("VIEW_STUDENT_WORK", "GRADE_ASSIGNMENT"),
     measures={"total_works_viewed": count(when=VIEWED, zero_as_null=True),
               "total_assignments_graded": count(when=GRADED, zero_as_null=True),
               "avg_score_given": mean("score", when=GRADED)},
@@ -142,8 +142,8 @@ TEACHER_WORKLOAD = Aggregate(
 # Likewise, a grade counting for the student it is about (student_id), a quiz for the one who took it (user_id).
 STUDENT_OVERALL_PERFORMANCE = Aggregate(
     keys=("user_id", "course_id"),
-    rows=lambda assessment: of_type(assessment, "QUIZ_COMPLETED", "GRADE_ASSIGNMENT").withColumn(
-        "user_id", F.when(GRADED(), F.col("student_id")).otherwise(F.col("user_id"))),
+    where=is_type("QUIZ_COMPLETED", "GRADE_ASSIGNMENT"),
+    derive={"user_id": lambda: F.when(GRADED(), F.col("student_id")).otherwise(F.col("user_id"))},
     measures={"quizzes_completed": count(when=QUIZ, zero_as_null=True),
               "avg_quiz_correct": mean("correct_answers", when=QUIZ),
               "assignments_graded": count(when=GRADED, zero_as_null=True),

@@ -116,7 +116,7 @@ SESSION_METRICS = Paired(parts=(("auth", DayState(_logins_of_day)), ("auth", Day
 
 USER_ACTIVITY = Aggregate(
     keys=("user_id", "role"),
-    rows=lambda auth: auth.withColumn("role", _role()),
+    derive={"role": _role},
     measures={"total_logins": count(when=is_type("LOGIN")), "total_logouts": count(when=is_type("LOGOUT")),
               "first_activity": least("event_time"), "last_activity": greatest("event_time"),
               "unique_sessions": distinct("session_id")},

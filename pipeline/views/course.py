@@ -31,30 +31,30 @@ def course_enrollment_stats(course: DataFrame) -> DataFrame:
 
 MATERIAL_ACCESS = Aggregate(
     keys=("user_id", "course_id"),
-    rows=lambda course: of_type(course, ACCESSED),
+    where=is_type(ACCESSED),
     measures={"total_material_accesses": count(), "unique_materials_accessed": distinct("material_id"),
               "first_access": least("event_time"), "last_access": greatest("event_time")},
 )
 MATERIAL_POPULARITY = Aggregate(
     keys=("course_id", "material_id", "material_type"),
-    rows=lambda course: of_type(course, ACCESSED),
+    where=is_type(ACCESSED),
     measures={"total_accesses": count(), "unique_accessors": distinct("user_id")},
 )
 DOWNLOAD_ANALYTICS = Aggregate(
     keys=("user_id", "course_id"),
-    rows=lambda course: of_type(course, DOWNLOADED),
+    where=is_type(DOWNLOADED),
     measures={"total_downloads": count(), "unique_resources_downloaded": distinct("material_id")},
 )
 RESOURCE_DOWNLOAD_STATS = Aggregate(
     keys=("course_id", "resource_id"),
-    rows=lambda course: of_type(course, DOWNLOADED).withColumn("resource_id", F.col("material_id")),
+    where=is_type(DOWNLOADED), derive={"resource_id": lambda: F.col("material_id")},
     measures={"total_download_count": count(), "unique_downloaders": distinct("user_id")},
 )
 # One conditional pass: the same rows and numbers as the original's three aggregates full-outer-joined on user_id
 # with nulls filled by 0 (a user appears when they have at least one of the three events).
 ACTIVITY_SUMMARY = Aggregate(
     keys=("user_id",),
-    rows=lambda course: of_type(course, ENROLLED, ACCESSED, DOWNLOADED),
+    where=is_type(ENROLLED, ACCESSED, DOWNLOADED),
     measures={"courses_enrolled": distinct("course_id", when=is_type(ENROLLED)),
               "total_material_accesses": count(of="event_id", when=is_type(ACCESSED)),
               "courses_with_material_access": distinct("course_id", when=is_type(ACCESSED)),

@@ -4,9 +4,10 @@
 table they read is read once, the views' queries run concurrently (Spark schedules the jobs of several threads at
 once, which hides most of its fixed cost per query on a small machine), each result is collected to Arrow (views
 are summaries) and written as one Parquet object without Spark's commit protocol, and a date-keyed view computed
-over several days is split into its days. An all-time view declared as an `Aggregate` (or a `Joined`) is rolled
-up from its per-day partials instead (pipeline/views/partials.py), reading only the days cleaned since its last
-run. The checks' counts are taken from the written objects with pyarrow, like the serving sync reads the views.
+over several days is split into its days. The all-time views (each declared as an `Aggregate`, a `Joined` or a
+`Paired`) are rolled up from their per-day partials instead (pipeline/views/partials.py), which are brought up to
+date first for all of them, reading only the days cleaned since the last run, a category's days once. The checks'
+counts are taken from the written objects with pyarrow, like the serving sync reads the views.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import cleaned_row_count, read_cleaned
 from pipeline.lake import Lake
 from pipeline.views.common import rows_of_day
-from pipeline.views.partials import OncePerPass, roll_up
+from pipeline.views.partials import refresh_partials, rolled_up
 from pipeline.views.view import View, input_category, reads_history
 
 VIEWS_ZONE = ("views",)
@@ -48,7 +49,7 @@ class ViewOutput:
     rates_out_of_range: int  # rows with a rate outside 0..100
     schema: T.StructType  # the view's columns, in order
     preview: pd.DataFrame  # its first rows as written
-    seconds: float  # from the query's start to this output written and counted (others ran meanwhile)
+    seconds: float  # from the query's start (a rolled-up view's: the pass's) to this output written and counted
     days_recomputed: int | None = None  # a rolled-up view: the days whose partial was computed from events
 
 
@@ -80,14 +81,16 @@ def materialize_views(spark: SparkSession, lake: Lake, views: list[View],
                                                                 [sliced] if sliced else None)
         return sum(counted[item] for item in slices.items())
 
-    shared = OncePerPass.of([view for view in views if _rolls_up(view, days)])
+    pass_started = time.perf_counter()
+    # The partials of every rolled-up view first: a category's are computed together, from one read of its days.
+    refreshed = refresh_partials(spark, lake, [view for view in views if _rolls_up(view, days)], CONCURRENT_QUERIES)
 
     def materialize(view: View) -> list[ViewOutput]:
         started = time.perf_counter()
         days_recomputed = None
         if _rolls_up(view, days):
-            rolled = roll_up(spark, lake, view, shared)
-            table, days_recomputed = rolled.view, len(rolled.days_recomputed)
+            started, days_recomputed = pass_started, len(refreshed[view.name].days_recomputed)
+            table = rolled_up(spark, lake, view)
             schema = from_arrow_schema(table.schema)
         else:
             result = view.compute(inputs)

@@ -3,24 +3,21 @@
 
 `partials/<view>/<i>-<category>/date=<day>/partial.parquet` holds one day's partial of the view's i-th aggregate,
 and in its Parquet metadata the versions (size and modification time) of the cleaned objects it was computed from
-and a digest of the query that computed it. `roll_up` recomputes the partials of the days whose cleaned objects
-(or query) are new or changed, one Spark query per aggregate over those days (once in a pass for the views that keep
-the same state: `OncePerPass`), deletes those of days no longer cleaned, and rolls the view up from every day's
-partials in Arrow: adding a day reads that day's events only, and a re-cleaned day (late events) is recomputed the
-next time, whoever launched the cleaning.
+and a digest of the query that computed it. `refresh_partials` recomputes, for the views of a pass, the partials
+of the days whose cleaned objects (or query) are new or changed: one Spark query per category and set of such days
+for all their `Aggregate`s (one read of the events, `partials`), one per `DayState` for all the views that keep it;
+it deletes those of days no longer cleaned. `rolled_up` rolls a view up from every day's partials in Arrow: adding
+a day reads that day's events only, and a re-cleaned day (late events) is recomputed the next time, whoever
+launched the cleaning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import threading
-from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
-from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,21 +29,25 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import CLEANED_ZONE, read_cleaned
 from pipeline.lake import Lake
-from pipeline.views.aggregate import Aggregate, DayState, Joined, Paired
+from pipeline.views.aggregate import Aggregate, DayState, Joined, Paired, partials, split_partials
 from pipeline.views.common import rows_of_day
 from pipeline.views.view import View, input_category
 
 PARTIALS_ZONE = ("partials",)
 PARTIAL_OBJECT = "partial.parquet"
 SOURCE_VERSIONS = b"pipeline.cleaned_versions"  # the Parquet metadata key of what a partial was computed from
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RolledUp:
-    view: pa.Table  # the view, rolled up from every day's partial
+class Refreshed:
+    """What a refresh did to a view's partials."""
     days_recomputed: list[str]  # the days whose partial was computed from their cleaned events this time
     days_dropped: list[str]  # the days whose partial was deleted: no longer in the cleaned zone
+
+
+@dataclass(frozen=True)
+class RolledUp(Refreshed):
+    view: pa.Table  # the view, rolled up from every day's partial
 
 
 @dataclass(frozen=True)
@@ -103,107 +104,115 @@ def _stored_versions(lake: Lake, folder: tuple[str, ...], day: str) -> str | Non
     return metadata.get(SOURCE_VERSIONS, b"").decode() or None
 
 
-class OncePerPass:
-    """What the parts of one pass share: the cleaned days read (by category, days and their objects' versions),
-    and the partials of an aggregate that several views declare (by aggregate and days: the three notification
-    views pair the same sends and clicks). Each is computed once, by whichever part asks first (the others wait
-    for it), and a partial is let go once every part of the pass that declares its aggregate has taken it: a pass
-    over many days keeps no more partials in memory than before. (A part whose partials were all up to date takes
-    none, and one whose stale days differ takes another; what the others computed is then kept to the pass's end.)
-    `uses`: the parts of the pass per aggregate."""
+@dataclass(frozen=True)
+class Refresh:
+    """What a refresh does to one part of a view: recompute the partials of `stale` days, delete those of `gone`."""
+    view: View
+    part: Part
+    stale: tuple[str, ...]
+    gone: tuple[str, ...]
+    versions: dict[str, str]  # per cleaned day, what its partial is computed from (written into it)
 
-    def __init__(self, uses: Counter[int]) -> None:
-        self._uses = uses
-        self._lock = threading.Lock()
-        self._computed: dict[tuple, Future] = {}
-        self._taken: Counter[tuple] = Counter()
-
-    @classmethod
-    def of(cls, views: list[View]) -> OncePerPass:
-        """What a pass over these views (all-time, rolled up) shares."""
-        return cls(Counter(id(part.aggregate) for view in views for part in parts(view)))
-
-    def read(self, category: str, days: tuple[str, ...], compute: Callable[[], DataFrame]) -> DataFrame:
-        return self._once(("read", category, *days), compute)
-
-    def state(self, aggregate: Aggregate | DayState, days: tuple[str, ...],
-              compute: Callable[[], pa.Table]) -> pa.Table:
-        uses = self._uses[id(aggregate)]
-        if uses < 2:
-            return compute()
-        key = ("state", id(aggregate), *days)
-        table = self._once(key, compute)
-        with self._lock:
-            self._taken[key] += 1
-            if self._taken[key] >= uses:
-                del self._computed[key]
-        return table
-
-    def _once(self, key: tuple, compute: Callable[[], T]) -> T:
-        with self._lock:
-            computed = self._computed.get(key)
-            first = computed is None
-            if first:
-                computed = self._computed[key] = Future()
-        if first:
-            try:
-                computed.set_result(compute())
-            except BaseException as error:  # the waiting parts get it too
-                computed.set_exception(error)
-        return computed.result()
+    @property
+    def folder(self) -> tuple[str, ...]:
+        return partial_parts(self.view, self.part)
 
 
-def roll_up(spark: SparkSession, lake: Lake, view: View, shared: OncePerPass | None = None) -> RolledUp:
-    """Bring the view's partials up to date with the cleaned zone and its definition, and roll the view up from
-    them (in Arrow: when no day changed, no Spark job runs). `shared`: what the views of the same pass share
-    (`OncePerPass.of` the pass's views)."""
-    shared = shared or OncePerPass.of([view])
-    tables, recomputed, dropped = [], set(), set()
+def plan_refresh(spark: SparkSession, lake: Lake, views: list[View]) -> list[Refresh]:
+    """Per part of these views (all-time, rolled up), the days whose partial is missing or was computed from other
+    cleaned objects or by another query, and the days whose partial has no cleaned day any more."""
+    objects = {category: cleaned_versions(lake, category)
+               for category in dict.fromkeys(part.category for view in views for part in parts(view))}
+    plan = []
+    for view in views:
+        for part in parts(view):
+            folder, query = partial_parts(view, part), _state_query(spark, part)[1]
+            versions = {day: f"{version}|query={query}" for day, version in objects[part.category].items()}
+            stale = tuple(sorted(d for d, version in versions.items() if _stored_versions(lake, folder, d) != version))
+            stored = [f.removeprefix("date=") for f in lake.folders(*folder)]
+            gone = tuple(day for day in stored if day not in versions)
+            plan.append(Refresh(view, part, stale, gone, versions))
+    return plan
+
+
+def refresh_queries(plan: list[Refresh]) -> list[list[Refresh]]:
+    """The plan's stale partials by the Spark query that computes them: per category and set of stale days, one
+    for every `Aggregate` (`partials`), and one per `DayState` for every view that keeps it (the three notification
+    views pair the same sends and clicks)."""
+    queries: dict[tuple, list[Refresh]] = {}
+    for item in plan:
+        if item.stale:
+            kind = "aggregates" if isinstance(item.part.aggregate, Aggregate) else id(item.part.aggregate)
+            queries.setdefault((item.part.category, item.stale, kind), []).append(item)
+    return list(queries.values())
+
+
+def refresh_partials(spark: SparkSession, lake: Lake, views: list[View], concurrent: int = 1) -> dict[str, Refreshed]:
+    """Bring the partials of these views (all-time, rolled up) up to date with the cleaned zone and their
+    definitions: the stale days' partials computed by `refresh_queries`' queries (`concurrent` at a time, each
+    category's days read once for all of them), those of days no longer cleaned deleted; by view name, which days."""
+    plan = plan_refresh(spark, lake, views)
+    queries = refresh_queries(plan)
+    reads = {(category, days): read_cleaned(spark, lake, CATEGORY_BY_NAME[category], list(days))  # files listed once
+             for category, days in dict.fromkeys((query[0].part.category, query[0].stale) for query in queries)}
+
+    def compute(query: list[Refresh]) -> None:
+        events = reads[(query[0].part.category, query[0].stale)]
+        states = list({id(item.part.aggregate): item.part.aggregate for item in query}.values())
+        if isinstance(states[0], Aggregate):
+            tables = split_partials(states, partials(states, events).toArrow())
+        else:
+            tables = [states[0].partial(events).toArrow()]
+        by_state = dict(zip(map(id, states), tables))
+        for item in query:
+            _write_partials(lake, item.folder, by_state[id(item.part.aggregate)], list(item.stale), item.versions)
+
+    with ThreadPoolExecutor(max(1, min(concurrent, len(queries)))) as pool:
+        list(pool.map(compute, queries))
+    for item in plan:
+        for day in item.gone:
+            lake.delete_folder(*item.folder, f"date={day}")
+    return {view.name: Refreshed(sorted({day for item in plan if item.view is view for day in item.stale}),
+                                 sorted({day for item in plan if item.view is view for day in item.gone}))
+            for view in views}
+
+
+def rolled_up(spark: SparkSession, lake: Lake, view: View) -> pa.Table:
+    """The view rolled up from the partials stored (in Arrow: no Spark job)."""
+    tables = []
     for part in parts(view):
-        table, stale, gone = _refresh(spark, lake, partial_parts(view, part), part, shared)
-        tables.append(table)
-        recomputed.update(stale)
-        dropped.update(gone)
+        files = lake.list_files(*partial_parts(view, part))
+        tables.append(ds.dataset(files, format="parquet", filesystem=lake.filesystem).to_table() if files
+                      else _state_query(spark, part)[0].empty_table())
     several = isinstance(view.rollup, (Joined, Paired))
     rolled = view.rollup.rollup(tables) if several else view.rollup.rollup(tables[0])
-    return RolledUp(rolled.select(list(view.columns)), sorted(recomputed), sorted(dropped))
+    return rolled.select(list(view.columns))
 
 
-def _refresh(spark: SparkSession, lake: Lake, folder: tuple[str, ...], part: Part,
-             shared: OncePerPass) -> tuple[pa.Table, list[str], list[str]]:
-    """A part's partials of every cleaned day, those of new or changed days recomputed, those of days no longer
-    cleaned deleted; and those two lists of days."""
-    category = CATEGORY_BY_NAME[part.category]
-    state, query = _state_query(spark, part)
-    objects = cleaned_versions(lake, category.name)
-    versions = {day: f"{version}|query={query}" for day, version in objects.items()}
-    stale = sorted(day for day, version in versions.items() if _stored_versions(lake, folder, day) != version)
-    if stale:
-        days = tuple(f"{day}:{objects[day]}" for day in stale)
-        # The days' events are read once for all the parts of the pass (Spark resolves the files once too).
-        events = shared.read(category.name, days, lambda: read_cleaned(spark, lake, category, stale))
-        partial = shared.state(part.aggregate, days, lambda: part.aggregate.partial(events).toArrow())
-        _write_partials(lake, folder, partial, stale, versions)
-    gone = [f.removeprefix("date=") for f in lake.folders(*folder) if f.removeprefix("date=") not in versions]
-    for day in gone:
-        lake.delete_folder(*folder, f"date={day}")
-    files = lake.list_files(*folder)
-    table = (ds.dataset(files, format="parquet", filesystem=lake.filesystem).to_table() if files
-             else to_arrow_schema(state.drop("date").schema, timezone="UTC").empty_table())
-    return table, stale, gone
+def roll_up(spark: SparkSession, lake: Lake, view: View) -> RolledUp:
+    """Bring the view's partials up to date (`refresh_partials`) and roll it up from them."""
+    refreshed = refresh_partials(spark, lake, [view])[view.name]
+    return RolledUp(refreshed.days_recomputed, refreshed.days_dropped, view=rolled_up(spark, lake, view))
 
 
-_STATE_QUERIES: dict[tuple[SparkSession, int], tuple[DataFrame, str]] = {}
+_STATE_QUERIES: dict[tuple[SparkSession, int], tuple[pa.Schema, str]] = {}
 
 
-def _state_query(spark: SparkSession, part: Part) -> tuple[DataFrame, str]:
-    """The part's partial query on no rows (its schema), and what a partial depends on besides its day's cleaned
-    objects: the query's version (a changed definition makes every stored partial stale). Once per session and
-    aggregate (the declarations are module constants)."""
+def _state_query(spark: SparkSession, part: Part) -> tuple[pa.Schema, str]:
+    """The schema of the part's partials (without `date`), and what a partial depends on besides its day's cleaned
+    objects: the version of its query (a changed definition makes every stored partial stale). Once per session
+    and aggregate (the declarations are module constants)."""
     key = (spark, id(part.aggregate))
     if key not in _STATE_QUERIES:
-        state = part.aggregate.partial(spark.createDataFrame([], CATEGORY_BY_NAME[part.category].cleaned_schema))
-        _STATE_QUERIES[key] = state, query_version(state)
+        events = spark.createDataFrame([], CATEGORY_BY_NAME[part.category].cleaned_schema)
+        if isinstance(part.aggregate, Aggregate):
+            query = partials([part.aggregate], events)
+            empty = to_arrow_schema(query.schema, timezone="UTC").empty_table()
+            schema = split_partials([part.aggregate], empty)[0].schema
+        else:
+            query = part.aggregate.partial(events)
+            schema = to_arrow_schema(query.schema, timezone="UTC")
+        _STATE_QUERIES[key] = schema.remove(schema.get_field_index("date")), query_version(query)
     return _STATE_QUERIES[key]
 
 

@@ -8,8 +8,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, greatest, least, percent_of,
-                                      with_day)
+from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, greatest, is_type, least,
+                                      percent_of, with_day)
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -19,7 +19,7 @@ SENT, CLICKED = "NOTIFICATION_SENT", "NOTIFICATION_CLICKED"
 
 def _count_first_last(event_type: str, count_name: str, first: str, last: str) -> Aggregate:
     """Per user, of one event type: the number of events and the first and last event time."""
-    return Aggregate(keys=("user_id",), rows=lambda events: of_type(events, event_type),
+    return Aggregate(keys=("user_id",), where=is_type(event_type),
                      measures={count_name: count(), first: least("event_time"), last: greatest("event_time")})
 
 
@@ -27,19 +27,18 @@ UPDATE_FREQUENCY = _count_first_last("UPDATE_PROFILE", "total_profile_updates", 
 AVATAR_CHANGES = _count_first_last("PROFILE_PICTURE_UPDATED", "avatar_changes_count", "first_change", "last_change")
 FIELD_CHANGES = Aggregate(
     keys=("field_name",),
-    rows=lambda profile: (of_type(profile, "UPDATE_PROFILE")
-                          .withColumn("field_name", F.explode(F.array_distinct("updated_fields")))
-                          .where(F.col("field_name").isNotNull())),
+    where=is_type("UPDATE_PROFILE"),
+    each=("field_name", lambda: F.array_distinct("updated_fields")),
     measures={"total_updates": count(), "unique_users_updating": distinct("user_id")},
 )
 DELIVERY_STATS = Aggregate(
     keys=("notification_type",),
-    rows=lambda notification: of_type(notification, SENT),
+    where=is_type(SENT),
     measures={"total_sent": count(), "unique_recipients": distinct("user_id")},
 )
 ENGAGEMENT = Aggregate(
     keys=("user_id", "notification_type"),
-    rows=lambda notification: of_type(notification, CLICKED),
+    where=is_type(CLICKED),
     measures={"notifications_clicked": count()},
 )
 

@@ -8,66 +8,66 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import Aggregate, Joined, count, distinct, greatest, mean, total
-from pipeline.views.common import of_type
+from pipeline.views.aggregate import Aggregate, Joined, count, distinct, greatest, is_type, mean, total
 from pipeline.views.view import View
 
 STUDENT_COURSE = ["student_id", "course_id"]
 
 
-def _students(events: DataFrame, *event_types: str) -> DataFrame:
-    """The students' own events (of the given types, or all), with user_id also available as student_id."""
-    rows = events.where(F.col("role") == "student")
-    if event_types:
-        rows = of_type(rows, *event_types)
-    return rows.withColumn("student_id", F.col("user_id"))
+def _students(*event_types: str, **derive: Callable[[], Column]) -> dict:
+    """An aggregate's rows: the students' own events (of the given types, or all), with user_id also available as
+    student_id (and the columns of `derive`)."""
+    def where() -> Column:
+        student = F.col("role") == "student"
+        return student & F.col("event_type").isin(*event_types) if event_types else student
+
+    return {"where": where, "derive": {"student_id": lambda: F.col("user_id"), **derive}}
 
 
-def _counted(rows: Callable[[DataFrame], DataFrame], keys: tuple[str, ...], name: str) -> Aggregate:
-    return Aggregate(keys=keys, rows=rows, measures={name: count()})
+def _counted(rows: dict, keys: tuple[str, ...], name: str) -> Aggregate:
+    return Aggregate(keys=keys, measures={name: count()}, **rows)
 
 
 COURSE_OVERVIEW = Joined(
-    parts=(("course", Aggregate(keys=("course_id",), rows=lambda course: _students(course, "COURSE_ENROLLED"),
+    parts=(("course", Aggregate(keys=("course_id",), **_students("COURSE_ENROLLED"),
                                 measures={"total_enrolled_students": distinct("user_id")})),
-           ("video", _counted(lambda video: _students(video, "VIDEO_WATCHED"), ("course_id",),
+           ("video", _counted(_students("VIDEO_WATCHED"), ("course_id",),
                               "total_videos_watched")),
-           ("course", _counted(lambda course: _students(course, "DOWNLOAD_MATERIAL"), ("course_id",),
+           ("course", _counted(_students("DOWNLOAD_MATERIAL"), ("course_id",),
                                "total_materials_downloaded"))),
     zero=("total_videos_watched", "total_materials_downloaded"),
 )
 STUDENT_OVERVIEW = Joined(
-    parts=(("course", Aggregate(keys=("student_id",), rows=lambda course: _students(course, "COURSE_ENROLLED"),
+    parts=(("course", Aggregate(keys=("student_id",), **_students("COURSE_ENROLLED"),
                                 measures={"total_courses_enrolled": distinct("course_id")})),
-           ("video", _counted(lambda video: _students(video, "VIDEO_WATCHED"), ("student_id",),
+           ("video", _counted(_students("VIDEO_WATCHED"), ("student_id",),
                               "total_videos_watched")),
-           ("assessment", _counted(lambda assessment: _students(assessment, "SUBMIT_ASSIGNMENT"), ("student_id",),
+           ("assessment", _counted(_students("SUBMIT_ASSIGNMENT"), ("student_id",),
                                    "total_assignments_submitted")),
-           ("auth", _counted(lambda auth: _students(auth, "LOGIN"), ("student_id",), "total_logins")),
+           ("auth", _counted(_students("LOGIN"), ("student_id",), "total_logins")),
            # A grade is a teacher's event about a student: every role counts; a student never graded keeps a null.
            ("assessment", Aggregate(keys=("student_id",),
-                                    rows=lambda assessment: of_type(assessment, "GRADE_ASSIGNMENT"),
+                                    where=is_type("GRADE_ASSIGNMENT"),
                                     measures={"avg_assignment_score": mean("score")}))),
     zero=("total_videos_watched", "total_assignments_submitted", "total_logins"),
 )
 STUDENT_COURSE_ENROLLMENT = Joined(
     parts=(("course", Aggregate(keys=(*STUDENT_COURSE, "enrollment_date"), measures={},
-                                rows=lambda course: _students(course, "COURSE_ENROLLED").withColumn(
-                                    "enrollment_date", F.col("event_time")))),
-           ("video", _counted(lambda video: _students(video, "VIDEO_WATCHED"), STUDENT_COURSE,
+                                **_students("COURSE_ENROLLED", enrollment_date=lambda: F.col("event_time")))),
+           ("video", _counted(_students("VIDEO_WATCHED"), STUDENT_COURSE,
                               "total_videos_watched"))),
     zero=("total_videos_watched",),
 )
 STUDENT_COURSE_DETAILED = Joined(
-    parts=(("video", Aggregate(keys=STUDENT_COURSE, rows=lambda video: _students(video, "VIDEO_WATCHED"),
+    parts=(("video", Aggregate(keys=STUDENT_COURSE, **_students("VIDEO_WATCHED"),
                                measures={"videos_watched": count(),
                                          "watch_time_minutes": total("watch_duration_seconds", per=60)})),
-           ("course", _counted(lambda course: _students(course, "DOWNLOAD_MATERIAL"), STUDENT_COURSE,
+           ("course", _counted(_students("DOWNLOAD_MATERIAL"), STUDENT_COURSE,
                                "materials_downloaded")),
-           ("course", Aggregate(keys=STUDENT_COURSE, rows=_students,
+           ("course", Aggregate(keys=STUDENT_COURSE, **_students(),
                                 measures={"last_activity_date": greatest("event_time")}))),
     zero=("materials_downloaded",),
 )

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame
 
 from pipeline.views.aggregate import (Aggregate, Bands, Joined, Measure, Percent, count, distinct, greatest, least,
-                                      mean, total)
+                                      is_type, mean, total)
 from pipeline.views.common import event_date, of_type
 from pipeline.views.view import View
 
@@ -34,7 +34,7 @@ _MEASURES: dict[str, Callable[[], Measure]] = {
 
 def _watched(keys: tuple[str, ...], finish: Bands | None = None, **columns: str) -> Aggregate:
     """VIDEO_WATCHED events grouped by `keys`, with each output column given as `name="measure"`."""
-    return Aggregate(keys=keys, rows=lambda video: of_type(video, "VIDEO_WATCHED"), finish=finish,
+    return Aggregate(keys=keys, where=is_type("VIDEO_WATCHED"), finish=finish,
                      measures={name: _MEASURES[m]() for name, m in columns.items()})
 
 

@@ -4,8 +4,6 @@ events, and a roll-up recomputes the partials of exactly the days whose cleaned 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -19,7 +17,8 @@ from pipeline.events.catalogue import CATEGORY_BY_NAME
 from pipeline.events.cleaning import clean_partition, cleaned_parts, read_cleaned
 from pipeline.lake import Lake
 from pipeline.views.aggregate import Joined, Paired
-from pipeline.views.partials import OncePerPass, partial_parts, parts, roll_up
+from pipeline.views.partials import (PARTIALS_ZONE, partial_parts, parts, plan_refresh, refresh_partials,
+                                     refresh_queries, roll_up, rolled_up)
 from pipeline.views.registry import VIEWS_BY_NAME, all_views
 from pipeline.views.view import View
 from pipeline_tests.views.fixtures import cleaned, generated_lake
@@ -142,56 +141,45 @@ def test_a_roll_up_recomputes_the_changed_days_only_and_forgets_the_vanished_one
     assert_equal_views(view, rolled.view, full_recompute(spark, lake, view))
 
 
-class CountedPass(OncePerPass):
-    """Records what was computed (not what was handed to a waiting or later view): reads and states."""
-
-    def __init__(self, uses):
-        super().__init__(uses)
-        self.computed = []  # list.append: safe from the pass's threads
-
-    def read(self, category, days, compute):
-        return super().read(category, days, self._counted(f"read {category}", compute))
-
-    def state(self, aggregate, days, compute):
-        return super().state(aggregate, days, self._counted("state", compute))
-
-    def _counted(self, what, compute):
-        def counted():
-            self.computed.append(what)
-            return compute()
-        return counted
+def test_every_all_time_view_refreshed_in_one_pass_equals_the_full_recompute(spark, history):
+    """As a pass computes them: the partials of every view at once, a category's aggregates in one query."""
+    lake, days = history
+    lake.delete_folder(*PARTIALS_ZONE)  # the tests of one view at a time leave theirs, each in its own folder
+    refreshed = refresh_partials(spark, lake, ROLLED_UP, concurrent=4)
+    try:
+        assert {name: r.days_recomputed for name, r in refreshed.items()} == {v.name: days for v in ROLLED_UP}
+        for view in ROLLED_UP:
+            assert_equal_views(view, rolled_up(spark, lake, view), full_recompute(spark, lake, view))
+    finally:
+        lake.delete_folder(*PARTIALS_ZONE)
 
 
-def test_views_that_keep_the_same_states_compute_them_once_in_a_pass(spark, tmp_path):
+def test_a_pass_computes_a_categorys_aggregates_in_one_query_and_a_shared_state_once(spark, tmp_path):
     lake, days = generated_lake(tmp_path, seed=8, events=1000, end=END, days=1.5)
-    views = [VIEWS_BY_NAME[name] for name in ("notification_click_through_rate", "notification_user_preferences",
-                                              "notification_user_summary")]
-    shared = CountedPass.of(views)
-    with ThreadPoolExecutor(3) as pool:  # at once, as a pass runs them: the later ones wait for the first
-        rolled = list(pool.map(lambda view: roll_up(spark, lake, view, shared), views))
-    # The days' notification events read once; the day's sends and the day's clicks, which all three pair.
-    assert sorted(shared.computed) == ["read notification", "state", "state"]
-    for view, result in zip(views, rolled):
-        assert result.days_recomputed == days  # each wrote the states to its own folder
-        assert_equal_views(view, result.view, full_recompute(spark, lake, view))
-    assert roll_up(spark, lake, views[0]).days_recomputed == []
+    notifications = [VIEWS_BY_NAME[name] for name in ("notification_click_through_rate",
+                                                      "notification_user_preferences", "notification_user_summary")]
+    views = [*notifications, *(VIEWS_BY_NAME[name] for name in (
+        "notification_delivery_stats", "course_material_access", "course_overall_metrics", "course_overview"))]
+    queries = refresh_queries(plan_refresh(spark, lake, views))
+    # The course aggregates (course_overview's two course parts among them) in one query, the notification
+    # aggregate in another; the day's sends and the day's clicks, which the three notification views all pair, once.
+    assert sorted((q[0].part.category, type(q[0].part.aggregate).__name__, len(q)) for q in queries) == [
+        ("course", "Aggregate", 4), ("notification", "Aggregate", 1), ("notification", "DayState", 3),
+        ("notification", "DayState", 3), ("video", "Aggregate", 1)]
+    assert all(item.stale == tuple(days) for query in queries for item in query)
 
-
-def test_a_shared_state_is_computed_once_and_let_go_after_its_last_use():
-    send, click, days = object(), object(), ("2026-11-24:v1",)
-    shared = CountedPass(Counter({id(send): 2, id(click): 1}))
-    assert shared.state(send, days, lambda: "sends") == "sends"
-    assert shared.state(send, days, lambda: "recomputed") == "sends"  # the second use takes the first's
-    assert shared.state(send, days, lambda: "sends again") == "sends again"  # let go after the two uses
-    assert shared.state(click, days, lambda: "clicks") == "clicks"
-    assert shared.computed == ["state", "state", "state"]
+    refreshed = refresh_partials(spark, lake, views, concurrent=4)
+    for view in views:
+        assert refreshed[view.name].days_recomputed == days
+        assert_equal_views(view, rolled_up(spark, lake, view), full_recompute(spark, lake, view))
+    assert refresh_queries(plan_refresh(spark, lake, views)) == []
 
 
 def test_a_changed_definition_recomputes_every_day_and_no_cleaned_day_gives_an_empty_view(spark, tmp_path):
     lake, days = generated_lake(tmp_path, seed=6, events=1000, end=END, days=1.5)
     view = VIEWS_BY_NAME["course_material_popularity"]
     assert roll_up(spark, lake, view).days_recomputed == days
-    students_only = replace(view, rollup=replace(view.rollup, rows=lambda course: view.rollup.rows(course).where(
+    students_only = replace(view, rollup=replace(view.rollup, where=lambda: view.rollup.where() & (
         F.col("role") == "student")))
     assert roll_up(spark, lake, students_only).days_recomputed == days
 
