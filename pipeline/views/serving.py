@@ -34,39 +34,32 @@ def _counted(rows: dict, keys: tuple[str, ...], name: str) -> Aggregate:
 COURSE_OVERVIEW = Joined(
     parts=(("course", Aggregate(keys=("course_id",), **_students("COURSE_ENROLLED"),
                                 measures={"total_enrolled_students": distinct("user_id")})),
-           ("video", _counted(_students("VIDEO_WATCHED"), ("course_id",),
-                              "total_videos_watched")),
-           ("course", _counted(_students("DOWNLOAD_MATERIAL"), ("course_id",),
-                               "total_materials_downloaded"))),
+           ("video", _counted(_students("VIDEO_WATCHED"), ("course_id",), "total_videos_watched")),
+           ("course", _counted(_students("DOWNLOAD_MATERIAL"), ("course_id",), "total_materials_downloaded"))),
     zero=("total_videos_watched", "total_materials_downloaded"),
 )
 STUDENT_OVERVIEW = Joined(
     parts=(("course", Aggregate(keys=("student_id",), **_students("COURSE_ENROLLED"),
                                 measures={"total_courses_enrolled": distinct("course_id")})),
-           ("video", _counted(_students("VIDEO_WATCHED"), ("student_id",),
-                              "total_videos_watched")),
-           ("assessment", _counted(_students("SUBMIT_ASSIGNMENT"), ("student_id",),
-                                   "total_assignments_submitted")),
+           ("video", _counted(_students("VIDEO_WATCHED"), ("student_id",), "total_videos_watched")),
+           ("assessment", _counted(_students("SUBMIT_ASSIGNMENT"), ("student_id",), "total_assignments_submitted")),
            ("auth", _counted(_students("LOGIN"), ("student_id",), "total_logins")),
            # A grade is a teacher's event about a student: every role counts; a student never graded keeps a null.
-           ("assessment", Aggregate(keys=("student_id",),
-                                    where=is_type("GRADE_ASSIGNMENT"),
+           ("assessment", Aggregate(keys=("student_id",), where=is_type("GRADE_ASSIGNMENT"),
                                     measures={"avg_assignment_score": mean("score")}))),
     zero=("total_videos_watched", "total_assignments_submitted", "total_logins"),
 )
 STUDENT_COURSE_ENROLLMENT = Joined(
     parts=(("course", Aggregate(keys=(*STUDENT_COURSE, "enrollment_date"), measures={},
                                 **_students("COURSE_ENROLLED", enrollment_date=lambda: F.col("event_time")))),
-           ("video", _counted(_students("VIDEO_WATCHED"), STUDENT_COURSE,
-                              "total_videos_watched"))),
+           ("video", _counted(_students("VIDEO_WATCHED"), STUDENT_COURSE, "total_videos_watched"))),
     zero=("total_videos_watched",),
 )
 STUDENT_COURSE_DETAILED = Joined(
     parts=(("video", Aggregate(keys=STUDENT_COURSE, **_students("VIDEO_WATCHED"),
                                measures={"videos_watched": count(),
                                          "watch_time_minutes": total("watch_duration_seconds", per=60)})),
-           ("course", _counted(_students("DOWNLOAD_MATERIAL"), STUDENT_COURSE,
-                               "materials_downloaded")),
+           ("course", _counted(_students("DOWNLOAD_MATERIAL"), STUDENT_COURSE, "materials_downloaded")),
            ("course", Aggregate(keys=STUDENT_COURSE, **_students(),
                                 measures={"last_activity_date": greatest("event_time")}))),
     zero=("materials_downloaded",),
