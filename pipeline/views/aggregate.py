@@ -62,10 +62,6 @@ def _where(value: Column, when: Condition | None) -> Column:
     return F.when(when(), value) if when is not None else value
 
 
-def is_type(*event_types: str) -> Condition:
-    return lambda: F.col("event_type").isin(*event_types)
-
-
 def count(of: str | None = None, when: Condition | None = None, zero_as_null: bool = False) -> Measure:
     """Rows (where `when` holds, and `of` is not null). `zero_as_null`: null rather than 0, as a full join of
     separate aggregates would leave it."""

@@ -7,9 +7,9 @@ import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, first_per_group, greatest, is_type,
-                                      least, mean, seconds, total, with_day)
-from pipeline.views.common import event_date, of_type
+from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, first_per_group, greatest, least,
+                                      mean, seconds, total, with_day)
+from pipeline.views.common import event_date, is_type, of_type
 from pipeline.views.view import View
 
 UNKNOWN_TYPE = "unknown"  # assignment_type of a submission whose assignment has no first-view event

@@ -7,9 +7,8 @@ import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, greatest, is_type, least, micros,
-                                      with_day)
-from pipeline.views.common import event_date, of_type
+from pipeline.views.aggregate import Aggregate, DayState, Paired, count, distinct, greatest, least, micros, with_day
+from pipeline.views.common import event_date, is_type, of_type
 from pipeline.views.view import View
 
 GROUP = "auth"

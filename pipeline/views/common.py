@@ -1,5 +1,6 @@
 """Small column helpers every view module uses."""
 
+from collections.abc import Callable
 from datetime import date
 
 import pyarrow as pa
@@ -8,9 +9,14 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 
+def is_type(*event_types: str) -> Callable[[], Column]:
+    """Whether an event is of the given types: a condition built when a query is (a Column needs a session)."""
+    return lambda: F.col("event_type").isin(*event_types)
+
+
 def of_type(events: DataFrame, *event_types: str) -> DataFrame:
     """The events of the given types."""
-    return events.where(F.col("event_type").isin(*event_types))
+    return events.where(is_type(*event_types)())
 
 
 def event_date() -> Column:

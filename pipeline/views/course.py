@@ -9,8 +9,8 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import Aggregate, count, distinct, greatest, is_type, least
-from pipeline.views.common import event_date, of_type
+from pipeline.views.aggregate import Aggregate, count, distinct, greatest, least
+from pipeline.views.common import event_date, is_type, of_type
 from pipeline.views.view import View
 
 ENROLLED = "COURSE_ENROLLED"

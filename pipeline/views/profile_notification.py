@@ -8,9 +8,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, greatest, is_type, least,
-                                      percent_of, with_day)
-from pipeline.views.common import event_date, of_type
+from pipeline.views.aggregate import (Aggregate, DayState, Paired, count, distinct, greatest, least, percent_of,
+                                      with_day)
+from pipeline.views.common import event_date, is_type, of_type
 from pipeline.views.view import View
 
 GROUP = "profile_notification"

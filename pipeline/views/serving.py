@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from pipeline.views.aggregate import Aggregate, Joined, count, distinct, greatest, is_type, mean, total
+from pipeline.views.aggregate import Aggregate, Joined, count, distinct, greatest, mean, total
+from pipeline.views.common import is_type
 from pipeline.views.view import View
 
 STUDENT_COURSE = ["student_id", "course_id"]
@@ -22,7 +23,7 @@ def _students(*event_types: str, **derive: Callable[[], Column]) -> dict:
     student_id (and the columns of `derive`)."""
     def where() -> Column:
         student = F.col("role") == "student"
-        return student & F.col("event_type").isin(*event_types) if event_types else student
+        return student & is_type(*event_types)() if event_types else student
 
     return {"where": where, "derive": {"student_id": lambda: F.col("user_id"), **derive}}
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pyspark.sql import DataFrame
 
 from pipeline.views.aggregate import (Aggregate, Bands, Joined, Measure, Percent, count, distinct, greatest, least,
-                                      is_type, mean, total)
-from pipeline.views.common import event_date, of_type
+                                      mean, total)
+from pipeline.views.common import event_date, is_type, of_type
 from pipeline.views.view import View
 
 SECONDS = "watch_duration_seconds"
